@@ -1,0 +1,144 @@
+/**
+ * `kiln build`: config → inputs → root filesystem layers → initramfs → UKI, one EFI per architecture.
+ * Each step lives in its own module; this one only wires them and measures.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../config/load.js';
+import type { Config, Profile } from '../config/schema.js';
+import { buildUki } from '../image/uki.js';
+import { buildInitramfs, type BuiltLayer } from '../image/initramfs.js';
+import { Cache, sha256 } from '../inputs/cache.js';
+import { ARCH_NAMES, LIBRARY_PACKAGES } from '../inputs/catalog.js';
+import { LOCK_NAME } from '../inputs/lock.js';
+import { resolveInputs } from '../inputs/resolve.js';
+import { unpackInput } from '../inputs/unpack.js';
+import { findKernel, selectModules } from '../rootfs/kernel-modules.js';
+import { DEVICE_PREFIX, kilnLayer, modulesLayer, runtimeLayer } from '../rootfs/layers.js';
+import { KilnError } from '../util/errors.js';
+import type { Reporter } from '../util/report.js';
+import { KILN_VERSION, PACKAGE_ROOT } from '../version.js';
+import { ensureWritableDir, writeAtomically } from './out-dir.js';
+
+/** kiln's part of the kernel command line: console on the screen and the first serial port (the last
+ * console= is /dev/console, where the init writes), and reboot at once on a panic instead of hanging. */
+export const BASE_CMDLINE = 'console=tty0 console=ttyS0,115200 panic=-1';
+
+export interface BuildOptions {
+  configFile: string;
+  outDir: string;
+  profile: Profile;
+  cacheRoot: string;
+  reporter: Reporter;
+  /** Seconds; file times in the image (SOURCE_DATE_EPOCH). */
+  mtime: number;
+}
+
+export interface BuildResult {
+  name: string;
+  arch: Config['arch'];
+  efi: string;
+  size: number;
+  buildId: string;
+  profile: Profile;
+  kernel: { package: string; version: string; release: string };
+  modules: string[];
+  cmdline: string;
+  layers: BuiltLayer[];
+  parts: Record<string, number>;
+  durationMs: number;
+}
+
+export async function build(o: BuildOptions): Promise<BuildResult> {
+  const started = Date.now();
+  const { config, dir, file } = await loadConfig(o.configFile);
+  const arch = config.arch;
+  const names = ARCH_NAMES[arch];
+  await ensureWritableDir(o.outDir);
+  const cache = new Cache(o.cacheRoot);
+
+  const inputs = await resolveInputs(config, arch, { cache, lockFile: path.join(dir, LOCK_NAME), reporter: o.reporter });
+  o.reporter.step('unpacking inputs');
+  const tree = async (role: keyof typeof inputs) => unpackInput(cache, inputs[role]);
+  const kernelTree = await tree('kernel');
+  const kernel = await findKernel(kernelTree, inputs.kernel.entry.name);
+  const modules = await selectModules(kernel, config.kernel.modules, inputs.kernel.entry.name);
+
+  const buildId = sha256(
+    JSON.stringify({ kiln: KILN_VERSION, config, profile: o.profile, mtime: o.mtime, inputs: Object.values(inputs).map((i) => i.entry.sha256) }),
+  ).slice(0, 16);
+  const hostname = config.hostname ?? config.name;
+  const deviceDir = fileURLToPath(new URL('device/', PACKAGE_ROOT));
+  const files = config.files.map((f, i) => ({ source: path.resolve(dir, f.source), target: f.target, mode: f.mode, where: `${path.relative(process.cwd(), file)}: files[${i}]` }));
+  for (const f of files) {
+    if (f.target === '/init' || f.target.startsWith(`${DEVICE_PREFIX}/`) || f.target.startsWith('/etc/kiln/')) {
+      throw new KilnError('CONFIG_INVALID', `${f.where}.target: ${f.target} would replace a file of kiln itself`, { hint: 'Choose another target path.' });
+    }
+  }
+  const osRelease = [
+    'NAME=kiln',
+    'ID=kiln',
+    `VERSION_ID=${KILN_VERSION}`,
+    `PRETTY_NAME="kiln ${KILN_VERSION} (${config.name})"`,
+    `IMAGE_ID=${config.name}`,
+    `IMAGE_VERSION=${buildId}`,
+    `BUILD_ID=${buildId}`,
+    '',
+  ].join('\n');
+
+  const layers = [
+    runtimeLayer({
+      nodeTree: await tree('node'),
+      koffiTree: await tree('koffi'),
+      koffiNativeTree: await tree('koffi-native'),
+      libraryTrees: await Promise.all(LIBRARY_PACKAGES.map((p) => tree(p))),
+      inputHashes: (['node', 'koffi', 'koffi-native', ...LIBRARY_PACKAGES] as const).map((r) => inputs[r].entry.sha256),
+      npmArch: names.npm,
+      triplet: names.triplet,
+      elfMachine: names.elfMachine,
+    }),
+    modulesLayer(kernel.release, modules, inputs.kernel.entry.sha256),
+    kilnLayer({
+      deviceDir,
+      osRelease,
+      files,
+      bootJson: {
+        name: config.name,
+        hostname,
+        kilnVersion: KILN_VERSION,
+        buildId,
+        arch,
+        modules: modules.order.map((m) => ({ name: m.name, path: `/lib/modules/${kernel.release}/${m.path}` })),
+      },
+    }),
+  ];
+  const compression = config.compression[o.profile];
+  const initramfs = await buildInitramfs(layers, { compression, mtime: o.mtime, cache, reporter: o.reporter });
+
+  o.reporter.step('writing the unified kernel image');
+  const stubTree = await tree('stub');
+  const stub = await readFile(path.join(stubTree, names.stub));
+  const linux = await readFile(kernel.vmlinuz);
+  const cmdline = [BASE_CMDLINE, config.kernel.cmdline.trim()].filter(Boolean).join(' ');
+  const efiBytes = buildUki({ stub, linux, initrd: initramfs.data, cmdline, osrel: osRelease, uname: kernel.release });
+  const efi = path.join(o.outDir, names.efiName);
+  await writeAtomically(efi, efiBytes);
+
+  const parts: Record<string, number> = { 'kernel (vmlinuz)': linux.length, 'UKI stub': stub.length };
+  for (const l of initramfs.layers) Object.assign(parts, l.parts);
+  return {
+    name: config.name,
+    arch,
+    efi,
+    size: efiBytes.length,
+    buildId,
+    profile: o.profile,
+    kernel: { package: inputs.kernel.entry.name, version: inputs.kernel.entry.version, release: kernel.release },
+    modules: modules.order.map((m) => m.name),
+    cmdline,
+    layers: initramfs.layers,
+    parts,
+    durationMs: Date.now() - started,
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * kiln's command line: parses argv and dispatches; every command lives in commands/. `run(argv, io)` returns the
+ * exit code, so tests drive the CLI without spawning it. Errors print as one line (`kiln: error: ...`) plus a
+ * hint; the stack only with --debug.
+ */
+import { Command, CommanderError } from 'commander';
+import { KilnError } from '../util/errors.js';
+import { KILN_VERSION } from '../version.js';
+import { buildCommand } from './commands/build.js';
+import { configCommand } from './commands/config.js';
+import { lockCommand } from './commands/lock.js';
+import { runCommand } from './commands/run.js';
+import { setupCommand } from './commands/setup.js';
+import type { CliIo } from './io.js';
+
+export type { CliIo } from './io.js';
+
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  let exitCode = 0;
+  const debug = argv.includes('--debug');
+  const program = new Command('kiln')
+    .version(KILN_VERSION)
+    .description('Declarative real-time Linux firmware for edge devices: one YAML file in, one bootable UEFI image out.')
+    .option('--debug', 'print stack traces with errors')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride()
+    .showSuggestionAfterError()
+    .addHelpText(
+      'after',
+      `
+A device is one YAML file (see examples/minimal.yml; editors check it against schema/kiln.schema.json).
+kiln build turns it into one Unified Kernel Image — PREEMPT_RT kernel, an initramfs with kiln's TypeScript init
+run by Node.js, and the kernel command line — that UEFI firmware boots directly as EFI/BOOT/BOOTX64.EFI.
+
+Start here:
+  kiln setup                                   # host packages (QEMU, OVMF, xz, ...)
+  kiln build examples/minimal.yml --out out    # -> out/BOOTX64.EFI
+  kiln run out/BOOTX64.EFI                     # boot it in QEMU; ctrl-a x quits`,
+    );
+  for (const cmd of [buildCommand(io), runCommand(io, (c) => (exitCode = c)), lockCommand(io), configCommand(io), setupCommand(io)]) {
+    program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) }));
+  }
+  for (const sub of program.commands.flatMap((c) => c.commands)) sub.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof KilnError) {
+      io.stderr.write(`kiln: error: ${err.message}\n`);
+      if (err.hint) io.stderr.write(`kiln: ${err.hint}\n`);
+      if (debug && err.stack) io.stderr.write(`${err.stack}\n`);
+      return 1;
+    }
+    const e = err as Error;
+    io.stderr.write(`kiln: internal error: ${e?.message ?? String(err)}\n`);
+    io.stderr.write(debug ? `${e?.stack}\n` : 'kiln: run again with --debug for the stack trace, and please report it\n');
+    return 70;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The one schema of a kiln device description. It is the single source of
+ * - the TypeScript types (`UserConfig` = what a user writes, `Config` = after defaults),
+ * - validation of `kiln.yml` and `kiln.config.ts` (see load.ts), and
+ * - the JSON Schema shipped as `schema/kiln.schema.json` for editors (see json-schema.ts).
+ * Every object is strict: an unknown or misspelt key is an error, never silently ignored.
+ */
+import { z } from 'zod';
+
+export const ARCHES = ['x86_64', 'aarch64'] as const;
+export type Arch = (typeof ARCHES)[number];
+
+const hostnamePattern = /^(?=.{1,63}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i;
+
+const compressionSchema = z
+  .object({
+    algorithm: z.enum(['zstd', 'xz']).describe('Compressor for the initramfs layers.'),
+    level: z.number().int().min(1).max(22).describe('zstd: 1-22 (above 19 uses --ultra); xz: 1-9.'),
+    extreme: z.boolean().optional().describe('xz only: --extreme (slower, a little smaller).'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.algorithm === 'xz' && c.level > 9) {
+      ctx.addIssue({ code: 'custom', path: ['level'], message: `expected xz level 1-9, found ${c.level}` });
+    }
+    if (c.algorithm === 'zstd' && c.extreme !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['extreme'], message: 'expected no "extreme" with zstd (xz only)' });
+    }
+  });
+export type Compression = z.infer<typeof compressionSchema>;
+
+export const DEFAULT_RELEASE_COMPRESSION: Compression = { algorithm: 'xz', level: 9, extreme: true };
+export const DEFAULT_FAST_COMPRESSION: Compression = { algorithm: 'zstd', level: 3 };
+
+const moduleName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a kernel module name like "virtio_blk"');
+
+export const configSchema = z
+  .object({
+    $schema: z.string().optional().describe('Path or URL of kiln.schema.json, for editors.'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lower-case letters, digits and "-", like "edge-gateway"')
+      .describe('Name of the device image; also the default hostname.'),
+    arch: z.enum(ARCHES).default('x86_64').describe('CPU architecture of the device.'),
+    hostname: z
+      .string()
+      .regex(hostnamePattern, 'expected a hostname of letters, digits and "-" (at most 63)')
+      .optional()
+      .describe('Hostname set at boot. @default the name'),
+    kernel: z
+      .object({
+        package: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9+.-]+$/, 'expected a Debian package name')
+          .optional()
+          .describe('Debian kernel package. @default "linux-image-rt-amd64" (x86_64) / "linux-image-rt-arm64" (aarch64)'),
+        cmdline: z.string().default('').describe('Extra kernel command-line words, after kiln\'s own.'),
+        modules: z.array(moduleName).default([]).describe('Kernel modules to ship and load at boot; dependencies come along.'),
+      })
+      .strict()
+      .default({ cmdline: '', modules: [] }),
+    compression: z
+      .object({
+        release: compressionSchema.default(DEFAULT_RELEASE_COMPRESSION).describe('The default profile: smallest image.'),
+        fast: compressionSchema.default(DEFAULT_FAST_COMPRESSION).describe('`--profile fast`: quick development builds.'),
+      })
+      .strict()
+      .default({ release: DEFAULT_RELEASE_COMPRESSION, fast: DEFAULT_FAST_COMPRESSION }),
+    files: z
+      .array(
+        z
+          .object({
+            source: z.string().min(1).describe('Host file or folder, relative to the config file.'),
+            target: z.string().regex(/^\/./, 'expected an absolute path on the device like "/etc/motd"'),
+            mode: z.number().int().min(0).max(0o7777).optional().describe('Permission bits; @default the host file\'s'),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('Host files or folders copied into the root filesystem.'),
+  })
+  .strict();
+
+/** What a user writes (all defaults optional). */
+export type UserConfig = z.input<typeof configSchema>;
+/** A validated config with every default filled in. */
+export type Config = z.output<typeof configSchema>;
+export type Profile = 'release' | 'fast';

@@ -1,0 +1,58 @@
+/**
+ * What a device image is made of, per architecture: the Debian packages and npm packages kiln fetches.
+ * Each input has a role; the lock keys entries "<arch>/<role>".
+ */
+import type { Arch, Config } from '../config/schema.js';
+
+export interface ArchNames {
+  /** Debian architecture name. */
+  deb: 'amd64' | 'arm64';
+  /** npm/Node platform suffix. */
+  npm: 'x64' | 'arm64';
+  /** UEFI removable-media file name and stub. */
+  efiName: 'BOOTX64.EFI' | 'BOOTAA64.EFI';
+  stub: string;
+  /** GNU multiarch triplet: where Debian puts shared libraries. */
+  triplet: string;
+  /** ELF e_machine and PE machine of the device. */
+  elfMachine: number;
+  peMachine: number;
+}
+
+export const ARCH_NAMES: Record<Arch, ArchNames> = {
+  x86_64: { deb: 'amd64', npm: 'x64', efiName: 'BOOTX64.EFI', stub: 'usr/lib/systemd/boot/efi/linuxx64.efi.stub', triplet: 'x86_64-linux-gnu', elfMachine: 62, peMachine: 0x8664 },
+  aarch64: { deb: 'arm64', npm: 'arm64', efiName: 'BOOTAA64.EFI', stub: 'usr/lib/systemd/boot/efi/linuxaa64.efi.stub', triplet: 'aarch64-linux-gnu', elfMachine: 183, peMachine: 0xaa64 },
+};
+
+/** Node.js major version run on the device (type stripping without flags). */
+export const DEVICE_NODE_MAJOR = 26;
+/** koffi release line (libc FFI). */
+export const KOFFI_RANGE = '3.3';
+
+export type Role = 'kernel' | 'stub' | 'libc6' | 'libstdc++6' | 'libgcc-s1' | 'libatomic1' | 'node' | 'koffi' | 'koffi-native';
+
+export interface InputRequest {
+  role: Role;
+  type: 'deb' | 'npm';
+  /** Debian package name, or npm spec (name@range). `koffi-native` takes koffi's resolved version. */
+  request: string;
+}
+
+/** Debian packages that provide the shared libraries Node.js and koffi need (the ELF closure picks files). */
+export const LIBRARY_PACKAGES = ['libc6', 'libstdc++6', 'libgcc-s1', 'libatomic1'] as const;
+
+export function defaultKernelPackage(arch: Arch): string {
+  return `linux-image-rt-${ARCH_NAMES[arch].deb}`;
+}
+
+export function inputRequests(config: Config, arch: Arch): InputRequest[] {
+  const n = ARCH_NAMES[arch];
+  return [
+    { role: 'kernel', type: 'deb', request: config.kernel.package ?? defaultKernelPackage(arch) },
+    { role: 'stub', type: 'deb', request: 'systemd-boot-efi' },
+    ...LIBRARY_PACKAGES.map((p): InputRequest => ({ role: p, type: 'deb', request: p })),
+    { role: 'node', type: 'npm', request: `node-linux-${n.npm}@${DEVICE_NODE_MAJOR}` },
+    { role: 'koffi', type: 'npm', request: `koffi@${KOFFI_RANGE}` },
+    { role: 'koffi-native', type: 'npm', request: `@koromix/koffi-linux-${n.npm}` },
+  ];
+}

@@ -1,0 +1,145 @@
+/**
+ * The device root as three initramfs layers, from the one that changes least to the one that changes on every
+ * config edit. The kernel unpacks separately compressed cpio archives laid end to end, so the big layers are
+ * compressed once at the release level and reused from the cache; a config change recompresses only `kiln`.
+ *   runtime  Node.js (stripped), koffi, and exactly the shared libraries they need
+ *   modules  the configured kernel modules with their dependencies and a modules.dep for them
+ *   kiln     the init (TypeScript source), boot.json, the config's files, device nodes, base folders
+ */
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { CpioEntry } from '../formats/cpio/index.js';
+import { execOk } from '../util/exec.js';
+import { sha256 } from '../inputs/cache.js';
+import { sharedLibraryClosure } from './elf-closure.js';
+import type { ShippedModules } from './kernel-modules.js';
+import { readHostTree } from './host-files.js';
+
+/** Bump when the way a layer is assembled changes, so cached layers are rebuilt. */
+const LAYER_FORMAT = 1;
+
+export interface LayerContent {
+  entries: CpioEntry[];
+  /** What each part of the layer weighs, uncompressed, for the build summary. */
+  parts: Record<string, number>;
+}
+
+export interface LayerPlan {
+  name: 'runtime' | 'modules' | 'kiln';
+  /** Hash of everything the layer is made from; equal keys mean byte-identical layers. */
+  key: string;
+  build(): Promise<LayerContent>;
+}
+
+export const DEVICE_PREFIX = '/usr/lib/kiln';
+export const NODE_PATH = '/usr/bin/node';
+
+export interface RuntimeSources {
+  nodeTree: string;
+  koffiTree: string;
+  koffiNativeTree: string;
+  libraryTrees: string[];
+  inputHashes: string[];
+  npmArch: string;
+  triplet: string;
+  elfMachine: number;
+}
+
+/** koffi needs its JavaScript (including src/**\/*.cjs) and one native module; not its C++ sources or docs. */
+function isKoffiRuntimeFile(rel: string): boolean {
+  return /\.(c?js|mjs|json|node)$/.test(rel) && !rel.startsWith('vendor/') && !rel.startsWith('doc/') && !rel.includes('node_modules/');
+}
+
+export function runtimeLayer(src: RuntimeSources): LayerPlan {
+  return {
+    name: 'runtime',
+    key: sha256(JSON.stringify({ layer: 'runtime', LAYER_FORMAT, inputs: src.inputHashes, arch: src.npmArch })),
+    async build() {
+      const scratch = await mkdtemp(path.join(os.tmpdir(), 'kiln-strip-'));
+      try {
+        const node = path.join(scratch, 'node');
+        // The device never debugs Node: drop its symbol tables (150 MB → 116 MB).
+        await execOk('strip', ['--strip-all', '-o', node, path.join(src.nodeTree, 'bin', 'node')], 'stripping node');
+        const nativeDir = `linux_${src.npmArch}`;
+        const koffi = await readHostTree({ source: src.koffiTree, target: `${DEVICE_PREFIX}/node_modules/koffi`, include: isKoffiRuntimeFile, where: 'koffi' });
+        const native = await readHostTree({
+          source: src.koffiNativeTree,
+          target: `${DEVICE_PREFIX}/node_modules/@koromix/koffi-linux-${src.npmArch}`,
+          include: (rel) => isKoffiRuntimeFile(rel) && (!rel.endsWith('.node') || rel.startsWith(`${nativeDir}/`)),
+          where: 'koffi native module',
+        });
+        const nativeModule = (await readdir(path.join(src.koffiNativeTree, nativeDir))).find((f) => f.endsWith('.node'));
+        const roots = new Map([[NODE_PATH, node]]);
+        if (nativeModule) roots.set(`${DEVICE_PREFIX}/node_modules/@koromix/koffi-linux-${src.npmArch}/${nativeDir}/${nativeModule}`, path.join(src.koffiNativeTree, nativeDir, nativeModule));
+        const libs = await sharedLibraryClosure({ roots, libraryTrees: src.libraryTrees, triplet: src.triplet, elfMachine: src.elfMachine });
+        const entries: CpioEntry[] = [{ type: 'file', path: NODE_PATH, mode: 0o755, data: await readFile(node) }, ...koffi, ...native];
+        for (const lib of libs) entries.push({ type: 'file', path: lib.target, mode: 0o755, data: await readFile(lib.source) });
+        return {
+          entries,
+          parts: {
+            'node (stripped)': size(entries.slice(0, 1)),
+            koffi: size([...koffi, ...native]),
+            'shared libraries': size(entries.slice(1 + koffi.length + native.length)),
+          },
+        };
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+export function modulesLayer(release: string, modules: ShippedModules, kernelHash: string): LayerPlan {
+  return {
+    name: 'modules',
+    key: sha256(JSON.stringify({ layer: 'modules', LAYER_FORMAT, kernelHash, modules: modules.order.map((m) => m.path) })),
+    async build() {
+      const base = `/lib/modules/${release}`;
+      const entries: CpioEntry[] = [];
+      for (const m of modules.order) entries.push({ type: 'file', path: `${base}/${m.path}`, mode: 0o644, data: await readFile(m.source) });
+      entries.push({ type: 'file', path: `${base}/modules.dep`, mode: 0o644, data: Buffer.from(modules.modulesDep) });
+      return { entries, parts: { [`kernel modules (${modules.order.length})`]: size(entries) } };
+    },
+  };
+}
+
+export interface KilnLayerSources {
+  deviceDir: string;
+  bootJson: object;
+  osRelease: string;
+  files: { source: string; target: string; mode?: number; where: string }[];
+}
+
+export function kilnLayer(src: KilnLayerSources): LayerPlan {
+  return {
+    name: 'kiln',
+    key: '', // small and changes with every config: always rebuilt, never cached
+    async build() {
+      const init: CpioEntry[] = [
+        // The kernel runs /init; the shebang hands it to Node with the init's entry file (no shell involved).
+        { type: 'file', path: '/init', mode: 0o755, data: Buffer.from(`#!${NODE_PATH} ${DEVICE_PREFIX}/device/init/main.ts\n`) },
+        ...(await readHostTree({
+          source: src.deviceDir,
+          target: `${DEVICE_PREFIX}/device`,
+          include: (rel) => (rel.endsWith('.ts') && !rel.endsWith('.test.ts')) || rel === 'package.json',
+          where: 'device sources',
+        })),
+        { type: 'file', path: '/etc/kiln/boot.json', mode: 0o644, data: Buffer.from(`${JSON.stringify(src.bootJson, null, 2)}\n`) },
+        { type: 'file', path: '/etc/os-release', mode: 0o644, data: Buffer.from(src.osRelease) },
+      ];
+      const base: CpioEntry[] = [
+        ...['/proc', '/sys', '/dev', '/run', '/tmp', '/root', '/var', '/mnt'].map((p): CpioEntry => ({ type: 'dir', path: p, mode: p === '/tmp' ? 0o1777 : 0o755 })),
+        { type: 'char', path: '/dev/console', mode: 0o600, major: 5, minor: 1 },
+        { type: 'char', path: '/dev/null', mode: 0o666, major: 1, minor: 3 },
+      ];
+      const files: CpioEntry[] = [];
+      for (const f of src.files) files.push(...(await readHostTree(f)));
+      return { entries: [...base, ...init, ...files], parts: { 'kiln init (TypeScript source)': size(init), 'config files': size(files) } };
+    },
+  };
+}
+
+function size(entries: readonly CpioEntry[]): number {
+  return entries.reduce((n, e) => n + (e.type === 'file' ? e.data.length : 0), 0);
+}
