@@ -1,0 +1,31 @@
+/**
+ * Runs kiln's CLI as a child process from source (through tsx), with its own environment: what a user's shell
+ * does, including PATH and proxy settings reaching the tools kiln starts.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+export interface CliOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const root = path.resolve(import.meta.dirname, '../..');
+export const KILN_FROM_SOURCE = [path.join(root, 'node_modules/tsx/dist/cli.mjs'), path.join(root, 'test/helpers/kiln-from-source.ts')];
+
+export function kiln(argv: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...KILN_FROM_SOURCE, ...argv], {
+      cwd: options.cwd ?? root,
+      env: { ...process.env, CI: 'true', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
