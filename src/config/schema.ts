@@ -10,7 +10,8 @@ import { z } from 'zod';
 export const ARCHES = ['x86_64', 'aarch64'] as const;
 export type Arch = (typeof ARCHES)[number];
 
-const hostnamePattern = /^(?=.{1,63}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i;
+// No regex flags: the pattern is also the JSON Schema's, which has none.
+const hostnamePattern = /^(?=.{1,63}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/;
 
 const compressionSchema = z
   .object({
