@@ -122,7 +122,8 @@ export function kilnLayer(src: KilnLayerSources): LayerPlan {
         ...(await readHostTree({
           source: src.deviceDir,
           target: `${DEVICE_PREFIX}/device`,
-          include: (rel) => (rel.endsWith('.ts') && !rel.endsWith('.test.ts')) || rel === 'package.json',
+          // Tests and their fakes stay on the host.
+          include: (rel) => (rel.endsWith('.ts') && !rel.endsWith('.test.ts') && !rel.startsWith('testing/')) || rel === 'package.json',
           where: 'device sources',
         })),
         { type: 'file', path: '/etc/kiln/boot.json', mode: 0o644, data: Buffer.from(`${JSON.stringify(src.bootJson, null, 2)}\n`) },

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { parseBootConfig } from './boot-config.ts';
+
+const valid = {
+  name: 'demo',
+  hostname: 'demo-1',
+  kilnVersion: '0.1.0',
+  buildId: 'abc',
+  arch: 'x86_64',
+  modules: [{ name: 'evdev', path: '/lib/modules/6.1.0/kernel/drivers/input/evdev.ko' }],
+};
+
+describe('parseBootConfig', () => {
+  it('accepts what the build writes', () => {
+    expect(parseBootConfig(JSON.stringify(valid))).toEqual(valid);
+  });
+  it('names the key path of a wrong shape', () => {
+    expect(() => parseBootConfig(JSON.stringify({ ...valid, modules: [{ name: 'x' }] }))).toThrow(
+      '/etc/kiln/boot.json: modules[0].path must be a string',
+    );
+    expect(() => parseBootConfig(JSON.stringify({ ...valid, arch: 'riscv64' }))).toThrow(
+      '/etc/kiln/boot.json: arch must be x86_64 or aarch64',
+    );
+    expect(() => parseBootConfig('[]')).toThrow('/etc/kiln/boot.json: must be an object');
+  });
+  it('rejects bad JSON', () => {
+    expect(() => parseBootConfig('{')).toThrow(SyntaxError);
+  });
+});

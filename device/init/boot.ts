@@ -1,0 +1,72 @@
+/**
+ * Runs boot stages in order, timing each one and logging it, e.g. "kiln: modules: 7 loaded (41 ms)".
+ *
+ * A required stage that fails stops the boot (the caller's crash path takes over); an optional one is logged as a
+ * warning and the boot goes on. `kiln.crash=<stage>` makes the named stage fail after its work is done, whether
+ * required or not, to exercise the crash path on a real device.
+ */
+import type { Log } from './log.ts';
+
+export interface Stage {
+  name: string;
+  required: boolean;
+  /** Returns a short detail for the log line. */
+  run(): Promise<string | void> | string | void;
+}
+
+export class BootStageError extends Error {
+  readonly stage: string;
+  constructor(stage: string, cause: unknown) {
+    super(`boot stage ${stage} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'BootStageError';
+    this.stage = stage;
+  }
+}
+
+/** The failure `kiln.crash=<stage>` asks for. */
+export class InjectedCrash extends Error {
+  constructor(stage: string) {
+    super(`kiln.crash=${stage} on the kernel command line`);
+    this.name = 'InjectedCrash';
+  }
+}
+
+export interface RunnerDeps {
+  log: Log;
+  /** Milliseconds on a monotonic clock. */
+  now: () => number;
+  /** The stage `kiln.crash=` names; asked after each stage, since the command line is unreadable before /proc. */
+  crashAt: () => string | undefined;
+}
+
+export interface StageResult {
+  name: string;
+  ok: boolean;
+  ms: number;
+}
+
+function formatMs(ms: number): string {
+  return `${Math.round(ms)} ms`;
+}
+
+export async function runStages(stages: readonly Stage[], deps: RunnerDeps): Promise<StageResult[]> {
+  const results: StageResult[] = [];
+  for (const stage of stages) {
+    const started = deps.now();
+    let detail: string | void;
+    try {
+      detail = await stage.run();
+      if (deps.crashAt() === stage.name) throw new InjectedCrash(stage.name);
+    } catch (error) {
+      const ms = deps.now() - started;
+      if (stage.required || error instanceof InjectedCrash) throw new BootStageError(stage.name, error);
+      deps.log.warn(`${stage.name} failed (${formatMs(ms)}): ${error instanceof Error ? error.message : String(error)}`);
+      results.push({ name: stage.name, ok: false, ms });
+      continue;
+    }
+    const ms = deps.now() - started;
+    deps.log.info(`${stage.name}: ${detail === undefined || detail === '' ? 'ok' : detail} (${formatMs(ms)})`);
+    results.push({ name: stage.name, ok: true, ms });
+  }
+  return results;
+}

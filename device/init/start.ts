@@ -1,0 +1,167 @@
+/**
+ * kiln's init, start to ready: the boot stages in order, the ready line, and the shutdown triggers. Everything
+ * touching the system comes in through `InitDeps`, so tests run the whole sequence against fakes.
+ */
+import type { HostFs } from '../sys/host-fs.ts';
+import { RB_DISABLE_CAD, type Libc } from '../sys/libc.ts';
+import { BOOT_CONFIG_PATH, parseBootConfig, type BootConfig } from './boot-config.ts';
+import { runStages, type Stage } from './boot.ts';
+import { crashStage, kilnOptions, splitCmdline } from './cmdline.ts';
+import { attachKernelLog } from './kmsg.ts';
+import type { Log } from './log.ts';
+import { loadModules, summarizeModules } from './modules.ts';
+import { mountAll } from './mounts.ts';
+import { findPowerButtons } from './power-button.ts';
+import { startReaper, type Reaper } from './reaper.ts';
+import { POWER_BUTTON_REQUEST, SIGNAL_REQUESTS, shutdown, type ShutdownRequest } from './shutdown.ts';
+import { parseUptimeMs, readyMessage } from './uptime.ts';
+
+export interface InitDeps {
+  libc: Libc;
+  fs: HostFs;
+  log: Log;
+  /** Milliseconds since the Node process started (performance.now()). */
+  now: () => number;
+  /** `now()` when main.ts began to run: the rest before it is Node's own startup. */
+  startedAt: number;
+  selfPid: number;
+  sleep: (ms: number) => Promise<void>;
+  /** Subscribe to a process signal (process.on). */
+  onSignal: (signal: string, handler: () => void) => void;
+  watchPowerButtons: (paths: readonly string[], onPress: (path: string) => void, onError: (path: string, error: unknown) => void) => void;
+  ownChild: (pid: number) => boolean;
+  /** Where failures outside the boot sequence go (shutdown errors, reaper errors, `kiln.crash=ready`). */
+  fatal: (error: unknown) => void;
+  /** Run a function later, outside the current call stack (setTimeout). */
+  defer: (fn: () => void) => void;
+}
+
+export interface InitHandle {
+  config: BootConfig;
+  /** Mount points in mount order. */
+  mounted: readonly string[];
+  /** Uptime in ms the ready line reported. */
+  readyUptimeMs: number;
+  reaper: Reaper;
+  requestShutdown(request: ShutdownRequest): void;
+}
+
+/** Stage names in boot order: the values `kiln.crash=` accepts, plus `ready` (after the ready line). */
+export const STAGES = ['mounts', 'kmsg', 'ctrl-alt-del', 'config', 'modules', 'hostname', 'power-button', 'reaper'] as const;
+
+export async function startInit(deps: InitDeps): Promise<InitHandle> {
+  const { libc, fs, log } = deps;
+  const mounted: string[] = [];
+  let config: BootConfig | undefined;
+  let shuttingDown = false;
+  let reaper: Reaper | undefined;
+
+  function requestShutdown(request: ShutdownRequest): void {
+    if (shuttingDown) {
+      log.info(`shutdown already in progress, ignoring ${request.reason}`);
+      return;
+    }
+    shuttingDown = true;
+    shutdown(request, { libc, fs, log, mounted, selfPid: deps.selfPid, ownChild: deps.ownChild, now: deps.now, sleep: deps.sleep })
+      .catch(deps.fatal);
+  }
+  // Before any stage: a ctrl-alt-del or SIGTERM during boot is honoured too.
+  for (const [signal, request] of Object.entries(SIGNAL_REQUESTS)) deps.onSignal(signal, () => requestShutdown(request));
+
+  // The command line is readable once /proc is mounted (the first stage); until then there are no switches.
+  let cmdline: string | undefined;
+  const readCmdline = (): string | undefined => {
+    if (cmdline === undefined) {
+      try {
+        cmdline = fs.readText('/proc/cmdline');
+      } catch {
+        return undefined;
+      }
+    }
+    return cmdline;
+  };
+  const crashAt = (): string | undefined => {
+    const text = readCmdline();
+    return text === undefined ? undefined : crashStage(kilnOptions(text));
+  };
+
+  const stages: Stage[] = [
+    { name: 'mounts', required: true, run: () => (mountAll(libc, fs, mounted), mounted.join(' ')) },
+    { name: 'kmsg', required: false, run: () => attachKernelLog(fs, log, splitCmdline(readCmdline() ?? '')) },
+    {
+      name: 'ctrl-alt-del', required: false, run: () => {
+        libc.reboot(RB_DISABLE_CAD);
+        return 'sends SIGINT to init';
+      },
+    },
+    {
+      name: 'config', required: true, run: () => {
+        config = parseBootConfig(fs.readText(BOOT_CONFIG_PATH));
+        return `${config.name} (kiln ${config.kilnVersion}, build ${config.buildId}, ${config.arch})`;
+      },
+    },
+    {
+      name: 'modules', required: false, run: () => {
+        const outcomes = loadModules(libc, fs, mustHave(config).modules);
+        for (const outcome of outcomes) if (outcome.error !== undefined) log.error(`module ${outcome.name} failed: ${outcome.error}`);
+        return summarizeModules(outcomes);
+      },
+    },
+    {
+      name: 'hostname', required: false, run: () => {
+        libc.sethostname(mustHave(config).hostname);
+        return mustHave(config).hostname;
+      },
+    },
+    {
+      name: 'power-button', required: false, run: () => {
+        const paths = findPowerButtons(fs);
+        if (paths.length === 0) throw new Error('no input device named "Power Button" (modules button, evdev loaded?)');
+        deps.watchPowerButtons(
+          paths,
+          () => requestShutdown(POWER_BUTTON_REQUEST),
+          (path, error) => log.warn(`power button ${path}: ${error instanceof Error ? error.message : String(error)}`),
+        );
+        return paths.join(' ');
+      },
+    },
+    {
+      name: 'reaper', required: true, run: () => {
+        reaper = startReaper({ libc, fs, selfPid: deps.selfPid, ownChild: deps.ownChild }, deps.fatal);
+        return 'on SIGCHLD and every 10 s';
+      },
+    },
+  ];
+
+  await runStages(stages, { log, now: deps.now, crashAt });
+
+  const crashRequest = crashAt();
+  if (crashRequest !== undefined && crashRequest !== 'ready' && !(STAGES as readonly string[]).includes(crashRequest)) {
+    log.warn(`kiln.crash=${crashRequest} names no stage; known: ${STAGES.join(', ')}, ready`);
+  }
+
+  const readyUptimeMs = parseUptimeMs(fs.readText('/proc/uptime'));
+  const now = deps.now();
+  log.info(
+    `boot complete: kernel ${Math.round(readyUptimeMs - now)} ms, node startup ${Math.round(deps.startedAt)} ms, ` +
+      `init ${Math.round(now - deps.startedAt)} ms`,
+  );
+  // Console only: with a console loglevel above 6 (set on the command line) the kernel would also echo a kmsg copy,
+  // and this line must appear exactly once.
+  log.consoleOnly(readyMessage(readyUptimeMs));
+
+  if (crashRequest === 'ready') {
+    // Thrown outside any promise chain: exercises the uncaught-exception handler, not the boot's own catch.
+    deps.defer(() => {
+      throw new Error('kiln.crash=ready on the kernel command line');
+    });
+  }
+
+  return { config: mustHave(config), mounted, readyUptimeMs, reaper: mustHave(reaper), requestShutdown };
+}
+
+/** For values a required earlier stage sets: their absence is a bug in the stage order. */
+function mustHave<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('boot stage order broken: value set by an earlier stage is missing');
+  return value;
+}
