@@ -65,6 +65,7 @@ Examples:
       const stop = () => abort.abort();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      process.once('SIGHUP', stop);
       try {
         // Loaded on demand: building needs none of the QEMU machinery.
         const { runImage } = await import('../../run/run.js');
@@ -89,6 +90,7 @@ Examples:
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
+        process.off('SIGHUP', stop);
       }
     });
 }

@@ -1,0 +1,67 @@
+/**
+ * What running a guest of each architecture needs from the host: the QEMU binary and machine, the UEFI firmware
+ * (code + a template of the variable store), the removable-media boot path, and the Debian packages that provide
+ * them. Pure data: finding the files is firmware.ts / qemu-binary.ts.
+ */
+
+export type Arch = 'x86_64' | 'aarch64';
+
+export interface FirmwarePair {
+  /** Read-only firmware code, mapped as pflash unit 0. */
+  code: string;
+  /** Pristine variable store; every run boots a fresh copy of it (pflash unit 1). */
+  vars: string;
+}
+
+export interface ArchSpec {
+  arch: Arch;
+  qemuBinary: string;
+  qemuPackage: string;
+  /** `-machine` value (the accelerator is passed separately with `-accel`). */
+  machine: string;
+  /** Code and vars must come from the same build and have the same size: candidates are pairs, best first. */
+  firmware: readonly FirmwarePair[];
+  firmwarePackage: string;
+  /** Where UEFI looks for a boot loader on media without boot entries (UEFI 2.10 §3.5.1.1). */
+  bootPath: string;
+  /** The `process.arch` on which this guest can use KVM. */
+  kvmHostArch: NodeJS.Architecture;
+}
+
+export const ARCHES: Readonly<Record<Arch, ArchSpec>> = {
+  x86_64: {
+    arch: 'x86_64',
+    qemuBinary: 'qemu-system-x86_64',
+    qemuPackage: 'qemu-system-x86',
+    machine: 'q35',
+    firmware: [
+      { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' },
+      { code: '/usr/share/OVMF/OVMF_CODE.fd', vars: '/usr/share/OVMF/OVMF_VARS.fd' },
+    ],
+    firmwarePackage: 'ovmf',
+    bootPath: 'EFI/BOOT/BOOTX64.EFI',
+    kvmHostArch: 'x64',
+  },
+  aarch64: {
+    arch: 'aarch64',
+    qemuBinary: 'qemu-system-aarch64',
+    qemuPackage: 'qemu-system-arm',
+    machine: 'virt',
+    firmware: [{ code: '/usr/share/AAVMF/AAVMF_CODE.fd', vars: '/usr/share/AAVMF/AAVMF_VARS.fd' }],
+    firmwarePackage: 'qemu-efi-aarch64',
+    bootPath: 'EFI/BOOT/BOOTAA64.EFI',
+    kvmHostArch: 'arm64',
+  },
+};
+
+export function archSpec(arch: Arch): ArchSpec {
+  const spec = ARCHES[arch];
+  if (!spec) throw new TypeError(`Unknown architecture "${String(arch)}" (expected x86_64 or aarch64)`);
+  return spec;
+}
+
+/** The exact command that installs a Debian package, for error hints. */
+export function aptInstallHint(pkg: string): string {
+  const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
+  return `Install it: ${sudo}apt-get install -y ${pkg}`;
+}

@@ -1,0 +1,99 @@
+/**
+ * `runImage` options as the caller writes them (`RunOptions`, everything optional that has a default) and as the
+ * engine uses them (`ResolvedRunOptions`, defaults filled in and values checked).
+ */
+import { KilnError } from '../util/errors.js';
+import type { Arch } from './arch.js';
+
+export type AccelMode = 'auto' | 'kvm' | 'tcg';
+
+export interface DataDrive {
+  path: string;
+  format: 'raw' | 'qcow2';
+}
+
+export interface RunOptions {
+  /** Path of the UEFI executable to boot (a UKI); it becomes `EFI/BOOT/BOOTX64.EFI` on a fresh ESP disk. */
+  efi: string;
+  /** @default 'x86_64' */
+  arch?: Arch;
+  /** Guest RAM in QEMU's notation (`512M`, `1G`). @default '1G' */
+  memory?: string;
+  /** @default 2 */
+  cpus?: number;
+  /** Seconds before the run is stopped with outcome `timeout`; undefined = no limit. */
+  timeout?: number;
+  /** The run succeeds as soon as the serial console matches (ANSI escapes and CRs removed before matching). */
+  expect?: RegExp;
+  /** `auto` tries KVM once per QEMU version and kernel release and falls back to TCG. @default 'auto' */
+  accel?: AccelMode;
+  /** Keys for the guest's serial console; null = none. */
+  stdin?: NodeJS.ReadableStream | null;
+  /** Receives the guest's serial console, byte for byte. */
+  stdout: NodeJS.WritableStream;
+  /** Receives kiln's own notes and QEMU's messages. */
+  stderr: NodeJS.WritableStream;
+  /** stdin is a TTY: put it in raw mode and pass every key to the guest; ctrl-a x quits, ctrl-a ctrl-a sends ctrl-a. */
+  interactive?: boolean;
+  /** Extra virtio-blk disks, in order after the ESP. */
+  extraDrives?: DataDrive[];
+}
+
+export type RunOutcome = 'matched' | 'poweroff' | 'reset' | 'panic' | 'timeout' | 'qemu-failed' | 'stopped';
+
+export interface RunResult {
+  outcome: RunOutcome;
+  exitCode: number;
+  /** The last few KiB of console text (ANSI escapes removed), for error messages. */
+  consoleTail: string;
+}
+
+export interface ResolvedRunOptions {
+  efi: string;
+  arch: Arch;
+  memory: string;
+  cpus: number;
+  timeoutMs: number | undefined;
+  expect: RegExp | undefined;
+  accel: AccelMode;
+  stdin: NodeJS.ReadableStream | null;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  interactive: boolean;
+  extraDrives: DataDrive[];
+}
+
+const MEMORY = /^[1-9]\d*[KMGT]?$/i;
+
+export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
+  const memory = options.memory ?? '1G';
+  if (!MEMORY.test(memory)) {
+    throw new KilnError('RUN_BAD_OPTION', `memory: "${memory}" is not a size`, { hint: 'Write it like QEMU does: 512M, 1G, 2G.' });
+  }
+  const cpus = options.cpus ?? 2;
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > 256) {
+    throw new KilnError('RUN_BAD_OPTION', `cpus: ${cpus} is not a CPU count (1–256)`);
+  }
+  const timeout = options.timeout;
+  if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
+    throw new KilnError('RUN_BAD_OPTION', `timeout: ${timeout} is not a number of seconds above 0`);
+  }
+  const accel = options.accel ?? 'auto';
+  if (!['auto', 'kvm', 'tcg'].includes(accel)) {
+    throw new KilnError('RUN_BAD_OPTION', `accel: "${accel}" is not one of auto, kvm, tcg`);
+  }
+  return {
+    efi: options.efi,
+    arch: options.arch ?? 'x86_64',
+    memory,
+    cpus,
+    timeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
+    expect: options.expect,
+    accel,
+    stdin: options.stdin ?? null,
+    stdout: options.stdout,
+    stderr: options.stderr,
+    interactive: options.interactive ?? false,
+    extraDrives: options.extraDrives ?? [],
+  };
+}

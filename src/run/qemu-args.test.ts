@@ -1,0 +1,79 @@
+import { describe, expect, test } from 'vitest';
+import { ARCHES } from './arch.js';
+import { buildQemuArgs, escapeOptionValue } from './qemu-args.js';
+
+const base = {
+  memory: '1G',
+  cpus: 2,
+  accel: { accel: 'tcg', cpu: 'max' } as const,
+  firmware: { code: '/fw/OVMF_CODE_4M.fd', vars: '/tmp/run/OVMF_VARS_4M.fd' },
+};
+
+/** The value following each occurrence of `flag`. */
+function values(args: string[], flag: string): string[] {
+  return args.flatMap((a, i) => (a === flag ? [args[i + 1]!] : []));
+}
+
+describe('buildQemuArgs', () => {
+  test('x86_64: q35, TCG with -cpu max, no display, no reboot, console on stdio', () => {
+    const args = buildQemuArgs({ ...base, spec: ARCHES.x86_64, espDisk: '/tmp/run/esp.img', qmpSocket: '/tmp/run/qmp.sock' });
+    expect(values(args, '-machine')).toEqual(['q35']);
+    expect(values(args, '-accel')).toEqual(['tcg']);
+    expect(values(args, '-cpu')).toEqual(['max']);
+    expect(values(args, '-smp')).toEqual(['2']);
+    expect(values(args, '-m')).toEqual(['1G']);
+    expect(values(args, '-display')).toEqual(['none']);
+    expect(args).toContain('-no-reboot');
+    expect(args).toContain('-nodefaults');
+    expect(values(args, '-serial')).toEqual(['chardev:console']);
+    expect(values(args, '-chardev')).toEqual([
+      'stdio,id=console,signal=off',
+      'socket,id=qmp,path=/tmp/run/qmp.sock,server=on,wait=off',
+    ]);
+    expect(values(args, '-mon')).toEqual(['chardev=qmp,mode=control']);
+  });
+
+  test('firmware as two pflash units, code read-only; the ESP as the first boot disk', () => {
+    const args = buildQemuArgs({ ...base, spec: ARCHES.x86_64, espDisk: '/tmp/run/esp.img' });
+    expect(values(args, '-drive')).toEqual([
+      'if=pflash,format=raw,unit=0,readonly=on,file=/fw/OVMF_CODE_4M.fd',
+      'if=pflash,format=raw,unit=1,file=/tmp/run/OVMF_VARS_4M.fd',
+      'if=none,id=esp,format=raw,file=/tmp/run/esp.img',
+    ]);
+    expect(values(args, '-device')).toEqual(['virtio-blk-pci,drive=esp,bootindex=0']);
+  });
+
+  test('extra drives follow the ESP, each with its format', () => {
+    const args = buildQemuArgs({
+      ...base,
+      spec: ARCHES.x86_64,
+      espDisk: '/e.img',
+      extraDrives: [{ path: '/d/data.qcow2', format: 'qcow2' }, { path: '/d/raw.img', format: 'raw' }],
+    });
+    expect(values(args, '-drive').slice(3)).toEqual(['if=none,id=data0,format=qcow2,file=/d/data.qcow2', 'if=none,id=data1,format=raw,file=/d/raw.img']);
+    expect(values(args, '-device').slice(1)).toEqual(['virtio-blk-pci,drive=data0', 'virtio-blk-pci,drive=data1']);
+  });
+
+  test('KVM uses -cpu host', () => {
+    const args = buildQemuArgs({ ...base, spec: ARCHES.x86_64, accel: { accel: 'kvm', cpu: 'host' } });
+    expect(values(args, '-accel')).toEqual(['kvm']);
+    expect(values(args, '-cpu')).toEqual(['host']);
+  });
+
+  test('aarch64: the virt machine', () => {
+    const args = buildQemuArgs({ ...base, spec: ARCHES.aarch64 });
+    expect(values(args, '-machine')).toEqual(['virt']);
+  });
+
+  test('no ESP and no QMP for the KVM probe', () => {
+    const args = buildQemuArgs({ ...base, spec: ARCHES.x86_64 });
+    expect(args).not.toContain('-device');
+    expect(args).not.toContain('-mon');
+  });
+
+  test('commas in paths are doubled, as QEMU option syntax wants', () => {
+    expect(escapeOptionValue('/a,b/c,,d')).toBe('/a,,b/c,,,,d');
+    const args = buildQemuArgs({ ...base, spec: ARCHES.x86_64, espDisk: '/tmp/x,y/esp.img' });
+    expect(values(args, '-drive')).toContain('if=none,id=esp,format=raw,file=/tmp/x,,y/esp.img');
+  });
+});

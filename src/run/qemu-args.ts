@@ -1,0 +1,68 @@
+/**
+ * QEMU's command line for one run, built from resolved parts. Pure: no file system, no environment.
+ *
+ * The guest's serial console is QEMU's stdio (`-chardev stdio` → `-serial chardev:console`), so every byte the guest
+ * prints passes through kiln, which matches it and echoes it. No display, no default devices (`-nodefaults`), and
+ * `-no-reboot`: a guest reboot ends QEMU instead of looping, which is what makes a panic with `panic=-1` observable.
+ */
+import type { ArchSpec } from './arch.js';
+import type { DataDrive } from './options.js';
+
+export interface AccelChoice {
+  accel: 'kvm' | 'tcg';
+  /** `host` under KVM; `max` (every feature TCG can emulate) under TCG. */
+  cpu: string;
+}
+
+export interface QemuConfig {
+  spec: ArchSpec;
+  memory: string;
+  cpus: number;
+  accel: AccelChoice;
+  firmware: { code: string; vars: string };
+  /** The ESP disk image; omitted by the KVM probe, which only needs the firmware to start. */
+  espDisk?: string;
+  extraDrives?: readonly DataDrive[];
+  /** Unix socket path for QMP (QEMU listens, kiln connects). */
+  qmpSocket?: string;
+}
+
+/** QEMU's option syntax splits on commas; a literal comma in a value is written twice. */
+export function escapeOptionValue(value: string): string {
+  return value.replaceAll(',', ',,');
+}
+
+export function buildQemuArgs(config: QemuConfig): string[] {
+  const { spec, accel, firmware } = config;
+  const args = [
+    '-machine', spec.machine,
+    '-accel', accel.accel,
+    '-cpu', accel.cpu,
+    '-smp', String(config.cpus),
+    '-m', config.memory,
+    '-nodefaults',
+    '-no-user-config',
+    '-no-reboot',
+    '-display', 'none',
+    // signal=off: a ctrl-c byte on stdin belongs to the guest, never to QEMU.
+    '-chardev', 'stdio,id=console,signal=off',
+    '-serial', 'chardev:console',
+    '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${escapeOptionValue(firmware.code)}`,
+    '-drive', `if=pflash,format=raw,unit=1,file=${escapeOptionValue(firmware.vars)}`,
+  ];
+  if (config.qmpSocket !== undefined) {
+    // wait=off: QEMU starts the guest without waiting for kiln to connect.
+    args.push('-chardev', `socket,id=qmp,path=${escapeOptionValue(config.qmpSocket)},server=on,wait=off`);
+    args.push('-mon', 'chardev=qmp,mode=control');
+  }
+  if (config.espDisk !== undefined) {
+    args.push('-drive', `if=none,id=esp,format=raw,file=${escapeOptionValue(config.espDisk)}`);
+    // bootindex: the firmware boots this disk first instead of its built-in shell.
+    args.push('-device', 'virtio-blk-pci,drive=esp,bootindex=0');
+  }
+  (config.extraDrives ?? []).forEach((drive, i) => {
+    args.push('-drive', `if=none,id=data${i},format=${drive.format},file=${escapeOptionValue(drive.path)}`);
+    args.push('-device', `virtio-blk-pci,drive=data${i}`);
+  });
+  return args;
+}
