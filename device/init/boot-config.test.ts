@@ -12,7 +12,7 @@ const valid = {
 
 describe('parseBootConfig', () => {
   it('accepts what the build writes', () => {
-    expect(parseBootConfig(JSON.stringify(valid))).toEqual(valid);
+    expect(parseBootConfig(JSON.stringify(valid))).toEqual({ ...valid, debug: false });
   });
   it('names the key path of a wrong shape', () => {
     expect(() => parseBootConfig(JSON.stringify({ ...valid, modules: [{ name: 'x' }] }))).toThrow(

@@ -3,7 +3,31 @@
  * is a kiln bug, reported with the key path rather than tolerated.
  */
 
+import type { Network, Secondary, Time } from '../config/secondary-schema.ts';
+import type { Storage } from '../config/storage-schema.ts';
+
 export const BOOT_CONFIG_PATH = '/etc/kiln/boot.json';
+
+/** The settings the secondary config may change; the primary config gives their defaults. */
+export interface DeviceSettings {
+  hostname: string;
+  network?: Network;
+  time?: Time;
+  sysctl?: Record<string, string | number | boolean>;
+  log?: { level: 'debug' | 'info' | 'warn' | 'error' };
+}
+
+/** The primary config's device-side sections, validated by the host's schema before the build wrote them. */
+export interface DeviceSections {
+  debug: boolean;
+  storage?: Storage;
+  secondary?: { path: string; default: Secondary };
+  network?: Network;
+  time?: Time;
+  sysctl?: Record<string, string | number | boolean>;
+  log?: { level: 'debug' | 'info' | 'warn' | 'error' };
+  logs?: { path: string; maxBytes: number; keep: number };
+}
 
 export interface BootModule {
   name: string;
@@ -11,7 +35,7 @@ export interface BootModule {
   path: string;
 }
 
-export interface BootConfig {
+export interface BootConfig extends DeviceSections {
   name: string;
   hostname: string;
   kilnVersion: string;
@@ -45,5 +69,28 @@ export function parseBootConfig(json: string): BootConfig {
     buildId: text(record.buildId, 'buildId'),
     arch,
     modules,
+    debug: record.debug === true,
+    ...(pick(record, ['storage', 'secondary', 'network', 'time', 'sysctl', 'log', 'logs']) as Omit<DeviceSections, 'debug'>),
   };
+}
+
+function pick(record: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const value = record[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'object') throw new TypeError(`${BOOT_CONFIG_PATH}: ${key} must be an object`);
+    out[key] = value;
+  }
+  return out;
+}
+
+/** The primary config's settings: what applies until (and unless) a secondary config says otherwise. */
+export function primarySettings(config: BootConfig): DeviceSettings {
+  const settings: DeviceSettings = { hostname: config.hostname };
+  if (config.network) settings.network = config.network;
+  if (config.time) settings.time = config.time;
+  if (config.sysctl) settings.sysctl = config.sysctl;
+  if (config.log) settings.log = config.log;
+  return settings;
 }

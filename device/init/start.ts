@@ -4,7 +4,14 @@
  */
 import type { HostFs } from '../sys/host-fs.ts';
 import { RB_DISABLE_CAD, type Libc } from '../sys/libc.ts';
-import { BOOT_CONFIG_PATH, parseBootConfig, type BootConfig } from './boot-config.ts';
+import { BOOT_CONFIG_PATH, parseBootConfig, primarySettings, type BootConfig, type DeviceSettings } from './boot-config.ts';
+import type { StageContext } from './context.ts';
+import { storageStage } from '../storage/stage.ts';
+import { secondaryStage } from '../config/secondary-stage.ts';
+import { logsStage } from '../logs/stage.ts';
+import { sysctlStage } from './sysctl.ts';
+import { networkStage } from '../net/stage.ts';
+import { timeStage } from '../time/stage.ts';
 import { runStages, type Stage } from './boot.ts';
 import { crashStage, kilnOptions, splitCmdline } from './cmdline.ts';
 import { attachKernelLog } from './kmsg.ts';
@@ -47,7 +54,7 @@ export interface InitHandle {
 }
 
 /** Stage names in boot order: the values `kiln.crash=` accepts, plus `ready` (after the ready line). */
-export const STAGES = ['mounts', 'kmsg', 'ctrl-alt-del', 'config', 'modules', 'hostname', 'power-button', 'reaper'] as const;
+export const STAGES = ['mounts', 'kmsg', 'ctrl-alt-del', 'config', 'modules', 'storage', 'secondary', 'logs', 'sysctl', 'hostname', 'network', 'time', 'power-button', 'reaper'] as const;
 
 export async function startInit(deps: InitDeps): Promise<InitHandle> {
   const { libc, fs, log } = deps;
@@ -85,6 +92,20 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
     return text === undefined ? undefined : crashStage(kilnOptions(text));
   };
 
+  // Stages after `config` share one context; `settings` starts as the primary config's.
+  let settings: DeviceSettings | undefined;
+  const context = (): StageContext => ({
+    libc, fs, log,
+    config: mustHave(config),
+    settings: () => (settings ??= primarySettings(mustHave(config))),
+    setSettings: (next) => void (settings = next),
+    mounted,
+    cmdline: readCmdline() ?? '',
+    now: deps.now,
+    sleep: deps.sleep,
+    onSignal: deps.onSignal,
+  });
+
   const stages: Stage[] = [
     { name: 'mounts', required: true, run: () => (mountAll(libc, fs, mounted), mounted.join(' ')) },
     { name: 'kmsg', required: false, run: () => attachKernelLog(fs, log, splitCmdline(readCmdline() ?? '')) },
@@ -107,12 +128,19 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
         return summarizeModules(outcomes);
       },
     },
+    { name: 'storage', required: false, run: () => storageStage(context()) },
+    { name: 'secondary', required: false, run: () => secondaryStage(context()) },
+    { name: 'logs', required: false, run: () => logsStage(context()) },
+    { name: 'sysctl', required: false, run: () => sysctlStage(context()) },
     {
       name: 'hostname', required: false, run: () => {
-        libc.sethostname(mustHave(config).hostname);
-        return mustHave(config).hostname;
+        const { hostname } = context().settings();
+        libc.sethostname(hostname);
+        return hostname;
       },
     },
+    { name: 'network', required: false, run: () => networkStage(context()) },
+    { name: 'time', required: false, run: () => timeStage(context()) },
     {
       name: 'power-button', required: false, run: () => {
         const paths = findPowerButtons(fs);

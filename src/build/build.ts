@@ -10,7 +10,7 @@ import type { Config, Profile } from '../config/schema.js';
 import { buildUki } from '../image/uki.js';
 import { buildInitramfs, type BuiltLayer } from '../image/initramfs.js';
 import { Cache, sha256 } from '../inputs/cache.js';
-import { ARCH_NAMES, LIBRARY_PACKAGES } from '../inputs/catalog.js';
+import { ARCH_NAMES, DEVICE_JS_PACKAGES, LIBRARY_PACKAGES } from '../inputs/catalog.js';
 import { LOCK_NAME } from '../inputs/lock.js';
 import { resolveInputs } from '../inputs/resolve.js';
 import { unpackInput } from '../inputs/unpack.js';
@@ -92,8 +92,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       nodeTree: await tree('node'),
       koffiTree: await tree('koffi'),
       koffiNativeTree: await tree('koffi-native'),
+      jsPackages: Object.fromEntries(await Promise.all(DEVICE_JS_PACKAGES.map(async (p) => [p.role, await tree(p.role)] as const))),
       libraryTrees: await Promise.all(LIBRARY_PACKAGES.map((p) => tree(p))),
-      inputHashes: (['node', 'koffi', 'koffi-native', ...LIBRARY_PACKAGES] as const).map((r) => inputs[r].entry.sha256),
+      inputHashes: (['node', 'koffi', 'koffi-native', ...DEVICE_JS_PACKAGES.map((p) => p.role), ...LIBRARY_PACKAGES] as const).map((r) => inputs[r].entry.sha256),
       npmArch: names.npm,
       triplet: names.triplet,
       elfMachine: names.elfMachine,
@@ -110,6 +111,15 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         buildId,
         arch,
         modules: modules.order.map((m) => ({ name: m.name, path: `/lib/modules/${kernel.release}/${m.path}` })),
+        // What the device applies at boot (see device/init): the primary config's device-side sections.
+        debug: config.debug,
+        storage: config.storage,
+        secondary: config.secondary,
+        network: config.network,
+        time: config.time,
+        sysctl: config.sysctl,
+        log: config.log,
+        logs: config.logs,
       },
     }),
   ];

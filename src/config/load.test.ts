@@ -23,6 +23,7 @@ describe('kiln.yml validation', () => {
       arch: 'x86_64',
       kernel: { cmdline: '', modules: [] },
       compression: { release: { algorithm: 'xz', level: 9, extreme: true }, fast: { algorithm: 'zstd', level: 3 } },
+      debug: false,
       files: [],
     });
   });

@@ -6,6 +6,8 @@
  * Every object is strict: an unknown or misspelt key is an error, never silently ignored.
  */
 import { z } from 'zod';
+import { logSchema, networkSchema, secondarySchema, sysctlSchema, timeSchema } from '../../device/config/secondary-schema.ts';
+import { storageSchema } from '../../device/config/storage-schema.ts';
 
 export const ARCHES = ['x86_64', 'aarch64'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -32,6 +34,7 @@ export type Compression = z.infer<typeof compressionSchema>;
 
 export const DEFAULT_RELEASE_COMPRESSION: Compression = { algorithm: 'xz', level: 9, extreme: true };
 export const DEFAULT_FAST_COMPRESSION: Compression = { algorithm: 'zstd', level: 3 };
+
 
 const moduleName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a kernel module name like "virtio_blk"');
 
@@ -67,6 +70,29 @@ export const configSchema = z
       })
       .strict()
       .default({ release: DEFAULT_RELEASE_COMPRESSION, fast: DEFAULT_FAST_COMPRESSION }),
+    debug: z.boolean().default(false).describe('Development: a console shell when the boot is degraded, more logging.'),
+    storage: storageSchema.optional().describe('The partitions of the device disk, found by filesystem LABEL at boot.'),
+    secondary: z
+      .object({
+        path: z.string().regex(/^\/./, 'expected an absolute path on a writable partition, like "/data/kiln/secondary.yml"'),
+        default: secondarySchema.default({}).describe('Written to `path` on first boot when no file exists there.'),
+      })
+      .strict()
+      .optional()
+      .describe('Where the writable secondary config lives, and its default.'),
+    network: networkSchema.optional(),
+    time: timeSchema.optional(),
+    sysctl: sysctlSchema.optional(),
+    log: logSchema.optional(),
+    logs: z
+      .object({
+        path: z.string().regex(/^\/./, 'expected an absolute folder on a writable partition, like "/data/log"'),
+        maxBytes: z.number().int().min(4096).default(1 << 20).describe('Rotate a log file when it reaches this size.'),
+        keep: z.number().int().min(1).max(100).default(3).describe('Rotated files kept per log.'),
+      })
+      .strict()
+      .optional()
+      .describe('Persist the init log and the kernel log to this folder, with size-capped rotation.'),
     files: z
       .array(
         z

@@ -29,7 +29,14 @@ export const DEVICE_NODE_MAJOR = 26;
 /** koffi release line (libc FFI). */
 export const KOFFI_RANGE = '3.3';
 
-export type Role = 'kernel' | 'stub' | 'libc6' | 'libstdc++6' | 'libgcc-s1' | 'libatomic1' | 'node' | 'koffi' | 'koffi-native';
+export type Role = 'kernel' | 'stub' | 'libc6' | 'libstdc++6' | 'libgcc-s1' | 'libatomic1' | 'node' | 'koffi' | 'koffi-native' | 'zod' | 'yaml';
+
+/** Pure-JavaScript npm packages the device code imports (the secondary config: YAML parsed with positions,
+ * validated by the same zod schema as on the host). */
+export const DEVICE_JS_PACKAGES = [
+  { role: 'zod', spec: 'zod@4' },
+  { role: 'yaml', spec: 'yaml@2' },
+] as const;
 
 export interface InputRequest {
   role: Role;
@@ -54,5 +61,6 @@ export function inputRequests(config: Config, arch: Arch): InputRequest[] {
     { role: 'node', type: 'npm', request: `node-linux-${n.npm}@${DEVICE_NODE_MAJOR}` },
     { role: 'koffi', type: 'npm', request: `koffi@${KOFFI_RANGE}` },
     { role: 'koffi-native', type: 'npm', request: `@koromix/koffi-linux-${n.npm}` },
+    ...DEVICE_JS_PACKAGES.map((p): InputRequest => ({ role: p.role, type: 'npm', request: p.spec })),
   ];
 }

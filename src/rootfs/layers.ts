@@ -39,6 +39,8 @@ export interface RuntimeSources {
   nodeTree: string;
   koffiTree: string;
   koffiNativeTree: string;
+  /** Pure-JavaScript packages for device code: node_modules name → unpacked tree. */
+  jsPackages: Record<string, string>;
   libraryTrees: string[];
   inputHashes: string[];
   npmArch: string;
@@ -69,18 +71,24 @@ export function runtimeLayer(src: RuntimeSources): LayerPlan {
           include: (rel) => isKoffiRuntimeFile(rel) && (!rel.endsWith('.node') || rel.startsWith(`${nativeDir}/`)),
           where: 'koffi native module',
         });
+        const js = [];
+        for (const [name, dir] of Object.entries(src.jsPackages)) {
+          // JavaScript and package.json only: no type declarations, sources or docs on the device.
+          js.push(...(await readHostTree({ source: dir, target: `${DEVICE_PREFIX}/node_modules/${name}`, include: (rel) => /\.(c?js|mjs|json)$/.test(rel) && !rel.includes('node_modules/'), where: name })));
+        }
         const nativeModule = (await readdir(path.join(src.koffiNativeTree, nativeDir))).find((f) => f.endsWith('.node'));
         const roots = new Map([[NODE_PATH, node]]);
         if (nativeModule) roots.set(`${DEVICE_PREFIX}/node_modules/@koromix/koffi-linux-${src.npmArch}/${nativeDir}/${nativeModule}`, path.join(src.koffiNativeTree, nativeDir, nativeModule));
         const libs = await sharedLibraryClosure({ roots, libraryTrees: src.libraryTrees, triplet: src.triplet, elfMachine: src.elfMachine });
-        const entries: CpioEntry[] = [{ type: 'file', path: NODE_PATH, mode: 0o755, data: await readFile(node) }, ...koffi, ...native];
+        const entries: CpioEntry[] = [{ type: 'file', path: NODE_PATH, mode: 0o755, data: await readFile(node) }, ...koffi, ...native, ...js];
         for (const lib of libs) entries.push({ type: 'file', path: lib.target, mode: 0o755, data: await readFile(lib.source) });
         return {
           entries,
           parts: {
             'node (stripped)': size(entries.slice(0, 1)),
             koffi: size([...koffi, ...native]),
-            'shared libraries': size(entries.slice(1 + koffi.length + native.length)),
+            'device JavaScript packages (zod, yaml)': size(js),
+            'shared libraries': size(entries.slice(1 + koffi.length + native.length + js.length)),
           },
         };
       } finally {
