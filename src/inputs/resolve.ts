@@ -38,19 +38,28 @@ export async function resolveInputs(config: Config, arch: Arch, options: Resolve
   const resolved: Partial<ResolvedInputs> = {};
   const changed: string[] = [];
 
-  for (const req of inputRequests(config, arch)) {
-    const key = `${arch}/${req.role}`;
-    const request = req.role === 'koffi-native' ? `${req.request}@${resolved.koffi!.entry.version}` : req.request;
-    const pinned = lock.inputs[key];
-    if (pinned && pinned.request === request && !options.update) {
-      resolved[req.role] = { entry: pinned, file: await fetchPinned(key, pinned, apt, cache, reporter) };
-    } else {
-      reporter.step(`resolving ${key}: ${request}`);
-      const got = await fetchNew(req, request, apt, cache);
-      lock.inputs[key] = got.entry;
-      resolved[req.role] = got;
-      if (pinned?.sha256 !== got.entry.sha256) changed.push(`${key} ${got.entry.name} ${got.entry.version}`);
+  const requests = inputRequests(config, arch);
+  // Only shown on a terminal: a count of inputs checked or fetched (apt and npm print no byte counts we can use).
+  const bar = reporter.progress(`inputs for ${arch}`, requests.length, 'items');
+  let done = 0;
+  try {
+    for (const req of requests) {
+      const key = `${arch}/${req.role}`;
+      const request = req.role === 'koffi-native' ? `${req.request}@${resolved.koffi!.entry.version}` : req.request;
+      const pinned = lock.inputs[key];
+      if (pinned && pinned.request === request && !options.update) {
+        resolved[req.role] = { entry: pinned, file: await fetchPinned(key, pinned, apt, cache, reporter) };
+      } else {
+        reporter.step(`resolving ${key}: ${request}`);
+        const got = await fetchNew(req, request, apt, cache);
+        lock.inputs[key] = got.entry;
+        resolved[req.role] = got;
+        if (pinned?.sha256 !== got.entry.sha256) changed.push(`${key} ${got.entry.name} ${got.entry.version}`);
+      }
+      bar.update(++done);
     }
+  } finally {
+    bar.stop();
   }
   if (changed.length > 0) {
     await writeLock(options.lockFile, lock);

@@ -13,8 +13,8 @@ export interface Progress {
 export interface Reporter {
   step(message: string): void;
   info(message: string): void;
-  /** A byte-counted task; returns a handle to update. */
-  progress(label: string, total: number): Progress;
+  /** A counted task (bytes by default, or items); returns a handle to update. */
+  progress(label: string, total: number, unit?: 'bytes' | 'items'): Progress;
 }
 
 export function createReporter(stream: NodeJS.WriteStream | NodeJS.WritableStream, options: { quiet?: boolean; env?: NodeJS.ProcessEnv } = {}): Reporter {
@@ -26,18 +26,18 @@ export function createReporter(stream: NodeJS.WriteStream | NodeJS.WritableStrea
   return {
     step: (m) => write(`kiln: ${m}`),
     info: (m) => write(`kiln: ${m}`),
-    progress(label, total) {
+    progress(label, total, unit = 'bytes') {
       if (!tty || options.quiet) return { update() {}, stop() {} };
       const bar = new cliProgress.SingleBar(
         {
           stream: stream as NodeJS.WriteStream,
-          format: `kiln: ${label} [{bar}] {percentage}% {done}/{size} MB | {duration}s`,
+          format: `kiln: ${label} [{bar}] {percentage}% {done}/{size}${unit === 'bytes' ? ' MB' : ''} | {duration}s`,
           hideCursor: true,
           clearOnComplete: true,
         },
         cliProgress.Presets.shades_classic,
       );
-      const mb = (n: number) => (n / 1e6).toFixed(1);
+      const mb = (n: number) => (unit === 'bytes' ? (n / 1e6).toFixed(1) : String(n));
       bar.start(total, 0, { done: mb(0), size: mb(total) });
       return {
         update: (done) => bar.update(done, { done: mb(done) }),
