@@ -124,7 +124,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     }),
   ];
   const compression = config.compression[o.profile];
-  const initramfs = await buildInitramfs(layers, { compression, mtime: o.mtime, cache, reporter: o.reporter });
+  const initramfs = await buildInitramfs(layers, { compression, arch, mtime: o.mtime, cache, reporter: o.reporter });
 
   o.reporter.step('writing the unified kernel image');
   const stubTree = await tree('stub');

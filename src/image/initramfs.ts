@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Compression } from '../config/schema.js';
+import type { Arch, Compression } from '../config/schema.js';
 import { encodeCpio } from '../formats/cpio/index.js';
 import { sha256, tempBeside, type Cache } from '../inputs/cache.js';
 import type { LayerPlan } from '../rootfs/layers.js';
@@ -22,6 +22,7 @@ export interface BuiltLayer {
 
 export interface InitramfsOptions {
   compression: Compression;
+  arch: Arch;
   mtime: number;
   cache: Cache;
   reporter: Reporter;
@@ -30,9 +31,9 @@ export interface InitramfsOptions {
 export async function buildInitramfs(layers: readonly LayerPlan[], o: InitramfsOptions): Promise<{ data: Buffer; layers: BuiltLayer[] }> {
   const blobs: Buffer[] = [];
   const report: BuiltLayer[] = [];
-  const { ext } = compressorArgs(o.compression, 1);
+  const { ext, args } = compressorArgs(o.compression, 1, o.arch);
   for (const layer of layers) {
-    const key = layer.key ? sha256(JSON.stringify({ key: layer.key, compression: o.compression, mtime: o.mtime })) : '';
+    const key = layer.key ? sha256(JSON.stringify({ key: layer.key, compressor: args, mtime: o.mtime })) : '';
     const file = key ? o.cache.layerPath(key, ext) : '';
     if (key) {
       const hit = await readCached(file);
@@ -47,7 +48,7 @@ export async function buildInitramfs(layers: readonly LayerPlan[], o: InitramfsO
     const cpio = encodeCpio(content.entries, { mtime: o.mtime });
     const label = `compressing ${layer.name} (${o.compression.algorithm} -${o.compression.level}${o.compression.extreme ? 'e' : ''})`;
     if (cpio.length > 8e6) o.reporter.step(label);
-    const data = await compress(cpio, o.compression, cpio.length > 8e6 ? o.reporter.progress(label, cpio.length) : undefined);
+    const data = await compress(cpio, o.compression, o.arch, cpio.length > 8e6 ? o.reporter.progress(label, cpio.length) : undefined);
     const meta = { uncompressed: cpio.length, parts: content.parts };
     if (key) await storeCached(file, data, meta);
     blobs.push(data);
