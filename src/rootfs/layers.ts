@@ -6,18 +6,27 @@
  *   modules  the configured kernel modules with their dependencies and a modules.dep for them
  *   kiln     the init (TypeScript source), boot.json, the config's files, device nodes, base folders
  */
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import type { CpioEntry } from '../formats/cpio/index.js';
-import { execOk } from '../util/exec.js';
+import { stripElf } from '../formats/elf/index.js';
 import { sha256 } from '../inputs/cache.js';
 import { sharedLibraryClosure } from './elf-closure.js';
 import type { ShippedModules } from './kernel-modules.js';
 import { readHostTree } from './host-files.js';
 
-/** Bump when the way a layer is assembled changes, so cached layers are rebuilt. */
-const LAYER_FORMAT = 1;
+/**
+ * Part of every cached layer's key: the code that assembles layers. A change to it (or to the library closure)
+ * rebuilds cached layers instead of silently reusing what older code made.
+ */
+const LAYER_FORMAT = sha256(
+  ['./layers.js', './elf-closure.js', './kernel-modules.js', './host-files.js', '../formats/cpio/encode.js', '../formats/elf/strip.js']
+    .map((m) => readFileSync(fileURLToPath(new URL(m, import.meta.url).href.replace(/\.js$/, import.meta.url.endsWith('.ts') ? '.ts' : '.js'))))
+    .join('\0'),
+);
 
 export interface LayerContent {
   entries: CpioEntry[];
@@ -61,8 +70,9 @@ export function runtimeLayer(src: RuntimeSources): LayerPlan {
       const scratch = await mkdtemp(path.join(os.tmpdir(), 'kiln-strip-'));
       try {
         const node = path.join(scratch, 'node');
-        // The device never debugs Node: drop its symbol tables (150 MB → 116 MB).
-        await execOk('strip', ['--strip-all', '-o', node, path.join(src.nodeTree, 'bin', 'node')], 'stripping node');
+        // The device never debugs Node: drop its symbol tables (150 MB → 116 MB). kiln's own stripper reads the
+        // ELF of every architecture; the host's binutils read only the host's.
+        await writeFile(node, stripElf(await readFile(path.join(src.nodeTree, 'bin', 'node'))));
         const nativeDir = `linux_${src.npmArch}`;
         const koffi = await readHostTree({ source: src.koffiTree, target: `${DEVICE_PREFIX}/node_modules/koffi`, include: isKoffiRuntimeFile, where: 'koffi' });
         const native = await readHostTree({
