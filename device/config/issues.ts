@@ -1,6 +1,6 @@
 /**
  * Turns zod issues into the sentences kiln prints: "expected X, found Y", with a
- * "did you mean" for misspelt keys. Kept apart from file positions (see load.ts).
+ * "did you mean" for misspelt keys. Kept apart from file positions (see yaml-source.ts). Shared by host and device.
  */
 import type { core } from 'zod';
 
@@ -85,9 +85,26 @@ export function toProblems(issues: readonly core.$ZodIssue[], knownKeysAt: (path
       case 'invalid_format':
         out.push({ path, message: `${issue.message.startsWith('expected') ? issue.message : `expected ${issue.format}`}, found ${describeValue(input)}` });
         break;
+      case 'invalid_union': {
+        // "One of these shapes" (an architecture or a list of them): report the alternative that matched furthest.
+        const branch = closestAlternative(issue.errors);
+        if (branch === undefined) out.push({ path, message: issue.message });
+        else out.push(...toProblems(branch.map((i) => ({ ...i, path: [...path, ...i.path] })), knownKeysAt));
+        break;
+      }
       default:
         out.push({ path, message: issue.message });
     }
   }
   return out;
+}
+
+/** The union alternative whose issues reach deepest into the input; on a tie, the first that is not a type mismatch. */
+function closestAlternative(alternatives: readonly (readonly core.$ZodIssue[])[]): readonly core.$ZodIssue[] | undefined {
+  const depth = (issues: readonly core.$ZodIssue[]) => Math.max(...issues.map((i) => i.path.length));
+  let best: readonly core.$ZodIssue[] | undefined;
+  for (const issues of alternatives.filter((a) => a.length > 0)) {
+    if (best === undefined || depth(issues) > depth(best) || (depth(issues) === depth(best) && best[0]!.code === 'invalid_type' && issues[0]!.code !== 'invalid_type')) best = issues;
+  }
+  return best;
 }

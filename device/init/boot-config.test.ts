@@ -23,6 +23,14 @@ describe('parseBootConfig', () => {
     );
     expect(() => parseBootConfig('[]')).toThrow('/etc/kiln/boot.json: must be an object');
   });
+  it('takes the status endpoint\'s port, and refuses one that is not a port', () => {
+    expect(parseBootConfig(JSON.stringify({ ...valid, statusPort: 8080 })).statusPort).toBe(8080);
+    expect(parseBootConfig(JSON.stringify(valid)).statusPort).toBeUndefined();
+    expect(() => parseBootConfig(JSON.stringify({ ...valid, statusPort: '8080' }))).toThrow(
+      new TypeError('/etc/kiln/boot.json: statusPort must be a port number (1-65535)'),
+    );
+    expect(() => parseBootConfig(JSON.stringify({ ...valid, statusPort: 0 }))).toThrow('statusPort must be a port number');
+  });
   it('rejects bad JSON', () => {
     expect(() => parseBootConfig('{')).toThrow(SyntaxError);
   });

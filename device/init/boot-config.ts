@@ -5,6 +5,7 @@
 
 import type { Network, Secondary, Time } from '../config/secondary-schema.ts';
 import type { Storage } from '../config/storage-schema.ts';
+import { parseBootPrograms, type BootProgram } from '../programs/boot-programs.ts';
 
 export const BOOT_CONFIG_PATH = '/etc/kiln/boot.json';
 
@@ -27,6 +28,8 @@ export interface DeviceSections {
   sysctl?: Record<string, string | number | boolean>;
   log?: { level: 'debug' | 'info' | 'warn' | 'error' };
   logs?: { path: string; maxBytes: number; keep: number };
+  /** TCP port of the read-only status endpoint (device/api); none when absent. */
+  statusPort?: number;
 }
 
 export interface BootModule {
@@ -43,6 +46,8 @@ export interface BootConfig extends DeviceSections {
   arch: 'x86_64' | 'aarch64';
   /** In load order: dependencies first. */
   modules: BootModule[];
+  /** The config's programs (commands in PATH); services among them start at boot (device/programs). */
+  programs?: BootProgram[];
 }
 
 function text(value: unknown, path: string): string {
@@ -71,7 +76,17 @@ export function parseBootConfig(json: string): BootConfig {
     modules,
     debug: record.debug === true,
     ...(pick(record, ['storage', 'secondary', 'network', 'time', 'sysctl', 'log', 'logs']) as Omit<DeviceSections, 'debug'>),
+    ...statusPort(record.statusPort),
+    ...(record.programs === undefined ? {} : { programs: parseBootPrograms(record.programs) }),
   };
+}
+
+function statusPort(value: unknown): { statusPort?: number } {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new TypeError(`${BOOT_CONFIG_PATH}: statusPort must be a port number (1-65535)`);
+  }
+  return { statusPort: value };
 }
 
 function pick(record: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {

@@ -4,12 +4,18 @@
  */
 import type { HostFs } from '../sys/host-fs.ts';
 import type { Libc } from '../sys/libc.ts';
+import type { NetSys } from '../sys/net.ts';
+import type { Clock } from '../sys/clock.ts';
 import type { BootConfig, DeviceSettings } from './boot-config.ts';
 import type { Log } from './log.ts';
 
 export interface StageContext {
   libc: Libc;
   fs: HostFs;
+  /** rtnetlink and interface-bound UDP sockets (device/net). */
+  net: NetSys;
+  /** CLOCK_REALTIME (device/time). */
+  clock: Clock;
   log: Log;
   config: BootConfig;
   /** The settings in effect now (primary ⊕ secondary once the secondary stage ran). */
@@ -23,4 +29,6 @@ export interface StageContext {
   sleep(ms: number): Promise<void>;
   /** Subscribe to a process signal (process.on), e.g. SIGHUP for a config reload. */
   onSignal(signal: string, handler: () => void): void;
+  /** Run `hook` at shutdown once processes have stopped, before filesystems are unmounted (e.g. close log files). */
+  onShutdown(hook: () => void): void;
 }

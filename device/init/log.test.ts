@@ -44,3 +44,51 @@ describe('createLog', () => {
     expect(() => log.error('x')).not.toThrow();
   });
 });
+
+describe('log level and file sink', () => {
+  it('drops lines below the level everywhere but keeps console-only lines', () => {
+    let console = '';
+    const records: string[] = [];
+    const entries: string[] = [];
+    const log = createLog((text) => (console += text), () => 1);
+    log.attachKmsg((record) => records.push(record));
+    log.attachFile((entry) => entries.push(`${entry.level} ${entry.message}`));
+    log.debug('hidden at info');
+    log.setLevel('debug');
+    log.debug('shown');
+    log.setLevel('warn');
+    log.info('hidden at warn');
+    log.warn('w');
+    log.consoleOnly('ready in 5 ms');
+    expect(console).toBe('kiln: shown\nkiln: w\nkiln: ready in 5 ms\n');
+    expect(records).toEqual(['<7>kiln: shown', '<4>kiln: w']);
+    expect(entries).toEqual(['debug shown', 'warn w']);
+  });
+
+  it('replays to the file what was logged since boot, with the time it was logged', () => {
+    let clock = 1.5;
+    const log = createLog(() => {}, () => clock);
+    log.info('early');
+    clock = 9;
+    const entries: unknown[] = [];
+    log.attachFile((entry) => entries.push(entry));
+    log.error('late');
+    log.detachFile();
+    log.info('after shutdown');
+    expect(entries).toEqual([
+      { level: 'info', message: 'early', uptime: 1.5 },
+      { level: 'error', message: 'late', uptime: 9 },
+    ]);
+  });
+
+  it('stops writing to a file sink that throws, saying so on the console', () => {
+    let console = '';
+    const log = createLog((text) => (console += text));
+    log.attachFile(() => {
+      throw new Error('ENOSPC');
+    });
+    log.info('one');
+    log.info('two');
+    expect(console).toBe('kiln: one\nkiln: log file write failed, not persisting the log from now: Error: ENOSPC\nkiln: two\n');
+  });
+});

@@ -8,6 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nodeHostFs } from '../sys/host-fs.ts';
 import { openLibc, type Libc } from '../sys/libc.ts';
+import { openNetSys } from '../sys/net.ts';
+import { openClock } from '../sys/clock.ts';
 import { crash } from './crash.ts';
 import { createLog } from './log.ts';
 import { watchPowerButtons } from './power-button.ts';
@@ -38,6 +40,8 @@ try {
   startInit({
     libc,
     fs: nodeHostFs,
+    net: openNetSys(),
+    clock: openClock(),
     log,
     now: () => performance.now(),
     startedAt,

@@ -42,6 +42,26 @@ describe('shutdown', () => {
     expect(libc.calls).toEqual(['kill -1 15', 'sync', ...reverseUnmounts, 'sync', 'reboot 0x4321fedc']);
     expect(console()).toMatch(/^kiln: shutting down \(power button\)\nkiln: powering off \(shutdown took 0 ms\)\n$/);
   });
+  it('runs the shutdown hooks of the stages (closing log files) after processes stopped, before the unmounts', async () => {
+    const { libc, deps } = setup();
+    deps.beforeUnmount = () => void libc.calls.push('hooks');
+    await expect(shutdown({ reason: 'power button', action: 'poweroff' }, deps)).rejects.toThrow('reboot(2) returned');
+    expect(libc.calls.slice(0, 4)).toEqual(['kill -1 15', 'hooks', 'sync', reverseUnmounts[0]]);
+  });
+  it('stops the supervised services first, and goes on when that fails', async () => {
+    const { libc, deps, console } = setup();
+    deps.stopServices = async () => void libc.calls.push('stop services');
+    await expect(shutdown({ reason: 'power button', action: 'poweroff' }, deps)).rejects.toThrow('reboot(2) returned');
+    expect(libc.calls.slice(0, 2)).toEqual(['stop services', 'kill -1 15']);
+    const failing = setup();
+    failing.deps.stopServices = async () => {
+      throw new Error('boom');
+    };
+    await expect(shutdown({ reason: 'test', action: 'poweroff' }, failing.deps)).rejects.toThrow('reboot(2) returned');
+    expect(failing.console()).toContain('kiln: stopping services failed: boom\n');
+    expect(failing.libc.calls[0]).toBe('kill -1 15');
+    expect(console()).not.toContain('failed');
+  });
   it('sends SIGKILL to what outlives the grace period', async () => {
     const { libc, deps, console } = setup({ stubborn: true });
     await expect(shutdown(SIGNAL_REQUESTS.SIGINT!, deps)).rejects.toThrow('reboot(2) returned for reboot');

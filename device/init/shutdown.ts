@@ -41,6 +41,10 @@ export interface ShutdownDeps {
   ownChild: (pid: number) => boolean;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
+  /** Runs once processes have stopped, before the unmounts (stages' shutdown hooks); must not throw. */
+  beforeUnmount?: () => void;
+  /** Ends the supervised services (device/programs) with their own grace periods, before every process is signalled. */
+  stopServices?: () => Promise<void>;
   /** How long processes get to exit after SIGTERM, then after SIGKILL. */
   termGraceMs?: number;
   killGraceMs?: number;
@@ -81,6 +85,13 @@ export async function shutdown(request: ShutdownRequest, deps: ShutdownDeps): Pr
   const started = deps.now();
   log.info(`shutting down (${request.reason})`);
 
+  if (deps.stopServices !== undefined) {
+    try {
+      await deps.stopServices();
+    } catch (error) {
+      log.warn(`stopping services failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   signalAll(libc, SIGTERM);
   let left = await waitForExit(deps, deps.termGraceMs ?? TERM_GRACE_MS);
   if (left.length > 0) {
@@ -91,6 +102,7 @@ export async function shutdown(request: ShutdownRequest, deps: ShutdownDeps): Pr
     if (left.length > 0) log.warn(`still running after SIGKILL: ${names(left)}`);
   }
 
+  deps.beforeUnmount?.();
   libc.sync();
   for (const failure of unmountAll(libc, deps.mounted)) log.warn(`unmount failed: ${failure}`);
   log.info(`${request.action === 'poweroff' ? 'powering off' : 'rebooting'} (shutdown took ${Math.round(deps.now() - started)} ms)`);

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeFs, fakeLibc } from '../testing/fakes.ts';
+import { fakeClock, fakeNetSys } from '../testing/fake-net.ts';
 import { BootStageError } from './boot.ts';
 import { createLog } from './log.ts';
 import { startInit, STAGES, type InitHandle } from './start.ts';
@@ -29,6 +30,8 @@ function setup(cmdline = 'console=ttyS0,115200 panic=-1\n') {
     '/sys/class/input/event0/device/name': 'AT Translated Set 2 keyboard\n',
     '/sys/class/input/event1/device/name': 'Power Button\n',
     '/sys/class/input/input1/name': 'Power Button\n',
+    '/sys/class/net/lo/ifindex': '1\n',
+    '/sys/class/net/lo/address': '00:00:00:00:00:00\n',
   });
   const libc = fakeLibc({}, fs.open);
   let console = '';
@@ -40,6 +43,8 @@ function setup(cmdline = 'console=ttyS0,115200 panic=-1\n') {
   const deps = {
     libc,
     fs,
+    net: fakeNetSys(),
+    clock: fakeClock(),
     log: createLog((text) => (console += text)),
     now: () => (clock += 2),
     startedAt: 900,
@@ -127,7 +132,7 @@ describe('startInit', () => {
   it('reboots on ctrl-alt-del (SIGINT) and ignores a second request', async () => {
     const { libc, deps, signals, console } = setup();
     handle = await startInit(deps);
-    expect([...signals.keys()]).toEqual(['SIGINT', 'SIGTERM', 'SIGUSR2']);
+    expect([...signals.keys()]).toEqual(['SIGINT', 'SIGTERM', 'SIGUSR2', 'SIGHUP']); // SIGHUP: the secondary config's reload
     signals.get('SIGINT')!();
     signals.get('SIGTERM')!();
     await new Promise((resolve) => setImmediate(resolve));
@@ -156,7 +161,7 @@ describe('startInit', () => {
   it('warns about a kiln.crash= value that names no stage', async () => {
     const { deps, console } = setup('kiln.crash=mount');
     handle = await startInit(deps);
-    expect(console()).toContain('kiln: kiln.crash=mount names no stage; known: mounts, kmsg, ctrl-alt-del, config, modules, storage, secondary, logs, sysctl, hostname, network, time, power-button, reaper, ready\n');
+    expect(console()).toContain('kiln: kiln.crash=mount names no stage; known: mounts, kmsg, ctrl-alt-del, config, modules, storage, secondary, logs, sysctl, hostname, network, time, status, programs, power-button, reaper, ready\n');
   });
 
   it('stops the boot when a required mount fails', async () => {

@@ -12,6 +12,10 @@ import { logsStage } from '../logs/stage.ts';
 import { sysctlStage } from './sysctl.ts';
 import { networkStage } from '../net/stage.ts';
 import { timeStage } from '../time/stage.ts';
+import { statusStage } from '../api/stage.ts';
+import { programsStage, type ProgramsHandle } from '../programs/stage.ts';
+import type { NetSys } from '../sys/net.ts';
+import type { Clock } from '../sys/clock.ts';
 import { runStages, type Stage } from './boot.ts';
 import { crashStage, kilnOptions, splitCmdline } from './cmdline.ts';
 import { attachKernelLog } from './kmsg.ts';
@@ -26,6 +30,8 @@ import { parseUptimeMs, readyMessage } from './uptime.ts';
 export interface InitDeps {
   libc: Libc;
   fs: HostFs;
+  net: NetSys;
+  clock: Clock;
   log: Log;
   /** Milliseconds since the Node process started (performance.now()). */
   now: () => number;
@@ -54,7 +60,7 @@ export interface InitHandle {
 }
 
 /** Stage names in boot order: the values `kiln.crash=` accepts, plus `ready` (after the ready line). */
-export const STAGES = ['mounts', 'kmsg', 'ctrl-alt-del', 'config', 'modules', 'storage', 'secondary', 'logs', 'sysctl', 'hostname', 'network', 'time', 'power-button', 'reaper'] as const;
+export const STAGES = ['mounts', 'kmsg', 'ctrl-alt-del', 'config', 'modules', 'storage', 'secondary', 'logs', 'sysctl', 'hostname', 'network', 'time', 'status', 'programs', 'power-button', 'reaper'] as const;
 
 export async function startInit(deps: InitDeps): Promise<InitHandle> {
   const { libc, fs, log } = deps;
@@ -62,6 +68,17 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
   let config: BootConfig | undefined;
   let shuttingDown = false;
   let reaper: Reaper | undefined;
+  let programs: ProgramsHandle | undefined;
+  const shutdownHooks: (() => void)[] = [];
+  const runShutdownHooks = (): void => {
+    for (const hook of shutdownHooks) {
+      try {
+        hook();
+      } catch (error) {
+        log.warn(`shutdown hook failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  };
 
   function requestShutdown(request: ShutdownRequest): void {
     if (shuttingDown) {
@@ -69,7 +86,11 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
       return;
     }
     shuttingDown = true;
-    shutdown(request, { libc, fs, log, mounted, selfPid: deps.selfPid, ownChild: deps.ownChild, now: deps.now, sleep: deps.sleep })
+    shutdown(request, {
+      libc, fs, log, mounted, selfPid: deps.selfPid, ownChild: deps.ownChild, now: deps.now, sleep: deps.sleep,
+      beforeUnmount: runShutdownHooks,
+      stopServices: () => programs?.stop() ?? Promise.resolve(),
+    })
       .catch(deps.fatal);
   }
   // Before any stage: a ctrl-alt-del or SIGTERM during boot is honoured too.
@@ -96,6 +117,8 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
   let settings: DeviceSettings | undefined;
   const context = (): StageContext => ({
     libc, fs, log,
+    net: deps.net,
+    clock: deps.clock,
     config: mustHave(config),
     settings: () => (settings ??= primarySettings(mustHave(config))),
     setSettings: (next) => void (settings = next),
@@ -104,6 +127,7 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
     now: deps.now,
     sleep: deps.sleep,
     onSignal: deps.onSignal,
+    onShutdown: (hook) => void shutdownHooks.push(hook),
   });
 
   const stages: Stage[] = [
@@ -141,6 +165,8 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
     },
     { name: 'network', required: false, run: () => networkStage(context()) },
     { name: 'time', required: false, run: () => timeStage(context()) },
+    { name: 'status', required: false, run: () => statusStage(context()) },
+    { name: 'programs', required: false, run: () => (programs = programsStage(context())).detail },
     {
       name: 'power-button', required: false, run: () => {
         const paths = findPowerButtons(fs);

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
-import type { Config, Profile } from '../config/schema.js';
+import { configArches, type Arch, type Profile } from '../config/schema.js';
 import { buildUki } from '../image/uki.js';
 import { buildInitramfs, type BuiltLayer } from '../image/initramfs.js';
 import { Cache, sha256 } from '../inputs/cache.js';
@@ -15,7 +15,10 @@ import { LOCK_NAME } from '../inputs/lock.js';
 import { resolveInputs } from '../inputs/resolve.js';
 import { unpackInput } from '../inputs/unpack.js';
 import { findKernel, selectModules } from '../rootfs/kernel-modules.js';
+import { networkModules } from '../rootfs/network-modules.js';
+import { storageModules } from '../rootfs/storage-modules.js';
 import { DEVICE_PREFIX, kilnLayer, modulesLayer, runtimeLayer } from '../rootfs/layers.js';
+import { preparePrograms, programPathOwner } from '../programs/prepare.js';
 import { KilnError } from '../util/errors.js';
 import type { Reporter } from '../util/report.js';
 import { KILN_VERSION, PACKAGE_ROOT } from '../version.js';
@@ -23,7 +26,10 @@ import { ensureWritableDir, writeAtomically } from './out-dir.js';
 
 /** kiln's part of the kernel command line: console on the screen and the first serial port (the last
  * console= is /dev/console, where the init writes), and reboot at once on a panic instead of hanging. */
-export const BASE_CMDLINE = 'console=tty0 console=ttyS0,115200 panic=-1';
+export function baseCmdline(arch: Arch): string {
+  return `console=tty0 console=${ARCH_NAMES[arch].serialConsole},115200 panic=-1`;
+}
+export const BASE_CMDLINE = baseCmdline('x86_64');
 
 export interface BuildOptions {
   configFile: string;
@@ -33,11 +39,13 @@ export interface BuildOptions {
   reporter: Reporter;
   /** Seconds; file times in the image (SOURCE_DATE_EPOCH). */
   mtime: number;
+  /** The architecture to build; required when the config names several (see buildAll). */
+  arch?: Arch;
 }
 
 export interface BuildResult {
   name: string;
-  arch: Config['arch'];
+  arch: Arch;
   efi: string;
   size: number;
   buildId: string;
@@ -53,7 +61,7 @@ export interface BuildResult {
 export async function build(o: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const { config, dir, file } = await loadConfig(o.configFile);
-  const arch = config.arch;
+  const arch = o.arch ?? onlyArch(configArches(config), file);
   const names = ARCH_NAMES[arch];
   await ensureWritableDir(o.outDir);
   const cache = new Cache(o.cacheRoot);
@@ -63,10 +71,12 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const tree = async (role: keyof typeof inputs) => unpackInput(cache, inputs[role]);
   const kernelTree = await tree('kernel');
   const kernel = await findKernel(kernelTree, inputs.kernel.entry.name);
-  const modules = await selectModules(kernel, config.kernel.modules, inputs.kernel.entry.name);
+  const modules = await selectModules(kernel, [...config.kernel.modules, ...networkModules(config), ...storageModules(config.storage)], inputs.kernel.entry.name, arch);
+
+  const programs = await preparePrograms({ programs: config.programs, configDir: dir, configName: path.relative(process.cwd(), file), cache, reporter: o.reporter });
 
   const buildId = sha256(
-    JSON.stringify({ kiln: KILN_VERSION, config, profile: o.profile, mtime: o.mtime, inputs: Object.values(inputs).map((i) => i.entry.sha256) }),
+    JSON.stringify({ kiln: KILN_VERSION, config, profile: o.profile, mtime: o.mtime, inputs: Object.values(inputs).map((i) => i.entry.sha256), programs: programs.fingerprint }),
   ).slice(0, 16);
   const hostname = config.hostname ?? config.name;
   const deviceDir = fileURLToPath(new URL('device/', PACKAGE_ROOT));
@@ -75,6 +85,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     if (f.target === '/init' || f.target.startsWith(`${DEVICE_PREFIX}/`) || f.target.startsWith('/etc/kiln/')) {
       throw new KilnError('CONFIG_INVALID', `${f.where}.target: ${f.target} would replace a file of kiln itself`, { hint: 'Choose another target path.' });
     }
+    const owner = programPathOwner(f.target, config.programs);
+    if (owner !== undefined) throw new KilnError('CONFIG_INVALID', `${f.where}.target: ${f.target} would replace ${owner}`, { hint: 'Choose another target path.' });
   }
   const osRelease = [
     'NAME=kiln',
@@ -104,6 +116,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       deviceDir,
       osRelease,
       files,
+      programs,
       bootJson: {
         name: config.name,
         hostname,
@@ -120,6 +133,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         sysctl: config.sysctl,
         log: config.log,
         logs: config.logs,
+        statusPort: config.statusPort,
+        programs: programs.boot,
       },
     }),
   ];
@@ -130,7 +145,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const stubTree = await tree('stub');
   const stub = await readFile(path.join(stubTree, names.stub));
   const linux = await readFile(kernel.vmlinuz);
-  const cmdline = [BASE_CMDLINE, config.kernel.cmdline.trim()].filter(Boolean).join(' ');
+  const cmdline = [baseCmdline(arch), config.kernel.cmdline.trim()].filter(Boolean).join(' ');
   const efiBytes = buildUki({ stub, linux, initrd: initramfs.data, cmdline, osrel: osRelease, uname: kernel.release });
   const efi = path.join(o.outDir, names.efiName);
   await writeAtomically(efi, efiBytes);
@@ -151,4 +166,20 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     parts,
     durationMs: Date.now() - started,
   };
+}
+
+/**
+ * Every architecture the config names, one after the other into the same folder (BOOTX64.EFI, BOOTAA64.EFI):
+ * each is the single-architecture build above with its own inputs (pinned per architecture in kiln.lock).
+ */
+export async function buildAll(o: BuildOptions): Promise<BuildResult[]> {
+  const { config } = await loadConfig(o.configFile);
+  const results: BuildResult[] = [];
+  for (const arch of o.arch ? [o.arch] : configArches(config)) results.push(await build({ ...o, arch }));
+  return results;
+}
+
+function onlyArch(arches: Arch[], file: string): Arch {
+  if (arches.length !== 1) throw new TypeError(`${file} names ${arches.length} architectures: build() takes one (options.arch), buildAll() all`);
+  return arches[0]!;
 }

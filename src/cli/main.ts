@@ -8,7 +8,9 @@ import { KilnError } from '../util/errors.js';
 import { KILN_VERSION } from '../version.js';
 import { buildCommand } from './commands/build.js';
 import { configCommand } from './commands/config.js';
+import { diskCommand } from './commands/disk.js';
 import { lockCommand } from './commands/lock.js';
+import { logsCommand } from './commands/logs.js';
 import { runCommand } from './commands/run.js';
 import { setupCommand } from './commands/setup.js';
 import type { CliIo } from './io.js';
@@ -35,9 +37,10 @@ run by Node.js, and the kernel command line — that UEFI firmware boots directl
 Start here:
   kiln setup                                   # host packages (QEMU, OVMF, xz, ...)
   kiln build examples/minimal.yml --out out    # -> out/BOOTX64.EFI
-  kiln run out/BOOTX64.EFI                     # boot it in QEMU; ctrl-a x quits`,
+  kiln run out/BOOTX64.EFI                     # boot it in QEMU; ctrl-a x quits
+  kiln disk examples/gateway.yml --out disk.img  # a whole bootable disk: ESP + ext4 partitions`,
     );
-  for (const cmd of [buildCommand(io), runCommand(io, (c) => (exitCode = c)), lockCommand(io), configCommand(io), setupCommand(io)]) {
+  for (const cmd of [buildCommand(io), diskCommand(io), runCommand(io, (c) => (exitCode = c)), lockCommand(io), configCommand(io), logsCommand(io), setupCommand(io)]) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) }));
   }
   for (const sub of program.commands.flatMap((c) => c.commands)) sub.exitOverride();

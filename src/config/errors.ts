@@ -1,12 +1,8 @@
 import { KilnError } from '../util/errors.js';
+import { formatLocation, type ConfigLocation } from '../../device/config/location.ts';
 
-/** Where in a config file a problem is: 1-based line and column, and the key path. */
-export interface ConfigLocation {
-  file: string;
-  line?: number;
-  column?: number;
-  keyPath: string;
-}
+// Shared with the device, which prints its secondary config's problems the same way.
+export { formatKeyPath, formatLocation, type ConfigLocation } from '../../device/config/location.ts';
 
 /**
  * One problem in a config file, printed as one line:
@@ -21,19 +17,4 @@ export class ConfigError extends KilnError {
     this.location = location;
     this.problems = [this.message, ...more];
   }
-}
-
-export function formatLocation(l: ConfigLocation): string {
-  const pos = l.line === undefined ? l.file : `${l.file}:${l.line}:${l.column ?? 1}`;
-  return l.keyPath ? `${pos}: ${l.keyPath}` : pos;
-}
-
-/** `['kernel', 'modules', 1]` → `kernel.modules[1]` */
-export function formatKeyPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
-  return out;
 }

@@ -25,6 +25,7 @@ describe('kiln.yml validation', () => {
       compression: { release: { algorithm: 'xz', level: 9, extreme: true }, fast: { algorithm: 'zstd', level: 3 } },
       debug: false,
       files: [],
+      programs: [],
     });
   });
 

@@ -6,12 +6,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LineCounter, parseDocument, isMap, isPair, isScalar, type Node, type Document } from 'yaml';
-import { z } from 'zod';
 import { KilnError } from '../util/errors.js';
+import type { Problem } from '../../device/config/issues.ts';
+import { formatKeyPath, formatProblem, type ConfigLocation } from '../../device/config/location.ts';
+import { validateData } from '../../device/config/validate.ts';
+import { locateInYaml, parseYaml } from '../../device/config/yaml-source.ts';
 import { configSchema, type Config } from './schema.js';
-import { ConfigError, formatKeyPath, type ConfigLocation } from './errors.js';
-import { toProblems, type Problem } from './issues.js';
+import { ConfigError } from './errors.js';
 
 export interface LoadedConfig {
   /** Absolute path of the config file. */
@@ -39,15 +40,10 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
 
 /** Validates YAML text; `displayName` is how errors name the file. */
 export function validateYaml(displayName: string, text: string): Config {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  const yamlError = doc.errors[0];
-  if (yamlError) {
-    const [line, column] = yamlError.linePos?.[0] ? [yamlError.linePos[0].line, yamlError.linePos[0].col] : [undefined, undefined];
-    throw new ConfigError({ file: displayName, line, column, keyPath: "" }, `invalid YAML: ${firstLine(yamlError.message).replace(/ at line \d+, column \d+:?$/, "")}`);
-  }
-  const data = doc.toJS() ?? {};
-  return validate(data, (problem) => locateInYaml(displayName, doc, lineCounter, problem));
+  const parsed = parseYaml(displayName, text);
+  if (!parsed.ok) throw new ConfigError(parsed.problem.location, parsed.problem.message);
+  const { source } = parsed;
+  return validate(source.data, (problem) => locateInYaml(source, problem));
 }
 
 async function validateModule(displayName: string, abs: string, text: string): Promise<Config> {
@@ -73,53 +69,10 @@ async function validateModule(displayName: string, abs: string, text: string): P
 }
 
 function validate(data: unknown, locate: (p: Problem) => ConfigLocation): Config {
-  const result = configSchema.safeParse(data, { reportInput: true });
-  if (result.success) return result.data;
-  // A misspelt key also shows up as a missing one: report the spelling first, it is the cause.
-  const problems = toProblems(result.error.issues, (p) => knownKeysAt(configSchema, p)).sort((a, b) => Number(!a.key) - Number(!b.key));
-  const [first, ...rest] = problems.map((p) => ({ location: locate(p), message: p.message }));
-  const render = (x: { location: ConfigLocation; message: string }) => new ConfigError(x.location, x.message).message;
-  throw new ConfigError(first!.location, first!.message, rest.map(render));
-}
-
-/** Keys an object schema accepts at `path`, for "did you mean" and "expected one of". */
-function knownKeysAt(schema: z.ZodType, p: PropertyKey[]): string[] {
-  let s: z.ZodType = schema;
-  for (const part of [...p, null]) {
-    // unwrap defaults, optionals, pipes and refinements down to the shape
-    for (;;) {
-      const def = (s as unknown as { _zod: { def: { innerType?: z.ZodType; in?: z.ZodType; type: string; element?: z.ZodType; shape?: Record<string, z.ZodType> } } })._zod.def;
-      if (def.innerType) s = def.innerType;
-      else if (def.type === 'pipe' && def.in) s = def.in;
-      else break;
-    }
-    const def = (s as unknown as { _zod: { def: { type: string; element?: z.ZodType; shape?: Record<string, z.ZodType> } } })._zod.def;
-    if (part === null) return def.shape ? Object.keys(def.shape) : [];
-    if (typeof part === 'number' && def.element) s = def.element;
-    else if (def.shape && typeof part === 'string' && def.shape[part]) s = def.shape[part]!;
-    else return [];
-  }
-  return [];
-}
-
-function locateInYaml(file: string, doc: Document, lines: LineCounter, problem: Problem): ConfigLocation {
-  const keyPath = formatKeyPath(problem.key ? [...problem.path, problem.key] : problem.path);
-  // Walk down as far as the document goes; a missing key points at its parent mapping.
-  let node: Node | null | undefined = doc.contents;
-  let keyNode: Node | undefined;
-  for (const part of problem.path) {
-    const next: unknown = (node as { get?: (k: unknown, keep: boolean) => unknown } | null)?.get?.(part, true);
-    if (!next) break;
-    node = next as Node;
-  }
-  if (problem.key && isMap(node)) {
-    const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && it.key.value === problem.key);
-    if (pair && isPair(pair)) keyNode = pair.key as Node;
-  }
-  const offset = (keyNode ?? node)?.range?.[0];
-  if (offset === undefined) return { file, keyPath };
-  const { line, col } = lines.linePos(offset);
-  return { file, line, column: col, keyPath };
+  const result = validateData(configSchema, data, locate);
+  if (result.ok) return result.value;
+  const [first, ...rest] = result.problems;
+  throw new ConfigError(first!.location, first!.message, rest.map(formatProblem));
 }
 
 /** For a TypeScript config: the position of the innermost key of the path found in the source text. */

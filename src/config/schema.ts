@@ -8,9 +8,31 @@
 import { z } from 'zod';
 import { logSchema, networkSchema, secondarySchema, sysctlSchema, timeSchema } from '../../device/config/secondary-schema.ts';
 import { storageSchema } from '../../device/config/storage-schema.ts';
+import { programsSchema } from '../programs/schema.js';
 
 export const ARCHES = ['x86_64', 'aarch64'] as const;
 export type Arch = (typeof ARCHES)[number];
+
+const archName = z.enum(ARCHES);
+/** One architecture, or a list of them: `kiln build` then makes one UKI per architecture. */
+const archSchema = z.union([
+  archName,
+  z
+    .array(archName)
+    .min(1)
+    .superRefine((list, ctx) => {
+      list.forEach((arch, i) => {
+        const first = list.indexOf(arch);
+        if (first < i) ctx.addIssue({ code: 'custom', path: [i], input: arch, message: `expected each architecture once; "${arch}" is already arch[${first}]` });
+      });
+    })
+    .meta({ uniqueItems: true }), // the same rule for editors (JSON Schema)
+]);
+
+/** The architectures a config builds for, in the order it names them. */
+export function configArches(config: { arch: Arch | readonly Arch[] }): Arch[] {
+  return typeof config.arch === 'string' ? [config.arch] : [...config.arch];
+}
 
 // No regex flags: the pattern is also the JSON Schema's, which has none.
 const hostnamePattern = /^(?=.{1,63}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/;
@@ -45,7 +67,9 @@ export const configSchema = z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lower-case letters, digits and "-", like "edge-gateway"')
       .describe('Name of the device image; also the default hostname.'),
-    arch: z.enum(ARCHES).default('x86_64').describe('CPU architecture of the device.'),
+    arch: archSchema
+      .default('x86_64')
+      .describe('CPU architecture of the device, or a list of them (`[x86_64, aarch64]`): one UKI per architecture.'),
     hostname: z
       .string()
       .regex(hostnamePattern, 'expected a hostname of letters, digits and "-" (at most 63)')
@@ -93,6 +117,13 @@ export const configSchema = z
       .strict()
       .optional()
       .describe('Persist the init log and the kernel log to this folder, with size-capped rotation.'),
+    statusPort: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe('TCP port of a read-only HTTP status endpoint served by the init: GET /status answers JSON (name, hostname, uptime, clock, addresses). No authentication: only for trusted networks. @default off'),
     files: z
       .array(
         z
@@ -105,6 +136,7 @@ export const configSchema = z
       )
       .default([])
       .describe('Host files or folders copied into the root filesystem.'),
+    programs: programsSchema,
   })
   .strict();
 

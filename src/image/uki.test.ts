@@ -182,6 +182,27 @@ describe('buildUki', () => {
     );
   });
 
+  test('the arm64 stub (NOP header padding, SizeOfHeaders 0x1000): sections after it, its own bytes untouched', () => {
+    const stub = new Uint8Array(readFileSync(new URL('./fixtures/linuxaa64.efi.stub', import.meta.url)));
+    const linux = fakeKernel(0xaa64);
+    const uki = buildUki(parts({ stub, linux, cmdline: 'console=ttyAMA0,115200 panic=-1', uname: '6.1.0-56-rt-arm64' }));
+    const pe = decodePe(uki);
+    expect(pe.machine).toBe(0xaa64);
+    expect(pe.sections.map((s) => [s.name, s.virtualAddress, s.pointerToRawData])).toEqual([
+      ['.text', 0x1000, 0x1000],
+      ['.data', 0xf000, 0xf000],
+      ['.osrel', 0x11000, 0x12200],
+      ['.cmdline', 0x12000, 0x12400],
+      ['.uname', 0x13000, 0x12600],
+      ['.initrd', 0x14000, 0x12800],
+      ['.linux', 0x16000, 0x14200],
+    ]);
+    expect(pe.sections[6]!.virtualSize).toBe(0x5000); // the fake kernel's SizeOfImage
+    expect(new TextDecoder().decode(sectionData(uki, pe, '.cmdline'))).toBe('console=ttyAMA0,115200 panic=-1');
+    expectSameBytes(sectionData(uki, pe, '.linux').subarray(0, linux.length), linux);
+    expectSameBytes(uki.subarray(0x1000, stub.length), stub.subarray(0x1000)); // code, data and trailer as they were
+  });
+
   describe.skipIf(!existsSync(KERNEL))('with the real Debian RT kernel', () => {
     const linux = existsSync(KERNEL) ? readFileSync(KERNEL) : new Uint8Array(0);
 

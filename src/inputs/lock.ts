@@ -24,7 +24,25 @@ export interface NpmLockEntry {
   sha256: string;
 }
 
-export type LockEntry = DebLockEntry | NpmLockEntry;
+/**
+ * A program's npm dependency tree (src/programs), keyed "programs/<name>": not one download but pinned the same
+ * way, so kiln.lock is the one record of everything a build takes from outside.
+ */
+export interface ProgramLockEntry {
+  type: 'program';
+  /** The dependencies package.json asks for (canonical JSON): when they change, the tree is resolved again. */
+  request: string;
+  /** The program's name in the config. */
+  name: string;
+  /** The program's package.json version. */
+  version: string;
+  /** sha256 of `packages` as canonical JSON: the cache key of the installed node_modules. */
+  sha256: string;
+  /** npm lockfile "packages" (install path → version, resolved, integrity), without the root and dev-only packages. */
+  packages: Record<string, { version?: string; resolved?: string; integrity?: string; [field: string]: unknown }>;
+}
+
+export type LockEntry = DebLockEntry | NpmLockEntry | ProgramLockEntry;
 
 export interface LockFile {
   lockfileVersion: 1;

@@ -7,10 +7,18 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeElf, decodeModinfo, sectionBytes } from '../formats/elf/index.js';
 import { dependsFromModinfo, encodeModulesDep, moduleName, parseModulesBuiltin, resolveModules } from '../formats/modules/index.js';
+import type { Arch } from '../config/schema.js';
 import { KilnError } from '../util/errors.js';
 
-/** Always shipped: the ACPI power button and the input events it arrives through (clean shutdown). */
-export const BASE_MODULES = ['button', 'evdev'] as const;
+/**
+ * Shipped whenever the kernel has them (as modules or built in; a base module the kernel lacks is skipped, not an
+ * error): the power button and the input events it arrives through, for a clean shutdown. On UEFI both
+ * architectures get the ACPI button (PNP0C0C; on QEMU's arm `virt` machine signalled through its PL061 GPIO).
+ */
+export const BASE_MODULES: Readonly<Record<Arch, readonly string[]>> = {
+  x86_64: ['button', 'evdev'],
+  aarch64: ['button', 'evdev'],
+};
 
 export interface KernelTree {
   /** Kernel release, e.g. 6.1.0-56-rt-amd64. */
@@ -38,15 +46,16 @@ export interface ShippedModules {
   modulesDep: string;
 }
 
-export async function selectModules(kernel: KernelTree, requested: readonly string[], packageName: string): Promise<ShippedModules> {
+export async function selectModules(kernel: KernelTree, requested: readonly string[], packageName: string, arch: Arch = 'x86_64'): Promise<ShippedModules> {
   const files = (await readdir(kernel.modulesDir, { recursive: true })).filter((f) => /\.ko(\.xz|\.zst)?$/.test(f));
   const byName = new Map(files.map((f) => [moduleName(f), f]));
   const builtinText = await readFile(path.join(kernel.modulesDir, 'modules.builtin'), 'utf8').catch(() => '');
   const builtin = parseModulesBuiltin(builtinText);
+  const base = BASE_MODULES[arch].filter((n) => byName.has(n) || builtin.has(n));
   const dependsCache = new Map<string, string[]>();
   const readDepends = (rel: string): string[] => dependsCache.get(rel) ?? [];
   // resolveModules is synchronous and pure: pre-read .modinfo of every module reachable from the request.
-  const pending = [...new Set([...BASE_MODULES, ...requested])].map((n) => byName.get(n.replace(/-/g, '_'))).filter((p): p is string => !!p);
+  const pending = [...new Set([...base, ...requested])].map((n) => byName.get(n.replace(/-/g, '_'))).filter((p): p is string => !!p);
   while (pending.length > 0) {
     const rel = pending.pop()!;
     if (dependsCache.has(rel)) continue;
@@ -56,11 +65,12 @@ export async function selectModules(kernel: KernelTree, requested: readonly stri
     const deps = info ? dependsFromModinfo(decodeModinfo(info)) : [];
     dependsCache.set(rel, deps);
     for (const d of deps) {
-      const p = byName.get(d);
+      // depends= names files as written (crc-t10dif); the map is keyed by module name (crc_t10dif).
+      const p = byName.get(moduleName(d));
       if (p && !dependsCache.has(p)) pending.push(p);
     }
   }
-  const result = resolveModules([...new Set([...BASE_MODULES, ...requested])], {
+  const result = resolveModules([...new Set([...base, ...requested])], {
     pathOf: (name) => byName.get(name.replace(/-/g, '_')),
     dependsOf: readDepends,
     isBuiltin: (name) => builtin.has(name.replace(/-/g, '_')),
@@ -71,7 +81,7 @@ export async function selectModules(kernel: KernelTree, requested: readonly stri
     });
   }
   const deps = new Map<string, string[]>();
-  for (const m of result.order) deps.set(m.path, readDepends(m.path).map((d) => byName.get(d)!).filter(Boolean));
+  for (const m of result.order) deps.set(m.path, readDepends(m.path).map((d) => byName.get(moduleName(d))!).filter(Boolean));
   return {
     order: result.order.map((m) => ({ ...m, source: path.join(kernel.modulesDir, m.path) })),
     builtin: result.builtin,

@@ -127,6 +127,8 @@ export interface KilnLayerSources {
   bootJson: object;
   osRelease: string;
   files: { source: string; target: string; mode?: number; where: string }[];
+  /** The config's programs under /src, their command stubs and kiln's tool stubs (src/programs), with their sizes. */
+  programs?: { entries: CpioEntry[]; parts: Record<string, number> };
 }
 
 export function kilnLayer(src: KilnLayerSources): LayerPlan {
@@ -141,7 +143,8 @@ export function kilnLayer(src: KilnLayerSources): LayerPlan {
           source: src.deviceDir,
           target: `${DEVICE_PREFIX}/device`,
           // Tests and their fakes stay on the host.
-          include: (rel) => (rel.endsWith('.ts') && !rel.endsWith('.test.ts') && !rel.startsWith('testing/')) || rel === 'package.json',
+          // programs/run.js is the one JavaScript file: the program launcher must start without the TypeScript stripper.
+          include: (rel) => (rel.endsWith('.ts') && !rel.endsWith('.test.ts') && !rel.startsWith('testing/')) || rel === 'package.json' || rel === 'programs/run.js',
           where: 'device sources',
         })),
         { type: 'file', path: '/etc/kiln/boot.json', mode: 0o644, data: Buffer.from(`${JSON.stringify(src.bootJson, null, 2)}\n`) },
@@ -154,7 +157,11 @@ export function kilnLayer(src: KilnLayerSources): LayerPlan {
       ];
       const files: CpioEntry[] = [];
       for (const f of src.files) files.push(...(await readHostTree(f)));
-      return { entries: [...base, ...init, ...files], parts: { 'kiln init (TypeScript source)': size(init), 'config files': size(files) } };
+      const programs = src.programs?.entries ?? [];
+      return {
+        entries: [...base, ...init, ...files, ...programs],
+        parts: { 'kiln init (TypeScript source)': size(init), 'config files': size(files), ...src.programs?.parts },
+      };
     },
   };
 }

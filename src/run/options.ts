@@ -4,6 +4,7 @@
  */
 import { KilnError } from '../util/errors.js';
 import type { Arch } from './arch.js';
+import { checkForwards, type PortForward } from './forward.js';
 
 export type AccelMode = 'auto' | 'kvm' | 'tcg';
 
@@ -14,7 +15,12 @@ export interface DataDrive {
 
 export interface RunOptions {
   /** Path of the UEFI executable to boot (a UKI); it becomes `EFI/BOOT/BOOTX64.EFI` on a fresh ESP disk. */
-  efi: string;
+  efi?: string;
+  /**
+   * A whole GPT disk image to boot instead (the firmware finds EFI/BOOT/BOOTX64.EFI on its own ESP). Used in place:
+   * the guest writes to it, so callers pass a copy unless they mean to keep the state (kiln run --keep-disk).
+   */
+  disk?: string;
   /** @default 'x86_64' */
   arch?: Arch;
   /** Guest RAM in QEMU's notation (`512M`, `1G`). @default '1G' */
@@ -37,6 +43,10 @@ export interface RunOptions {
   interactive?: boolean;
   /** Extra virtio-blk disks, in order after the ESP. */
   extraDrives?: DataDrive[];
+  /** A virtio-net NIC on QEMU's user network (guest 10.0.2.15 by its DHCP, host reachable as 10.0.2.2). @default true */
+  network?: boolean;
+  /** Host TCP ports forwarded to the guest (needs `network`). */
+  forwards?: PortForward[];
 }
 
 export type RunOutcome = 'matched' | 'poweroff' | 'reset' | 'panic' | 'timeout' | 'qemu-failed' | 'stopped';
@@ -49,7 +59,9 @@ export interface RunResult {
 }
 
 export interface ResolvedRunOptions {
-  efi: string;
+  /** Exactly one of efi and disk is set. */
+  efi: string | undefined;
+  disk: string | undefined;
   arch: Arch;
   memory: string;
   cpus: number;
@@ -61,6 +73,8 @@ export interface ResolvedRunOptions {
   stderr: NodeJS.WritableStream;
   interactive: boolean;
   extraDrives: DataDrive[];
+  network: boolean;
+  forwards: PortForward[];
 }
 
 const MEMORY = /^[1-9]\d*[KMGT]?$/i;
@@ -82,8 +96,18 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
   if (!['auto', 'kvm', 'tcg'].includes(accel)) {
     throw new KilnError('RUN_BAD_OPTION', `accel: "${accel}" is not one of auto, kvm, tcg`);
   }
+  const network = options.network ?? true;
+  const forwards = options.forwards ?? [];
+  if (!network && forwards.length > 0) {
+    throw new KilnError('RUN_BAD_OPTION', 'forwards need the network: --forward cannot go with --no-network');
+  }
+  checkForwards(forwards);
+  if ((options.efi === undefined) === (options.disk === undefined)) {
+    throw new KilnError('RUN_BAD_OPTION', 'give exactly one thing to boot: an EFI executable (efi) or a disk image (disk)');
+  }
   return {
     efi: options.efi,
+    disk: options.disk,
     arch: options.arch ?? 'x86_64',
     memory,
     cpus,
@@ -95,5 +119,7 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
     stderr: options.stderr,
     interactive: options.interactive ?? false,
     extraDrives: options.extraDrives ?? [],
+    network,
+    forwards,
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ARCHES } from './arch.js';
+import { parseForward } from './forward.js';
 import { buildQemuArgs, escapeOptionValue } from './qemu-args.js';
 
 const base = {
@@ -15,11 +16,11 @@ function values(args: string[], flag: string): string[] {
 }
 
 describe('buildQemuArgs', () => {
-  test('x86_64: q35, TCG with -cpu max, no display, no reboot, console on stdio', () => {
+  test('x86_64: q35, TCG with -cpu max without PKU, no display, no reboot, console on stdio', () => {
     const args = buildQemuArgs({ ...base, spec: ARCHES.x86_64, espDisk: '/tmp/run/esp.img', qmpSocket: '/tmp/run/qmp.sock' });
     expect(values(args, '-machine')).toEqual(['q35']);
     expect(values(args, '-accel')).toEqual(['tcg']);
-    expect(values(args, '-cpu')).toEqual(['max']);
+    expect(values(args, '-cpu')).toEqual(['max,-pku']);
     expect(values(args, '-smp')).toEqual(['2']);
     expect(values(args, '-m')).toEqual(['1G']);
     expect(values(args, '-display')).toEqual(['none']);
@@ -60,15 +61,33 @@ describe('buildQemuArgs', () => {
     expect(values(args, '-cpu')).toEqual(['host']);
   });
 
-  test('aarch64: the virt machine', () => {
+  test('aarch64: the virt machine; under TCG pointer authentication the cheap way, under KVM the host CPU', () => {
     const args = buildQemuArgs({ ...base, spec: ARCHES.aarch64 });
     expect(values(args, '-machine')).toEqual(['virt']);
+    expect(values(args, '-cpu')).toEqual(['max,pauth-impdef=on']);
+    expect(values(buildQemuArgs({ ...base, spec: ARCHES.aarch64, accel: { accel: 'kvm', cpu: 'host' } }), '-cpu')).toEqual(['host']);
   });
 
   test('no ESP and no QMP for the KVM probe', () => {
     const args = buildQemuArgs({ ...base, spec: ARCHES.x86_64 });
     expect(args).not.toContain('-device');
     expect(args).not.toContain('-mon');
+  });
+
+  test('network: a virtio-net NIC on the user network, fixed MAC, no option ROM, one hostfwd per forward', () => {
+    const args = buildQemuArgs({
+      ...base,
+      spec: ARCHES.x86_64,
+      espDisk: '/e.img',
+      network: { forwards: [parseForward('18080:8080'), parseForward('0.0.0.0:2222:22')] },
+    });
+    expect(values(args, '-netdev')).toEqual(['user,id=net0,hostfwd=tcp:127.0.0.1:18080-:8080,hostfwd=tcp:0.0.0.0:2222-:22']);
+    expect(values(args, '-device')).toEqual(['virtio-blk-pci,drive=esp,bootindex=0', 'virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56,romfile=']);
+  });
+
+  test('network without forwards; no network, no NIC', () => {
+    expect(values(buildQemuArgs({ ...base, spec: ARCHES.x86_64, network: { forwards: [] } }), '-netdev')).toEqual(['user,id=net0']);
+    expect(buildQemuArgs({ ...base, spec: ARCHES.x86_64 })).not.toContain('-netdev');
   });
 
   test('commas in paths are doubled, as QEMU option syntax wants', () => {

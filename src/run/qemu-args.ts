@@ -7,6 +7,7 @@
  */
 import type { ArchSpec } from './arch.js';
 import type { DataDrive } from './options.js';
+import { hostfwd, type PortForward } from './forward.js';
 
 export interface AccelChoice {
   accel: 'kvm' | 'tcg';
@@ -25,7 +26,12 @@ export interface QemuConfig {
   extraDrives?: readonly DataDrive[];
   /** Unix socket path for QMP (QEMU listens, kiln connects). */
   qmpSocket?: string;
+  /** A virtio-net NIC on QEMU's user network, with these TCP forwards; omitted = no NIC. */
+  network?: { forwards: readonly PortForward[] };
 }
+
+/** QEMU's default MAC, written out so a config can match the guest's interface by it. */
+export const GUEST_MAC = '52:54:00:12:34:56';
 
 /** QEMU's option syntax splits on commas; a literal comma in a value is written twice. */
 export function escapeOptionValue(value: string): string {
@@ -37,7 +43,7 @@ export function buildQemuArgs(config: QemuConfig): string[] {
   const args = [
     '-machine', spec.machine,
     '-accel', accel.accel,
-    '-cpu', accel.cpu,
+    '-cpu', accel.accel === 'tcg' ? (spec.tcgCpu ?? accel.cpu) : accel.cpu,
     '-smp', String(config.cpus),
     '-m', config.memory,
     '-nodefaults',
@@ -64,5 +70,11 @@ export function buildQemuArgs(config: QemuConfig): string[] {
     args.push('-drive', `if=none,id=data${i},format=${drive.format},file=${escapeOptionValue(drive.path)}`);
     args.push('-device', `virtio-blk-pci,drive=data${i}`);
   });
+  if (config.network !== undefined) {
+    // User networking (slirp): no host setup, no root; the guest gets 10.0.2.15 by DHCP, the host is 10.0.2.2.
+    args.push('-netdev', ['user', 'id=net0', ...config.network.forwards.map((f) => `hostfwd=${hostfwd(f)}`)].join(','));
+    // romfile= (empty): no iPXE option ROM, so the firmware neither loads it nor offers a network boot.
+    args.push('-device', `virtio-net-pci,netdev=net0,mac=${GUEST_MAC},romfile=`);
+  }
   return args;
 }

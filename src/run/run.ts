@@ -21,7 +21,7 @@ import { superviseQemu } from './supervise.js';
 const MAX_SOCKET_PATH = 107;
 
 /**
- * Boots `options.efi` and resolves when QEMU has exited and the temp files are gone. Rejects only when the run cannot
+ * Boots `options.efi` (or `options.disk`) and resolves when QEMU has exited and the temp files are gone. Rejects only when the run cannot
  * start (KilnError: QEMU or firmware missing, unreadable image, bad option); every way a started run ends is an
  * outcome with its exit code (exit-codes.ts).
  *
@@ -45,8 +45,9 @@ export async function runImage(options: RunOptions, signal?: AbortSignal): Promi
         hint: 'Set TMPDIR to a shorter path, e.g. TMPDIR=/tmp.',
       });
     }
-    const espDisk = path.join(tmpDir, 'esp.img');
-    await writeBootDisk(resolved.efi, spec, espDisk);
+    // A whole disk boots from its own ESP; an EFI gets a throwaway ESP disk of its own.
+    const espDisk = resolved.disk ?? path.join(tmpDir, 'esp.img');
+    if (resolved.efi !== undefined) await writeBootDisk(resolved.efi, spec, espDisk);
     const accel = await resolveAccel(resolved.accel, { spec, qemu, firmware: firmwareTemplate, tmpDir, notes: resolved.stderr });
     const firmware = await prepareFirmware(firmwareTemplate, tmpDir);
     if (signal?.aborted) {
@@ -61,6 +62,7 @@ export async function runImage(options: RunOptions, signal?: AbortSignal): Promi
       espDisk,
       extraDrives: resolved.extraDrives,
       qmpSocket,
+      network: resolved.network ? { forwards: resolved.forwards } : undefined,
     });
     return await superviseQemu({ qemu, args, qmpSocket, options: resolved, signal });
   } finally {

@@ -1,5 +1,5 @@
 /**
- * Running host tools (apt-get, npm, dpkg-deb, xz, zstd, strip). A missing tool is a KilnError that names the
+ * Running host tools (apt-get, npm, dpkg-deb, xz, zstd, qemu). A missing tool is a KilnError that names the
  * Debian package providing it, so the user knows exactly what to install.
  */
 import { spawn, type SpawnOptions } from 'node:child_process';
@@ -12,9 +12,13 @@ export const TOOL_PACKAGES: Record<string, string> = {
   npm: 'npm',
   xz: 'xz-utils',
   zstd: 'zstd',
-  strip: 'binutils',
   'qemu-system-x86_64': 'qemu-system-x86',
   'qemu-system-aarch64': 'qemu-system-arm',
+  'mkfs.ext4': 'e2fsprogs',
+  debugfs: 'e2fsprogs',
+  e2fsck: 'e2fsprogs',
+  blockdev: 'util-linux',
+  partx: 'util-linux',
 };
 
 export function missingTool(tool: string): KilnError {
@@ -40,6 +44,8 @@ export function exec(tool: string, args: readonly string[], options: SpawnOption
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? missingTool(tool) : err));
     child.on('close', (code) => resolve({ stdout, stderr, code: code ?? 1 }));
+    // A tool that exits without reading its stdin makes this write fail with EPIPE: its exit code tells the story.
+    child.stdin!.on('error', () => {});
     child.stdin!.end(options.input ?? '');
   });
 }

@@ -123,10 +123,10 @@ describe('kiln build rejects bad input', () => {
   }, 120_000);
 
   test('a missing host tool names the Debian package to install', async () => {
-    // A PATH with everything kiln runs except xz (needed for the release profile).
+    // A PATH with everything kiln runs except xz (needed for the release profile), and no binutils at all.
     const bin = path.join(work, 'bin-no-xz');
     await mkdir(bin, { recursive: true });
-    for (const tool of ['node', 'npm', 'apt-get', 'dpkg-deb', 'dpkg', 'strip', 'zstd', 'tar', 'gzip', 'sh']) {
+    for (const tool of ['node', 'npm', 'apt-get', 'dpkg-deb', 'dpkg', 'zstd', 'tar', 'gzip', 'sh']) {
       const where = ['/usr/bin', '/bin', '/usr/local/bin'].map((d) => path.join(d, tool));
       for (const w of where) {
         try {

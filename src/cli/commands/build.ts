@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { build, type BuildResult } from '../../build/build.js';
+import { buildAll, type BuildResult } from '../../build/build.js';
 import { cacheRoot } from '../../inputs/cache.js';
 import { createReporter } from '../../util/report.js';
 import { mb, table } from '../format.js';
@@ -16,9 +16,10 @@ export function sourceDateEpoch(env: NodeJS.ProcessEnv): number {
   return v && /^\d+$/.test(v) ? Number(v) : 0;
 }
 
-export async function runBuild(configFile: string, opts: { out: string; profile: 'release' | 'fast'; json?: boolean; quiet?: boolean }, io: CliIo): Promise<BuildResult> {
+/** Builds every architecture the config names (one result each, in the config's order). */
+export async function runBuild(configFile: string, opts: { out: string; profile: 'release' | 'fast'; json?: boolean; quiet?: boolean }, io: CliIo): Promise<BuildResult[]> {
   const reporter = createReporter(io.stderr, { quiet: opts.quiet, env: io.env });
-  return build({
+  return buildAll({
     configFile: path.resolve(io.cwd, configFile),
     outDir: path.resolve(io.cwd, opts.out),
     profile: opts.profile,
@@ -44,9 +45,9 @@ export function buildCommand(io: CliIo): Command {
   return new Command('build')
     .description('Build one UEFI executable (a Unified Kernel Image) from a device config')
     .argument('<config>', 'kiln.yml or kiln.config.ts')
-    .option('-o, --out <dir>', 'output folder; the image is <dir>/BOOTX64.EFI (BOOTAA64.EFI on aarch64)', 'out')
+    .option('-o, --out <dir>', 'output folder; the image is <dir>/BOOTX64.EFI (BOOTAA64.EFI on aarch64; both for arch: [x86_64, aarch64])', 'out')
     .addOption(profileOption())
-    .option('--json', 'print the build result as JSON on stdout (progress stays on stderr)')
+    .option('--json', 'print the build result as JSON on stdout (progress stays on stderr); a list of them for several architectures')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',
@@ -61,8 +62,13 @@ Examples:
   kiln build kiln.yml --json | jq .size`,
     )
     .action(async (config: string, opts) => {
-      const result = await runBuild(config, opts, io);
-      if (opts.json) print(io.stdout, JSON.stringify(result, null, 2));
-      else printSummary(result, io);
+      const results = await runBuild(config, opts, io);
+      if (opts.json) print(io.stdout, JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
+      else {
+        results.forEach((r, i) => {
+          if (i > 0) print(io.stdout);
+          printSummary(r, io);
+        });
+      }
     });
 }

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import { loadConfig } from '../../config/load.js';
-import { ConfigError } from '../../config/errors.js';
+import { SECONDARY_KEYS } from '../../../device/config/secondary-schema.ts';
+import { checkConfig } from '../../config/check.js';
+import { KilnError } from '../../util/errors.js';
 import { jsonSchema } from '../../config/json-schema.js';
 import { writeAtomically } from '../../build/out-dir.js';
 import { print, type CliIo } from '../io.js';
@@ -10,21 +11,30 @@ export function configCommand(io: CliIo): Command {
   const cmd = new Command('config').description('Check a config, or print the JSON Schema editors use');
   cmd
     .command('check')
-    .description('Validate a config with the same messages as `kiln build`; prints every problem found')
-    .argument('<config>', 'kiln.yml or kiln.config.ts')
-    .option('--json', 'print the resolved config (defaults filled in) as JSON')
-    .action(async (file: string, opts: { json?: boolean }) => {
-      try {
-        const { config } = await loadConfig(path.resolve(io.cwd, file));
-        if (opts.json) print(io.stdout, JSON.stringify(config, null, 2));
-        else print(io.stdout, `${file}: ok`);
-      } catch (err) {
-        // Show every problem, not just the first, then fail like build would.
-        if (err instanceof ConfigError && err.problems.length > 1) {
-          for (const p of err.problems.slice(1)) io.stderr.write(`kiln: error: ${p}\n`);
-        }
-        throw err;
+    .description('Validate a primary or a secondary config with the messages `kiln build` and the device print; prints every problem found')
+    .argument('<config>', 'kiln.yml or kiln.config.ts, or a secondary config (a YAML file without "name")')
+    .option('--secondary', 'check it as a secondary config (the default for a YAML file without "name")')
+    .option('--json', 'print the validated config (defaults filled in) as JSON')
+    .addHelpText(
+      'after',
+      `
+A secondary config is the YAML file on the device's writable partition (the primary config's secondary.path) that
+may set only: ${SECONDARY_KEYS.join(', ')}. The device validates it with the same code at boot and on SIGHUP.`,
+    )
+    .action(async (file: string, opts: { secondary?: boolean; json?: boolean }) => {
+      const abs = path.resolve(io.cwd, file);
+      const result = await checkConfig(abs, opts.secondary ? 'secondary' : undefined);
+      const kind = result.kind === 'secondary' ? 'secondary config' : 'config';
+      if (result.ok) {
+        print(io.stdout, opts.json ? JSON.stringify(result.value, null, 2) : `${abs}: ok (${kind})`);
+        return;
       }
+      for (const problem of result.problems) io.stderr.write(`kiln: error: ${problem}
+`);
+      const count = `${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`;
+      throw new KilnError('CONFIG_INVALID', `${abs}: ${count} in this ${kind}`, {
+        hint: result.kind === 'secondary' && !opts.secondary ? 'Checked as a secondary config because it has no "name"; a primary config needs one.' : undefined,
+      });
     });
   cmd
     .command('schema')

@@ -3,9 +3,11 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { EXIT_CODE_HELP } from '../../run/exit-codes.js';
 import type { AccelMode } from '../../run/options.js';
+import { parseForward, type PortForward } from '../../run/forward.js';
 import { KilnError } from '../../util/errors.js';
 import { print, type CliIo } from '../io.js';
-import { printSummary, profileOption, runBuild } from './build.js';
+import { DISK_IMAGE, diskFromConfig, diskFromImage, type RunDisk } from '../../run/boot-disk.js';
+import { printSummary, profileOption, runBuild, sourceDateEpoch } from './build.js';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -21,45 +23,86 @@ function regex(value: string): RegExp {
   }
 }
 
+function collectForward(value: string, previous: PortForward[] | undefined): PortForward[] {
+  try {
+    return [...(previous ?? []), parseForward(value)];
+  } catch (err) {
+    const e = err as KilnError;
+    throw new InvalidArgumentError(e.hint === undefined ? e.message : `${e.message}. ${e.hint}`);
+  }
+}
+
 export function runCommand(io: CliIo, setExitCode: (code: number) => void): Command {
   return new Command('run')
     .description('Boot an image (or a config, building it first) in QEMU with UEFI firmware; the serial console is this terminal')
-    .argument('<image>', 'a BOOTX64.EFI / BOOTAA64.EFI, or a kiln.yml / kiln.config.ts to build first')
+    .argument('<image>', 'a BOOTX64.EFI / BOOTAA64.EFI, a disk image (.img/.raw, from kiln disk), or a kiln.yml / kiln.config.ts to build first')
     .option('-m, --memory <size>', 'guest memory, as QEMU writes it', '1G')
     .option('--cpus <n>', 'virtual CPUs', (v) => Math.trunc(positiveNumber(v)), 2)
     .option('--timeout <seconds>', 'stop the guest after this long (exit 124)', positiveNumber)
     .option('--expect <regex>', 'exit 0 as soon as the console matches (for scripts and tests)', regex)
     .option('--accel <mode>', 'auto = KVM when it really works here, else TCG software emulation; kvm; tcg', 'auto')
+    .option('--forward <[hostaddr:]hostport:guestport>', 'forward a host TCP port to the guest (repeatable); listens on 127.0.0.1 unless hostaddr is given', collectForward)
+    .option('--no-network', 'no network card (default: virtio-net on QEMU user networking)')
+    .option('--keep-disk <path>', 'boot the disk at PATH in place: made from the image or config on first use, kept (with the device state) afterwards')
     .option('-o, --out <dir>', 'when given a config: where to build', 'out')
     .addOption(profileOption().default('fast'))
     .addHelpText(
       'after',
       `
 The image is put on a fresh GPT disk with an EFI System Partition (EFI/BOOT/BOOTX64.EFI) and booted by OVMF
-(Debian package ovmf) with a fresh copy of its variables each run. On a terminal, keys go to the guest:
+(Debian package ovmf) with a fresh copy of its variables each run; a BOOTAA64.EFI by qemu-system-aarch64 -M virt
+and AAVMF (qemu-system-arm, qemu-efi-aarch64), under TCG on an x86_64 host. A config with several architectures
+is built for all of them and the first one it names is booted. A disk image (kiln disk), or a config with
+storage, is booted as the whole disk on virtio-blk, from its own ESP: a fresh copy each run, so the image is never
+changed, unless --keep-disk names where the disk lives across runs (a config's new build then goes onto its ESP). On a terminal, keys go to the guest:
 ctrl-a x quits. SIGINT/SIGTERM to kiln presses the guest's ACPI power button and waits for a clean power-off.
+
+The guest has a virtio-net card (MAC 52:54:00:12:34:56) on QEMU's user network: a config with
+network: {interfaces: [{name: eth0, dhcp: true}]} gets 10.0.2.15/24 by DHCP, the gateway and DNS are 10.0.2.2
+and 10.0.2.3, and 10.0.2.2 is this host (its 127.0.0.1), so host services such as an NTP server are reachable.
+The host reaches guest services only through --forward.
 
 ${EXIT_CODE_HELP}
 
 Examples:
   kiln run out/BOOTX64.EFI
+  kiln run out/BOOTAA64.EFI --expect 'kiln: ready in' --timeout 300
   kiln run examples/minimal.yml                    # builds (fast profile) into out/, then boots
-  kiln run out/BOOTX64.EFI --expect 'kiln: ready in' --timeout 120`,
+  kiln run disk.img --keep-disk state.img          # a disk from kiln disk; /data survives across runs
+  kiln run out/BOOTX64.EFI --expect 'kiln: ready in' --timeout 120
+  kiln run out/BOOTX64.EFI --forward 8080:8080     # curl http://127.0.0.1:8080/status reaches the device`,
     )
-    .action(async (image: string, opts: { memory: string; cpus: number; timeout?: number; expect?: RegExp; accel: string; out: string; profile: 'release' | 'fast' }) => {
+    .action(async (image: string, opts: {
+      memory: string; cpus: number; timeout?: number; expect?: RegExp; accel: string; forward?: PortForward[]; network: boolean; out: string; profile: 'release' | 'fast';
+      keepDisk?: string;
+    }) => {
+      if (!['auto', 'kvm', 'tcg'].includes(opts.accel)) throw new KilnError('RUN_BAD_OPTION', `--accel: "${opts.accel}" is not one of auto, kvm, tcg`);
+      const keepDisk = opts.keepDisk === undefined ? undefined : path.resolve(io.cwd, opts.keepDisk);
       let efi = path.resolve(io.cwd, image);
       let arch: 'x86_64' | 'aarch64' = /AA64\.EFI$/i.test(efi) ? 'aarch64' : 'x86_64';
+      let disk: RunDisk | undefined;
       if (/\.(ya?ml|[cm]?[jt]s)$/.test(image)) {
-        const result = await runBuild(image, { out: opts.out, profile: opts.profile }, io);
+        // A config with several architectures builds them all and boots the first it names.
+        const results = await runBuild(image, { out: opts.out, profile: opts.profile }, io);
+        const result = results[0]!;
         printSummary(result, { ...io, stdout: io.stderr });
         efi = result.efi;
         arch = result.arch;
+        // With storage, the device boots from its whole disk (every EFI built on its ESP).
+        disk = await diskFromConfig(path.resolve(io.cwd, image), results, keepDisk, sourceDateEpoch(io.env));
+      } else if (DISK_IMAGE.test(image)) {
+        disk = await diskFromImage(efi, keepDisk);
       } else {
         await access(efi).catch(() => {
           throw new KilnError('RUN_NO_IMAGE', `${image}: no such file`, { hint: 'Build one first: kiln build examples/minimal.yml --out out' });
         });
+        if (keepDisk !== undefined) {
+          throw new KilnError('RUN_BAD_OPTION', '--keep-disk needs a disk image (kiln disk) or a config with storage, not an EFI executable', {
+            hint: 'Make a disk first: kiln disk examples/gateway.yml --out disk.img, then kiln run disk.img --keep-disk state.img',
+          });
+        }
       }
-      if (!['auto', 'kvm', 'tcg'].includes(opts.accel)) throw new KilnError('RUN_BAD_OPTION', `--accel: "${opts.accel}" is not one of auto, kvm, tcg`);
+      if (disk !== undefined) print(io.stderr, `kiln: ${disk.note}`);
       const interactive = io.stdin?.isTTY === true && !opts.expect;
       const abort = new AbortController();
       const stop = () => abort.abort();
@@ -71,7 +114,7 @@ Examples:
         const { runImage } = await import('../../run/run.js');
         const result = await runImage(
           {
-            efi,
+            ...(disk === undefined ? { efi } : { disk: disk.path }),
             arch,
             memory: opts.memory,
             cpus: opts.cpus,
@@ -82,6 +125,8 @@ Examples:
             stdout: io.stdout,
             stderr: io.stderr,
             interactive,
+            network: opts.network,
+            forwards: opts.forward ?? [],
           },
           abort.signal,
         );
@@ -91,6 +136,7 @@ Examples:
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
         process.off('SIGHUP', stop);
+        await disk?.cleanup();
       }
     });
 }

@@ -10,9 +10,11 @@ export const HOST_PACKAGES: readonly { pkg: string; check: string; why: string }
   { pkg: 'dpkg', check: '/usr/bin/dpkg-deb', why: 'unpacks .deb inputs' },
   { pkg: 'xz-utils', check: '/usr/bin/xz', why: 'release compression' },
   { pkg: 'zstd', check: '/usr/bin/zstd', why: 'fast compression' },
-  { pkg: 'binutils', check: '/usr/bin/strip', why: 'strips Node.js' },
   { pkg: 'qemu-system-x86', check: '/usr/bin/qemu-system-x86_64', why: 'kiln run (x86_64)' },
   { pkg: 'ovmf', check: '/usr/share/OVMF/OVMF_CODE_4M.fd', why: 'UEFI firmware for kiln run' },
+  { pkg: 'qemu-system-arm', check: '/usr/bin/qemu-system-aarch64', why: 'kiln run (aarch64)' },
+  { pkg: 'qemu-efi-aarch64', check: '/usr/share/AAVMF/AAVMF_CODE.fd', why: 'UEFI firmware for kiln run (aarch64)' },
+  { pkg: 'e2fsprogs', check: '/usr/sbin/mkfs.ext4', why: 'ext4 partitions for kiln disk' },
 ];
 
 async function missingPackages(): Promise<string[]> {

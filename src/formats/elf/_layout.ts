@@ -50,6 +50,14 @@ export const SHT_STRTAB = 3;
 export const SHT_DYNAMIC = 6;
 /** Occupies no file space (.bss): sh_offset/sh_size describe memory only. */
 export const SHT_NOBITS = 8;
+export const SHT_RELA = 4;
+export const SHT_REL = 9;
+
+// sh_flags
+/** The section occupies memory while the program runs: the loader (through a segment) or the program uses it. */
+export const SHF_ALLOC = 0x2;
+/** sh_info holds a section header index. */
+export const SHF_INFO_LINK = 0x40;
 
 // d_tag
 export const DT_NULL = 0;
@@ -67,6 +75,8 @@ export const PN_XNUM = 0xffff;
 /** e_shstrndx escape: the real index is section 0's sh_link. */
 export const SHN_XINDEX = 0xffff;
 export const SHN_UNDEF = 0;
+/** Section indices from here up are reserved: a count or index this large needs extended numbering. */
+export const SHN_LORESERVE = 0xff00;
 
 /** Where each field sits in one class's structures, and how big those structures are. */
 export interface ClassLayout {

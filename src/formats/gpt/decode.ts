@@ -92,6 +92,24 @@ export function decodeGpt(bytes: Uint8Array): GptDisk {
   };
 }
 
+/**
+ * Decodes the protective MBR, primary header and partition entries (with their CRC32s) from the head of a disk:
+ * its first 34 sectors, for a disk too big to read whole. The backup GPT is not checked (see `decodeGpt`).
+ * @example decodeGptHead(firstSectors, statSync('disk.img').size).partitions[1].offsetBytes
+ */
+export function decodeGptHead(head: Uint8Array, diskSizeBytes: number): GptDisk {
+  if (head.length < HEAD_SECTORS * SECTOR_SIZE) {
+    throw new DecodeError(FORMAT, 'disk', 0, `${head.length} bytes is shorter than a GPT head (${HEAD_SECTORS} sectors)`);
+  }
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  checkProtectiveMbr(view);
+  const primary = decodeHeader(head, view, 1, Math.floor(diskSizeBytes / SECTOR_SIZE) - 1);
+  const partitions = decodeEntries(head, view, primary);
+  const problem = findPlacementProblem(partitions, primary.firstUsableLba, primary.lastUsableLba, diskSizeBytes);
+  if (problem !== undefined) throw new DecodeError(FORMAT, 'partition entries', primary.entriesLba * SECTOR_SIZE, problem);
+  return { diskSizeBytes, diskGuid: primary.diskGuid, firstUsableLba: primary.firstUsableLba, lastUsableLba: primary.lastUsableLba, partitions };
+}
+
 function checkProtectiveMbr(view: DataView): void {
   if (view.getUint16(MBR.signature, true) !== MBR_BOOT_SIGNATURE) {
     throw new DecodeError(FORMAT, 'protective MBR', MBR.signature, 'missing the 0x55 0xAA boot signature');
@@ -115,7 +133,8 @@ function decodeHeader(bytes: Uint8Array, view: DataView, lba: number, lastLba: n
   const headerSize = view.getUint32(offset + HEADER.headerSize, true);
   if (headerSize < GPT_HEADER_SIZE || headerSize > SECTOR_SIZE) fail(HEADER.headerSize, `bad header size ${headerSize}`);
 
-  const copy = bytes.slice(offset, offset + headerSize);
+  // A copy (a Node Buffer's slice() would be a view, and zeroing its CRC field would change the caller's bytes).
+  const copy = new Uint8Array(bytes.subarray(offset, offset + headerSize));
   new DataView(copy.buffer).setUint32(HEADER.headerCrc, 0, true);
   const stored = view.getUint32(offset + HEADER.headerCrc, true);
   const computed = crc32(copy);

@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeGpt } from './decode.js';
+import { decodeGpt, decodeGptHead as decodeGptHeadFn } from './decode.js';
 import { chsOf, encodeGpt } from './encode.js';
 import { GptPartitionType, readGuid, seededGuid, writeGuid } from './guid.js';
 import type { EncodedGpt, GptLayout } from './types.js';
@@ -206,5 +206,29 @@ describe('layout errors', () => {
     }
     expect(() => decodeGpt(disk)).toThrow(
       'Cannot decode GPT partition entries at 0x400: GPT partition 2 "b" (LBA 3000..10239) overlaps GPT partition 1 "ESP" (LBA 2048..6143)');
+  });
+});
+
+describe('decodeGptHead (a disk too big to read whole)', () => {
+  it('reads the same partitions from the first 34 sectors as decodeGpt from the whole disk', () => {
+    const gpt = encodeGpt({ ...small, diskSizeBytes: 8 * MiB, partitions: [...small.partitions, { type: GptPartitionType.linuxFilesystem, name: 'DATA', sizeBytes: MiB }] });
+    const disk = assemble(gpt);
+    expect(decodeGptHeadFn(disk.subarray(0, 34 * 512), disk.length)).toEqual(decodeGpt(disk));
+  });
+
+  it('decodes a Node Buffer (as read from a file) without changing it', () => {
+    const disk = Buffer.from(assemble(encodeGpt(small)));
+    const before = Buffer.from(disk);
+    expect(decodeGptHeadFn(disk.subarray(0, 34 * 512), disk.length).partitions).toHaveLength(1);
+    expect(decodeGpt(disk).partitions).toHaveLength(1);
+    expect(disk.equals(before)).toBe(true);
+  });
+
+  it('checks the entries CRC, and that there is a head at all', () => {
+    const disk = assemble(encodeGpt(small));
+    const head = disk.slice(0, 34 * 512);
+    head[2 * 512 + 56] ^= 1; // the first entry's name
+    expect(() => decodeGptHeadFn(head, disk.length)).toThrow(/^Cannot decode GPT partition entries at 0x400: bad CRC/);
+    expect(() => decodeGptHeadFn(disk.subarray(0, 512), disk.length)).toThrow('Cannot decode GPT disk at 0x0: 512 bytes is shorter than a GPT head (34 sectors)');
   });
 });

@@ -12,6 +12,8 @@ export const GptPartitionType = {
   efiSystem: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
   /** Generic Linux filesystem data. */
   linuxFilesystem: '0FC63DAF-8483-4772-8E79-3D69D8477DE4',
+  /** FAT (or NTFS) data that other systems should see too. */
+  microsoftBasicData: 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7',
 } as const;
 
 /**

@@ -121,6 +121,28 @@ describe('appendSections', () => {
     );
   });
 
+  test('header padding of AArch64 NOPs (systemd 252\'s arm64 stub) is free room; new headers are written clean', () => {
+    const input = buildTinyPe(); // section table ends at 0x170, data at 0x200
+    for (let at = 0x170; at < 0x200; at += 4) input.set([0x1f, 0x20, 0x03, 0xd5], at); // nop
+    const out = appendSections(input, [{ name: '.osrel', data: text('ID=kiln') }, { name: '.cmdline', data: text('quiet') }]);
+    expect(decodePe(out).sections.map((x) => x.name)).toEqual(['.text', '.osrel', '.cmdline']);
+    expect(out.subarray(0x170 + 6, 0x170 + 8)).toEqual(new Uint8Array(2)); // ".osrel" padded with NULs, not NOP bytes
+    expect(out.subarray(0x170 + 24, 0x170 + 36)).toEqual(new Uint8Array(12)); // relocation and line-number fields 0
+    expect(out.subarray(0x1c0, 0x200)).toEqual(input.subarray(0x1c0, 0x200)); // the rest of the padding as it was
+  });
+
+  test('NOP-looking header bytes that a data directory points at are not padding', () => {
+    const input = buildTinyPe();
+    for (let at = 0x170; at < 0x200; at += 4) input.set([0x1f, 0x20, 0x03, 0xd5], at);
+    const view = new DataView(input.buffer);
+    view.setUint32(0x58 + 112 + 5 * 8, 0x1a0, true); // base relocation directory VirtualAddress (4) @0: in the headers
+    view.setUint32(0x58 + 112 + 5 * 8 + 4, 0x10, true); // Size (4) @4
+    expect(() => appendSections(input, [{ name: '.a', data: text('a') }])).not.toThrow();
+    expect(thrown(() => appendSections(input, [{ name: '.a', data: text('a') }, { name: '.b', data: text('b') }])).message).toBe(
+      'No room for PE section header ".b" at 0x198: the header padding there is in use (not zero)',
+    );
+  });
+
   test('refuses a signed image', () => {
     const e = thrown(() => appendSections(buildTinyPe({ certificateTable: { offset: 0x400, size: 0x10 } }), [{ name: '.a', data: text('a') }]));
     expect(e).toBeInstanceOf(KilnError);

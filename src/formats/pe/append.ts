@@ -76,7 +76,7 @@ export function appendSections(image: Uint8Array, added: readonly AddedSection[]
         `No room for PE section header "${a.name}" at ${hex(at)}: the headers end at ${hex(headerLimit)} (${limitReason})`,
       );
     }
-    if (base.subarray(at, at + SECTION_HEADER_SIZE).some((b) => b !== 0)) {
+    if (!isPadding(base, at, at + SECTION_HEADER_SIZE, pe)) {
       throw new KilnError('PE_NO_HEADER_ROOM', `No room for PE section header "${a.name}" at ${hex(at)}: the header padding there is in use (not zero)`);
     }
   });
@@ -109,6 +109,7 @@ export function appendSections(image: Uint8Array, added: readonly AddedSection[]
   const view = new DataView(out.buffer);
   layout.forEach((s, i) => {
     const at = tableEnd + i * SECTION_HEADER_SIZE;
+    out.fill(0, at, at + SECTION_HEADER_SIZE); // padding may have been NOPs (see isPadding): no stray name bytes or counts
     out.set(new TextEncoder().encode(s.name), at + SECTION.name);
     view.setUint32(at + SECTION.virtualSize, s.virtualSize, true);
     view.setUint32(at + SECTION.virtualAddress, s.virtualAddress, true);
@@ -131,6 +132,23 @@ export function appendSections(image: Uint8Array, added: readonly AddedSection[]
   view.setUint32(opt + OPT.sizeOfHeaders, Math.max(pe.sizeOfHeaders, headerLimit), true);
   view.setUint32(opt + OPT.checkSum, 0, true);
   return out;
+}
+
+/** The AArch64 NOP instruction (`hint #0`), little-endian. */
+const AARCH64_NOP = [0x1f, 0x20, 0x03, 0xd5] as const;
+
+/**
+ * Whether header bytes [start, end) are free padding: zeros, or the AArch64 NOPs an assembler writes for an
+ * alignment directive in a code section. systemd 252's arm64 stub has a hand-written PE header (gnu-efi style)
+ * followed by `.balign 0x1000` in `.text`, so its header padding is NOPs; nothing refers to them (no section and
+ * no data directory starts before the first section's data), exactly like zeros.
+ */
+function isPadding(bytes: Uint8Array, start: number, end: number, pe: PeImage): boolean {
+  if (bytes.subarray(start, end).every((b) => b === 0)) return true;
+  // Headers are loaded at RVA = file offset: a data directory there would make these bytes live.
+  if (pe.dataDirectories.some((d) => d.size > 0 && d.virtualAddress < end && d.virtualAddress + d.size > start)) return false;
+  for (let i = start; i < end; i++) if (bytes[i] !== AARCH64_NOP[i % 4]) return false;
+  return true;
 }
 
 /** The file length without a trailing COFF symbol + string table (ukify strips it only when it is last). */

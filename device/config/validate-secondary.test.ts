@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { validateSecondary } from './validate-secondary.ts';
+
+const FILE = '/data/kiln/secondary.yml';
+
+function problems(text: string): string[] {
+  const result = validateSecondary(FILE, text);
+  if (result.ok) throw new Error('expected problems');
+  return result.problems;
+}
+
+describe('validateSecondary', () => {
+  it('returns the settings, with defaults filled in', () => {
+    const result = validateSecondary(FILE, 'hostname: gw-7\nsysctl:\n  vm.swappiness: 10\nlog: {}\n');
+    expect(result).toEqual({ ok: true, secondary: { hostname: 'gw-7', sysctl: { 'vm.swappiness': 10 }, log: { level: 'info' } } });
+  });
+
+  it('accepts an empty file (it sets nothing)', () => {
+    expect(validateSecondary(FILE, '# nothing yet\n')).toEqual({ ok: true, secondary: {} });
+  });
+
+  it('names file:line:col, the key path, what was expected and what was found', () => {
+    expect(problems('log:\n  level: loud\n')).toEqual([`${FILE}:2:10: log.level: expected one of "debug", "info", "warn", "error", found "loud"`]);
+    expect(problems('network:\n  interfaces:\n    - name: eth0\n      dhcp: yes please\n')).toEqual([
+      `${FILE}:4:13: network.interfaces[0].dhcp: expected a boolean, found "yes please"`,
+    ]);
+    expect(problems('hostname: bad_name\n')).toEqual([`${FILE}:1:11: hostname: expected a hostname of letters, digits and "-" (at most 63), found "bad_name"`]);
+  });
+
+  it('rejects a key only the primary config may set, saying which keys the secondary may set', () => {
+    expect(problems('hostname: gw\nstorage:\n  partitions: []\n')).toEqual([
+      `${FILE}:2:1: storage: "storage" may only be set in the primary config (the secondary may set: hostname, network, time, sysctl, log)`,
+    ]);
+  });
+
+  it('suggests the key meant for a misspelling, and lists every problem', () => {
+    expect(problems('hostnme: gw\nlog:\n  level: 3\n')).toEqual([
+      `${FILE}:1:1: hostnme: unknown key "hostnme" (did you mean "hostname"?); expected one of "hostname", "network", "time", "sysctl", "log"`,
+      `${FILE}:3:10: log.level: expected one of "debug", "info", "warn", "error", found number 3`,
+    ]);
+  });
+
+  it('reports bad YAML and a document that is not a mapping', () => {
+    expect(problems('hostname: gw\nhostname: gw2\n')).toEqual([`${FILE}:2:1: invalid YAML: Map keys must be unique`]);
+    expect(problems('- hostname\n')).toEqual([`${FILE}:1:1: expected a mapping, found a list`]);
+  });
+});

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_BACKOFF } from './backoff.ts';
+import { createSupervisor, type ServiceEvents, type ServiceSpec } from './supervisor.ts';
+
+/** A fake clock with timers, fake processes and a recording log. */
+function harness() {
+  let now = 0;
+  let timers: { at: number; fn: () => void; id: number }[] = [];
+  let nextId = 1;
+  let nextPid = 100;
+  const log: string[] = [];
+  const procs: { spec: ServiceSpec; pid: number; events: ServiceEvents; signals: string[]; at: number }[] = [];
+  const deps = {
+    now: () => now,
+    setTimer: (fn: () => void, ms: number) => {
+      const id = nextId++;
+      timers.push({ at: now + ms, fn, id });
+      return () => void (timers = timers.filter((t) => t.id !== id));
+    },
+    log: { info: (m: string) => void log.push(`info ${m}`), warn: (m: string) => void log.push(`warn ${m}`) },
+    spawn: (spec: ServiceSpec, events: ServiceEvents) => {
+      const p = { spec, pid: nextPid++, events, signals: [] as string[], at: now };
+      procs.push(p);
+      return { pid: p.pid, kill: (signal: 'SIGTERM' | 'SIGKILL') => void p.signals.push(signal) };
+    },
+  };
+  /** Move the clock, firing due timers in order. */
+  const advance = async (ms: number) => {
+    const end = now + ms;
+    for (;;) {
+      const due = timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (due === undefined) break;
+      timers = timers.filter((t) => t !== due);
+      now = due.at;
+      due.fn();
+      await Promise.resolve();
+    }
+    now = end;
+    await Promise.resolve();
+  };
+  /** Jump the clock to the next timer and fire it. */
+  const fireNext = async () => {
+    const next = [...timers].sort((a, b) => a.at - b.at)[0];
+    if (next !== undefined) await advance(next.at - now);
+  };
+  return { deps, log, procs, advance, fireNext, pending: () => timers.length };
+}
+
+const spec = (name: string, restart: ServiceSpec['restart'], backoff = { initialMs: 1000, maxMs: 4000, resetAfterMs: 10_000 }): ServiceSpec =>
+  ({ name, command: `/usr/bin/${name}`, args: [], env: {}, restart, backoff });
+
+describe('supervisor', () => {
+  it('starts services in config order and logs their output with a [name] prefix', () => {
+    const h = harness();
+    const s = createSupervisor([spec('a', 'always'), spec('b', 'never')], h.deps);
+    s.start();
+    expect(h.procs.map((p) => p.spec.name)).toEqual(['a', 'b']);
+    h.procs[1]!.events.line('stdout', 'hello');
+    h.procs[0]!.events.line('stderr', 'oops');
+    expect(h.log).toEqual(['info service a: started (pid 100)', 'info service b: started (pid 101)', 'info [b] hello', 'info [a] oops']);
+    expect(s.status().map((x) => [x.name, x.state, x.pid])).toEqual([['a', 'running', 100], ['b', 'running', 101]]);
+  });
+
+  it('restarts a failing on-failure service with growing delays (fake clock), capped', async () => {
+    const h = harness();
+    const s = createSupervisor([spec('flaky', 'on-failure')], h.deps);
+    s.start();
+    for (let i = 0; i < 5; i++) {
+      await h.advance(500);
+      h.procs.at(-1)!.events.exit(1, null);
+      if (i < 4) await h.fireNext();
+    }
+    // Runs of 0.5 s, then waits of 1, 2, 4, 4 s between an exit and the next start.
+    expect(h.procs.map((p) => p.at)).toEqual([0, 1500, 4000, 8500, 13_000]);
+    expect(h.log.filter((l) => l.includes('restart '))).toEqual([
+      'warn service flaky: exited with code 1 after 500 ms; restart 1 in 1 s (restart: on-failure)',
+      'warn service flaky: exited with code 1 after 500 ms; restart 2 in 2 s (restart: on-failure)',
+      'warn service flaky: exited with code 1 after 500 ms; restart 3 in 4 s (restart: on-failure)',
+      'warn service flaky: exited with code 1 after 500 ms; restart 4 in 4 s (restart: on-failure)',
+      'warn service flaky: exited with code 1 after 500 ms; restart 5 in 4 s (restart: on-failure)',
+    ]);
+    expect(s.status()[0]).toMatchObject({ state: 'waiting', starts: 5, nextStartAt: 13_500 + 4000 });
+  });
+
+  it('resets the delay after a stable run', async () => {
+    const h = harness();
+    createSupervisor([spec('svc', 'always')], h.deps).start();
+    for (const ranMs of [100, 100, 100, 12_000, 100]) {
+      await h.advance(ranMs);
+      h.procs.at(-1)!.events.exit(0, null);
+      await h.fireNext();
+    }
+    expect(h.log.filter((l) => l.includes(' in ')).map((l) => /in (\S+ m?s)/.exec(l)![1])).toEqual(['1 s', '2 s', '4 s', '1 s', '2 s']);
+  });
+
+  it('does not restart per policy: on-failure after exit 0, never after anything', async () => {
+    const h = harness();
+    const s = createSupervisor([spec('once', 'on-failure'), spec('broken', 'never')], h.deps);
+    s.start();
+    h.procs[0]!.events.exit(0, null);
+    h.procs[1]!.events.exit(1, null);
+    await h.advance(60_000);
+    expect(h.procs).toHaveLength(2);
+    expect(h.log.slice(2)).toEqual([
+      'info service once: exited with code 0 after 0 ms; not restarting (restart: on-failure)',
+      'warn service broken: exited with code 1 after 0 ms; not restarting (restart: never)',
+    ]);
+    expect(s.status().map((x) => x.state)).toEqual(['exited', 'exited']);
+  });
+
+  it('treats a process that could not start as a failure', async () => {
+    const h = harness();
+    const s = createSupervisor([spec('gone', 'on-failure', DEFAULT_BACKOFF)], h.deps);
+    s.start();
+    h.procs[0]!.events.exit(null, null, 'spawn /usr/bin/gone ENOENT');
+    expect(h.log[1]).toBe('warn service gone: could not start (spawn /usr/bin/gone ENOENT) after 0 ms; restart 1 in 1 s (restart: on-failure)');
+    expect(s.status()[0]!.lastExit).toMatchObject({ code: null, description: 'could not start' });
+  });
+
+  it('stops: no restart, SIGTERM, SIGKILL after the grace period for what is left', async () => {
+    const h = harness();
+    const s = createSupervisor([spec('polite', 'always'), spec('stubborn', 'always'), spec('waiting', 'always')], h.deps);
+    s.start();
+    h.procs[2]!.events.exit(1, null); // "waiting" now has a restart timer
+    const stopped = s.stop({ termGraceMs: 2000, killGraceMs: 1000 });
+    expect(h.procs.map((p) => p.signals)).toEqual([['SIGTERM'], ['SIGTERM'], []]);
+    h.procs[0]!.events.exit(0, null);
+    await h.advance(2000);
+    expect(h.procs[1]!.signals).toEqual(['SIGTERM', 'SIGKILL']);
+    h.procs[1]!.events.exit(null, 'SIGKILL');
+    await stopped;
+    expect(h.procs).toHaveLength(3); // the waiting one was not started again
+    expect(h.pending()).toBe(0);
+    expect(s.status().map((x) => x.state)).toEqual(['stopped', 'stopped', 'stopped']);
+    expect(h.log.filter((l) => /stopping|SIGKILL/.test(l))).toEqual([
+      'info stopping services: polite, stubborn',
+      'warn services still running after SIGTERM, sending SIGKILL: stubborn',
+      'warn service stubborn: killed by SIGKILL after 2 s',
+    ]);
+  });
+
+  it('stops at once when every service has exited', async () => {
+    const h = harness();
+    const s = createSupervisor([spec('a', 'never')], h.deps);
+    s.start();
+    h.procs[0]!.events.exit(0, null);
+    await s.stop();
+    expect(h.procs[0]!.signals).toEqual([]);
+  });
+});

@@ -1,0 +1,193 @@
+/**
+ * Services: programs the init starts at boot, in config order, and starts again when they exit, per their restart
+ * policy and backoff (backoff.ts) — gokrazy's model. Their output goes to the log line by line with a `[name]`
+ * prefix; every start, exit and planned restart is logged. At shutdown `stop` ends them before the init's global
+ * kill: SIGTERM, a grace period, then SIGKILL.
+ *
+ * Processes, timers and the clock come in through `SupervisorDeps`, so the schedule is tested with a fake clock.
+ */
+import { describeExit, formatDuration, INITIAL_BACKOFF_STATE, isFailure, nextDelay, shouldRestart, type Backoff, type BackoffState, type RestartPolicy, type ServiceExit } from './backoff.ts';
+
+export interface ServiceSpec {
+  name: string;
+  /** The program's command (its stub in PATH). */
+  command: string;
+  args: readonly string[];
+  env: Readonly<Record<string, string>>;
+  restart: RestartPolicy;
+  backoff: Backoff;
+}
+
+export interface ServiceEvents {
+  line(stream: 'stdout' | 'stderr', text: string): void;
+  /** Exactly once per spawn: the process ended, or could not start (code and signal null, `error` set). */
+  exit(code: number | null, signal: string | null, error?: string): void;
+}
+
+export interface ServiceProcess {
+  pid: number | undefined;
+  kill(signal: 'SIGTERM' | 'SIGKILL'): void;
+}
+
+export interface SupervisorLog {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface SupervisorDeps {
+  spawn(spec: ServiceSpec, events: ServiceEvents): ServiceProcess;
+  log: SupervisorLog;
+  /** Monotonic milliseconds. */
+  now(): number;
+  /** Runs `fn` after `ms`; returns a function that cancels it. */
+  setTimer(fn: () => void, ms: number): () => void;
+  /** Told after every change of state (the status file is written from it). */
+  onChange?(): void;
+}
+
+export type ServiceState = 'running' | 'waiting' | 'exited' | 'stopped';
+
+export interface ServiceStatus {
+  name: string;
+  state: ServiceState;
+  pid?: number;
+  restart: RestartPolicy;
+  /** Starts so far, the first included. */
+  starts: number;
+  lastExit?: ServiceExit & { description: string };
+  /** When state is "waiting": the planned start, in `now()` milliseconds. */
+  nextStartAt?: number;
+}
+
+export const TERM_GRACE_MS = 2000;
+export const KILL_GRACE_MS = 1000;
+
+interface Service {
+  spec: ServiceSpec;
+  status: ServiceStatus;
+  backoff: BackoffState;
+  process?: ServiceProcess;
+  startedAt: number;
+  cancelTimer?: () => void;
+  /** Resolves when the running process has exited. */
+  exited?: Promise<void>;
+}
+
+export interface Supervisor {
+  /** Starts every service in order. */
+  start(): void;
+  /** Ends every service: no more restarts, SIGTERM, then SIGKILL after `termGraceMs`. Resolves when all exited or gave up. */
+  stop(options?: { termGraceMs?: number; killGraceMs?: number }): Promise<void>;
+  status(): ServiceStatus[];
+}
+
+export function createSupervisor(specs: readonly ServiceSpec[], deps: SupervisorDeps): Supervisor {
+  const services: Service[] = specs.map((spec) => ({
+    spec,
+    status: { name: spec.name, state: 'waiting', restart: spec.restart, starts: 0 },
+    backoff: INITIAL_BACKOFF_STATE,
+    startedAt: 0,
+  }));
+  let stopping = false;
+  const changed = () => deps.onChange?.();
+
+  function launch(service: Service): void {
+    service.cancelTimer = undefined;
+    const { spec, status } = service;
+    let resolveExited: () => void = () => {};
+    service.exited = new Promise((resolve) => (resolveExited = resolve));
+    service.startedAt = deps.now();
+    status.starts += 1;
+    status.state = 'running';
+    delete status.nextStartAt;
+    let ended = false;
+    const process = deps.spawn(spec, {
+      line: (_stream, text) => deps.log.info(`[${spec.name}] ${text}`),
+      exit: (code, signal, error) => {
+        if (ended) return;
+        ended = true;
+        service.process = undefined;
+        delete status.pid;
+        resolveExited();
+        onExit(service, { code, signal, ranMs: deps.now() - service.startedAt }, error);
+      },
+    });
+    if (!ended) {
+      service.process = process;
+      if (process.pid !== undefined) status.pid = process.pid;
+      deps.log.info(`service ${spec.name}: started${process.pid === undefined ? '' : ` (pid ${process.pid})`}${status.starts > 1 ? `, start ${status.starts}` : ''}`);
+      changed();
+    }
+  }
+
+  function onExit(service: Service, exit: ServiceExit, error: string | undefined): void {
+    const { spec, status } = service;
+    status.lastExit = { ...exit, description: describeExit(exit) };
+    const what = `service ${spec.name}: ${describeExit(exit)}${error === undefined ? '' : ` (${error})`} after ${formatDuration(exit.ranMs)}`;
+    const log = (message: string) => (isFailure(exit) ? deps.log.warn(message) : deps.log.info(message));
+    if (stopping) {
+      status.state = 'stopped';
+      log(what);
+    } else if (!shouldRestart(spec.restart, exit)) {
+      status.state = 'exited';
+      log(`${what}; not restarting (restart: ${spec.restart})`);
+    } else {
+      const next = nextDelay(service.backoff, exit, spec.backoff);
+      service.backoff = next.state;
+      status.state = 'waiting';
+      status.nextStartAt = deps.now() + next.delayMs;
+      log(`${what}; restart ${status.starts} in ${formatDuration(next.delayMs)} (restart: ${spec.restart})`);
+      service.cancelTimer = deps.setTimer(() => launch(service), next.delayMs);
+    }
+    changed();
+  }
+
+  async function waitForAll(ms: number): Promise<void> {
+    const running = services.filter((s) => s.process !== undefined).map((s) => s.exited!);
+    if (running.length === 0) return;
+    let cancel = () => {};
+    const timeout = new Promise<void>((resolve) => (cancel = deps.setTimer(resolve, ms)));
+    await Promise.race([Promise.all(running), timeout]);
+    cancel();
+  }
+
+  function signalAll(signal: 'SIGTERM' | 'SIGKILL'): string[] {
+    const names: string[] = [];
+    for (const service of services) {
+      if (service.process === undefined) continue;
+      try {
+        service.process.kill(signal);
+        names.push(service.spec.name);
+      } catch (error) {
+        deps.log.warn(`service ${service.spec.name}: ${signal} failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    return names;
+  }
+
+  return {
+    start() {
+      for (const service of services) launch(service);
+    },
+    async stop(options = {}) {
+      stopping = true;
+      for (const service of services) {
+        service.cancelTimer?.();
+        service.cancelTimer = undefined;
+        if (service.process === undefined && service.status.state === 'waiting') {
+          service.status.state = 'stopped';
+          delete service.status.nextStartAt;
+        }
+      }
+      const terminated = signalAll('SIGTERM');
+      if (terminated.length === 0) return;
+      deps.log.info(`stopping services: ${terminated.join(', ')}`);
+      await waitForAll(options.termGraceMs ?? TERM_GRACE_MS);
+      const killed = signalAll('SIGKILL');
+      if (killed.length === 0) return;
+      deps.log.warn(`services still running after SIGTERM, sending SIGKILL: ${killed.join(', ')}`);
+      await waitForAll(options.killGraceMs ?? KILL_GRACE_MS);
+    },
+    status: () => services.map((s) => structuredClone(s.status)),
+  };
+}

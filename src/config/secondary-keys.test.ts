@@ -1,0 +1,11 @@
+import { describe, expect, test } from 'vitest';
+import { SECONDARY_KEYS } from '../../device/config/secondary-schema.ts';
+import { PRIMARY_ONLY_KEYS } from '../../device/config/validate-secondary.ts';
+import { configSchema } from './schema.js';
+
+describe('the secondary config keys', () => {
+  test('every top-level key of the primary is either one the secondary may set or a primary-only one', () => {
+    const primary = Object.keys(configSchema.shape).filter((key) => key !== '$schema').sort();
+    expect([...SECONDARY_KEYS, ...PRIMARY_ONLY_KEYS].sort()).toEqual(primary);
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * Where each partition of `storage` goes on the disk: a pure plan, checked before anything is built or written.
+ * Partitions follow the config's order, each on a 1 MiB boundary after the previous one; a "rest" partition (the
+ * last) takes what is left before the backup GPT. Errors name the config file, the key path and the partition.
+ */
+import type { Partition, Storage } from '../../device/config/storage-schema.ts';
+import { FAT32_MIN_SIZE_BYTES } from '../formats/fat/index.js';
+import { GPT_ALIGNMENT, GPT_HEAD_SECTORS, GPT_TAIL_SECTORS, SECTOR_SIZE } from '../formats/gpt/index.js';
+import { KilnError } from '../util/errors.js';
+import { MiB, alignDown, alignUp, formatSize, parseSize } from './size.js';
+
+/** Without --size, a disk with a "rest" partition is this big (a sparse file: free space costs nothing). */
+export const DEFAULT_DISK_BYTES = 1024 * MiB;
+/** ... unless the fixed partitions leave the rest less than this; then the disk grows to leave it. */
+const DEFAULT_REST_MIN_BYTES = 256 * MiB;
+/** mkfs.ext4 refuses smaller; a journal alone takes 1 MiB of a tiny filesystem. */
+export const EXT4_MIN_BYTES = 2 * MiB;
+
+/** The layout `kiln disk` uses for a config without a storage section: just the ESP. */
+export const DEFAULT_STORAGE: Storage = {
+  waitSeconds: 10,
+  partitions: [{ label: 'ESP', filesystem: 'vfat', size: '64M', esp: true, options: [], required: true, fsck: false }],
+};
+
+export interface PlannedPartition {
+  /** Index in storage.partitions; the GPT entry is index + 1 (vda1, vda2, ...). */
+  index: number;
+  partition: Partition;
+  offsetBytes: number;
+  sizeBytes: number;
+  /** How errors name the config, e.g. "examples/gateway.yml". */
+  configName: string;
+}
+
+/**
+ * How messages name a partition, or one of its keys: "gateway.yml: storage.partitions[1].content (DATA)".
+ * @example partitionWhere(plan.partitions[1], 'content')
+ */
+export function partitionWhere(p: Pick<PlannedPartition, 'configName' | 'index' | 'partition'>, key?: string): string {
+  return `${p.configName}: storage.partitions[${p.index}]${key === undefined ? '' : `.${key}`} (${p.partition.label})`;
+}
+
+export interface DiskPlan {
+  diskSizeBytes: number;
+  partitions: PlannedPartition[];
+}
+
+export interface PlanOptions {
+  /** Whole disk size (--size, or a device's size); undefined = just enough (see DEFAULT_DISK_BYTES). */
+  sizeBytes?: number;
+  /** How errors name the config, e.g. "examples/gateway.yml". */
+  configName: string;
+  /** Where --size came from, for messages: "--size 1G", "/dev/sdb (32 GiB)". */
+  sizeSource?: string;
+}
+
+/**
+ * Lays out `storage` on a disk. Throws `KilnError` with code DISK_LAYOUT naming the partition for: no ESP,
+ * an unparseable or too small size, a table that does not fit the disk.
+ * @example planDisk(config.storage, { configName: 'gateway.yml', sizeBytes: 2 ** 30 }).partitions[1].offsetBytes
+ */
+export function planDisk(storage: Storage, options: PlanOptions): DiskPlan {
+  const where = (index: number, key?: string) => partitionWhere({ configName: options.configName, index, partition: storage.partitions[index] }, key);
+  const layoutError = (message: string, hint?: string) => new KilnError('DISK_LAYOUT', message, { hint });
+  if (storage.partitions.length === 0) {
+    throw layoutError(`${options.configName}: storage.partitions is empty; a disk needs at least the EFI System Partition`, ESP_HINT);
+  }
+  if (!storage.partitions.some((p) => p.esp)) {
+    throw layoutError(`${options.configName}: storage.partitions has no EFI System Partition (esp: true), so the disk could not boot`, ESP_HINT);
+  }
+  if (options.sizeBytes !== undefined && (!Number.isSafeInteger(options.sizeBytes) || options.sizeBytes % SECTOR_SIZE !== 0)) {
+    throw layoutError(`${options.sizeSource ?? '--size'}: ${options.sizeBytes} bytes is not a whole number of ${SECTOR_SIZE}-byte sectors`);
+  }
+
+  // Fixed sizes first: a "rest" partition is sized from what they leave.
+  let offset = alignUp(GPT_HEAD_SECTORS * SECTOR_SIZE, GPT_ALIGNMENT);
+  const placed: PlannedPartition[] = [];
+  let rest: { index: number; offsetBytes: number } | undefined;
+  storage.partitions.forEach((partition, index) => {
+    if (partition.size.toLowerCase() === 'rest') {
+      if (index !== storage.partitions.length - 1 || rest !== undefined) {
+        throw layoutError(`${where(index, 'size')}: "rest" is for the last partition only`);
+      }
+      rest = { index, offsetBytes: offset };
+      return;
+    }
+    const bytes = parseSize(partition.size);
+    if (bytes === undefined || bytes <= 0) throw layoutError(`${where(index, 'size')}: "${partition.size}" is not a size like "64M" or "1G"`);
+    const sizeBytes = alignUp(bytes, MiB);
+    placed.push({ index, partition, offsetBytes: offset, sizeBytes, configName: options.configName });
+    offset = alignUp(offset + sizeBytes, GPT_ALIGNMENT);
+  });
+
+  const tailBytes = GPT_TAIL_SECTORS * SECTOR_SIZE;
+  const fixedEnd = offset;
+  let diskSizeBytes: number;
+  if (options.sizeBytes !== undefined) diskSizeBytes = options.sizeBytes;
+  else if (rest !== undefined) diskSizeBytes = Math.max(DEFAULT_DISK_BYTES, alignUp(fixedEnd + DEFAULT_REST_MIN_BYTES + tailBytes, MiB));
+  else diskSizeBytes = alignUp(fixedEnd + tailBytes, MiB);
+
+  // The last byte a partition may use: before the backup GPT (the disk's last 33 sectors).
+  const usableEnd = diskSizeBytes - tailBytes;
+  const sizeName = options.sizeSource ?? (options.sizeBytes === undefined ? 'the default size' : '--size');
+  const last = placed[placed.length - 1];
+  if (last !== undefined && last.offsetBytes + last.sizeBytes > usableEnd) {
+    const needed = alignUp(last.offsetBytes + last.sizeBytes + tailBytes, MiB) + (rest === undefined ? 0 : MiB);
+    throw layoutError(
+      `${options.configName}: storage.partitions do not fit the disk: ${describeTable(placed)} end at ${formatSize(last.offsetBytes + last.sizeBytes)}, ` +
+        `past the end of the ${formatSize(diskSizeBytes)} disk (${sizeName}) and its backup GPT`,
+      `Give a disk of at least ${formatSize(needed)} (--size ${Math.ceil(needed / MiB)}M), or make the partitions smaller.`,
+    );
+  }
+  if (rest !== undefined) {
+    const sizeBytes = alignDown(usableEnd - rest.offsetBytes, MiB);
+    const partition = storage.partitions[rest.index];
+    const minimum = minimumSize(partition);
+    if (sizeBytes < minimum) {
+      throw layoutError(
+        `${where(rest.index, 'size')}: "rest" of ${sizeName} (${formatSize(diskSizeBytes)}) leaves ${formatSize(Math.max(0, sizeBytes))}, ` +
+          `but ${partition.filesystem === 'ext4' ? 'an' : 'a'} ${partition.filesystem} partition needs at least ${formatSize(minimum)}`,
+        `Give a disk of at least ${formatSize(alignUp(rest.offsetBytes + minimum + tailBytes, MiB))}.`,
+      );
+    }
+    placed.push({ index: rest.index, partition, offsetBytes: rest.offsetBytes, sizeBytes, configName: options.configName });
+  }
+  for (const p of placed) {
+    const minimum = minimumSize(p.partition);
+    if (p.sizeBytes < minimum) {
+      const why = p.partition.filesystem === 'vfat' ? ' (kiln writes FAT32, which needs 65525 clusters)' : '';
+      throw layoutError(`${where(p.index, 'size')}: ${formatSize(p.sizeBytes)} is too small for ${p.partition.filesystem}: at least ${formatSize(minimum)}${why}`);
+    }
+  }
+  return { diskSizeBytes, partitions: placed.sort((a, b) => a.index - b.index) };
+}
+
+const ESP_HINT = 'Add one, e.g. { label: ESP, filesystem: vfat, size: 64M, esp: true } as the first partition.';
+
+function minimumSize(partition: Partition): number {
+  return partition.filesystem === 'vfat' ? alignUp(FAT32_MIN_SIZE_BYTES, MiB) : EXT4_MIN_BYTES;
+}
+
+function describeTable(placed: readonly PlannedPartition[]): string {
+  return placed.map((p) => `${p.partition.label} ${formatSize(p.sizeBytes)}`).join(' + ');
+}
