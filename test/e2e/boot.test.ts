@@ -2,12 +2,11 @@
  * End to end: build examples/minimal.yml (release profile, as a user would) and boot it in QEMU under OVMF
  * from a fresh ESP, through `kiln run`. Boots take ~30-60 s under TCG, so each boot checks several things.
  */
-import { spawn } from 'node:child_process';
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { KILN_FROM_SOURCE, kiln } from '../helpers/cli.js';
+import { kiln, kilnRun } from '../helpers/cli.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 let work: string;
@@ -24,21 +23,6 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-/** Starts `kiln run` as a user would; `onConsole` sees the console text so far after every chunk. */
-function kilnRun(args: string[], onConsole?: (text: string, child: ReturnType<typeof spawn>) => void) {
-  return new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [...KILN_FROM_SOURCE, 'run', ...args], { cwd: root, env: { ...process.env, CI: 'true' } });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      onConsole?.(out, child);
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
 
 describe('examples/minimal.yml boots under OVMF', () => {
   test('the image is under 45 MB', async () => {

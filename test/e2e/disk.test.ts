@@ -4,14 +4,14 @@
  * run to run with --keep-disk. Plus a degraded boot (a required partition missing) and the bad-input messages.
  * Boots take ~60-90 s under TCG: three here, each checking several things.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { KILN_FROM_SOURCE, kiln } from '../helpers/cli.js';
+import { kiln, kilnRun } from '../helpers/cli.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const MiB = 1024 * 1024;
@@ -39,21 +39,6 @@ async function sha256(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** `kiln run` as a user starts it; `onConsole` sees the console so far after every chunk. */
-function kilnRun(args: string[], onConsole?: (text: string, child: ReturnType<typeof spawn>) => void) {
-  return new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [...KILN_FROM_SOURCE, 'run', ...args], { cwd: root, env: { ...process.env, CI: 'true' } });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      onConsole?.(out, child);
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
 
 /** Boots until ready, then presses the power button (SIGTERM to kiln run) for a clean power-off. */
 function bootAndPowerOff(args: string[]) {

@@ -29,3 +29,19 @@ export function kiln(argv: string[], options: { env?: NodeJS.ProcessEnv; cwd?: s
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
 }
+
+/** Starts `kiln run` as a user would; `onConsole` sees the console text so far after every chunk. */
+export function kilnRun(args: string[], onConsole?: (text: string, child: ReturnType<typeof spawn>) => void) {
+  return new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [...KILN_FROM_SOURCE, 'run', ...args], { cwd: root, env: { ...process.env, CI: 'true' } });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      onConsole?.(out, child);
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
