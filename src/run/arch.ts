@@ -6,6 +6,8 @@
 
 export type Arch = 'x86_64' | 'aarch64';
 
+export type TcgThreads = 'single' | 'multi';
+
 export interface FirmwarePair {
   /** Read-only firmware code, mapped as pflash unit 0. */
   code: string;
@@ -28,6 +30,8 @@ export interface ArchSpec {
   kvmHostArch: NodeJS.Architecture;
   /** `-cpu` under TCG when not `max` (what accel.ts chooses). */
   tcgCpu?: string;
+  /** TCG's threading: one host thread per vCPU (`multi`) or one for all (`single`); `kiln run --tcg-threads`. */
+  tcgThreads: TcgThreads;
 }
 
 export const ARCHES: Readonly<Record<Arch, ArchSpec>> = {
@@ -46,6 +50,11 @@ export const ARCHES: Readonly<Record<Arch, ArchSpec>> = {
     // Without PKU: V8 guards its JIT memory with protection keys when the CPU has them, and under QEMU 7.2's TCG
     // emulation of PKU Node crashed at start-up in 4 of 9 boots (SIGSEGV/SIGTRAP in JIT code); 0 of 9 without it.
     tcgCpu: 'max,-pku',
+    // One host thread for all vCPUs. With multi-threaded TCG (QEMU 7.2's default for x86 on x86) Node crashed in
+    // 3 of 60 starts of a stress program on a 2-vCPU guest (V8 "Check failed: it->second.Size() > offset", SIGSEGV),
+    // and `-cpu qemu64` or `max` without AVX did no better (5 and 6 of 60); with thread=single 0 of 40. It costs
+    // ~4 s of a ~30 s boot (ready at 20.0 s instead of 15.7 s uptime). bench/tcg-threads.mjs measures both.
+    tcgThreads: 'single',
   },
   aarch64: {
     arch: 'aarch64',
@@ -59,6 +68,7 @@ export const ARCHES: Readonly<Record<Arch, ArchSpec>> = {
     // Every feature of `max`, but pointer authentication with QEMU's cheap implementation-defined algorithm
     // instead of emulating QARMA: Node and glibc sign return addresses in every function.
     tcgCpu: 'max,pauth-impdef=on',
+    tcgThreads: 'multi',
   },
 };
 

@@ -3,7 +3,7 @@
  * engine uses them (`ResolvedRunOptions`, defaults filled in and values checked).
  */
 import { KilnError } from '../util/errors.js';
-import type { Arch } from './arch.js';
+import type { Arch, TcgThreads } from './arch.js';
 import { checkForwards, type PortForward } from './forward.js';
 
 export type AccelMode = 'auto' | 'kvm' | 'tcg';
@@ -33,6 +33,8 @@ export interface RunOptions {
   expect?: RegExp;
   /** `auto` tries KVM once per QEMU version and kernel release and falls back to TCG. @default 'auto' */
   accel?: AccelMode;
+  /** TCG's threading; default per architecture (arch.ts says why x86_64 runs single-threaded). */
+  tcgThreads?: TcgThreads;
   /** Keys for the guest's serial console; null = none. */
   stdin?: NodeJS.ReadableStream | null;
   /** Receives the guest's serial console, byte for byte. */
@@ -68,6 +70,7 @@ export interface ResolvedRunOptions {
   timeoutMs: number | undefined;
   expect: RegExp | undefined;
   accel: AccelMode;
+  tcgThreads: TcgThreads | undefined;
   stdin: NodeJS.ReadableStream | null;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
@@ -96,6 +99,9 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
   if (!['auto', 'kvm', 'tcg'].includes(accel)) {
     throw new KilnError('RUN_BAD_OPTION', `accel: "${accel}" is not one of auto, kvm, tcg`);
   }
+  if (options.tcgThreads !== undefined && !['single', 'multi'].includes(options.tcgThreads)) {
+    throw new KilnError('RUN_BAD_OPTION', `tcg-threads: "${options.tcgThreads}" is not one of single, multi`);
+  }
   const network = options.network ?? true;
   const forwards = options.forwards ?? [];
   if (!network && forwards.length > 0) {
@@ -114,6 +120,7 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
     timeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
     expect: options.expect,
     accel,
+    tcgThreads: options.tcgThreads,
     stdin: options.stdin ?? null,
     stdout: options.stdout,
     stderr: options.stderr,

@@ -16,10 +16,10 @@ function values(args: string[], flag: string): string[] {
 }
 
 describe('buildQemuArgs', () => {
-  test('x86_64: q35, TCG with -cpu max without PKU, no display, no reboot, console on stdio', () => {
+  test('x86_64: q35, single-threaded TCG with -cpu max without PKU, no display, no reboot, console on stdio', () => {
     const args = buildQemuArgs({ ...base, spec: ARCHES.x86_64, espDisk: '/tmp/run/esp.img', qmpSocket: '/tmp/run/qmp.sock' });
     expect(values(args, '-machine')).toEqual(['q35']);
-    expect(values(args, '-accel')).toEqual(['tcg']);
+    expect(values(args, '-accel')).toEqual(['tcg,thread=single']);
     expect(values(args, '-cpu')).toEqual(['max,-pku']);
     expect(values(args, '-smp')).toEqual(['2']);
     expect(values(args, '-m')).toEqual(['1G']);
@@ -65,7 +65,14 @@ describe('buildQemuArgs', () => {
     const args = buildQemuArgs({ ...base, spec: ARCHES.aarch64 });
     expect(values(args, '-machine')).toEqual(['virt']);
     expect(values(args, '-cpu')).toEqual(['max,pauth-impdef=on']);
+    expect(values(args, '-accel')).toEqual(['tcg,thread=multi']);
     expect(values(buildQemuArgs({ ...base, spec: ARCHES.aarch64, accel: { accel: 'kvm', cpu: 'host' } }), '-cpu')).toEqual(['host']);
+  });
+
+  test('--tcg-threads overrides the architecture under TCG and means nothing under KVM', () => {
+    expect(values(buildQemuArgs({ ...base, spec: ARCHES.x86_64, tcgThreads: 'multi' }), '-accel')).toEqual(['tcg,thread=multi']);
+    const kvm = buildQemuArgs({ ...base, spec: ARCHES.x86_64, tcgThreads: 'multi', accel: { accel: 'kvm', cpu: 'host' } });
+    expect(values(kvm, '-accel')).toEqual(['kvm']);
   });
 
   test('no ESP and no QMP for the KVM probe', () => {

@@ -5,7 +5,7 @@
  * prints passes through kiln, which matches it and echoes it. No display, no default devices (`-nodefaults`), and
  * `-no-reboot`: a guest reboot ends QEMU instead of looping, which is what makes a panic with `panic=-1` observable.
  */
-import type { ArchSpec } from './arch.js';
+import type { ArchSpec, TcgThreads } from './arch.js';
 import type { DataDrive } from './options.js';
 import { hostfwd, type PortForward } from './forward.js';
 
@@ -20,6 +20,8 @@ export interface QemuConfig {
   memory: string;
   cpus: number;
   accel: AccelChoice;
+  /** Overrides the architecture's TCG threading (ignored under KVM). */
+  tcgThreads?: TcgThreads;
   firmware: { code: string; vars: string };
   /** The ESP disk image; omitted by the KVM probe, which only needs the firmware to start. */
   espDisk?: string;
@@ -42,7 +44,7 @@ export function buildQemuArgs(config: QemuConfig): string[] {
   const { spec, accel, firmware } = config;
   const args = [
     '-machine', spec.machine,
-    '-accel', accel.accel,
+    '-accel', accel.accel === 'tcg' ? `tcg,thread=${config.tcgThreads ?? spec.tcgThreads}` : accel.accel,
     '-cpu', accel.accel === 'tcg' ? (spec.tcgCpu ?? accel.cpu) : accel.cpu,
     '-smp', String(config.cpus),
     '-m', config.memory,

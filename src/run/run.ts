@@ -58,6 +58,7 @@ export async function runImage(options: RunOptions, signal?: AbortSignal): Promi
       memory: resolved.memory,
       cpus: resolved.cpus,
       accel,
+      tcgThreads: resolved.tcgThreads,
       firmware,
       espDisk,
       extraDrives: resolved.extraDrives,

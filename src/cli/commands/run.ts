@@ -41,6 +41,7 @@ export function runCommand(io: CliIo, setExitCode: (code: number) => void): Comm
     .option('--timeout <seconds>', 'stop the guest after this long (exit 124)', positiveNumber)
     .option('--expect <regex>', 'exit 0 as soon as the console matches (for scripts and tests)', regex)
     .option('--accel <mode>', 'auto = KVM when it really works here, else TCG software emulation; kvm; tcg', 'auto')
+    .option('--tcg-threads <mode>', 'under TCG: single = one host thread for all vCPUs (x86_64 default: V8 crashes under multi), multi = one per vCPU (aarch64 default)')
     .option('--forward <[hostaddr:]hostport:guestport>', 'forward a host TCP port to the guest (repeatable); listens on 127.0.0.1 unless hostaddr is given', collectForward)
     .option('--no-network', 'no network card (default: virtio-net on QEMU user networking)')
     .option('--keep-disk <path>', 'boot the disk at PATH in place: made from the image or config on first use, kept (with the device state) afterwards')
@@ -73,7 +74,7 @@ Examples:
   kiln run out/BOOTX64.EFI --forward 8080:8080     # curl http://127.0.0.1:8080/status reaches the device`,
     )
     .action(async (image: string, opts: {
-      memory: string; cpus: number; timeout?: number; expect?: RegExp; accel: string; forward?: PortForward[]; network: boolean; out: string; profile: 'release' | 'fast';
+      memory: string; cpus: number; timeout?: number; expect?: RegExp; accel: string; tcgThreads?: 'single' | 'multi'; forward?: PortForward[]; network: boolean; out: string; profile: 'release' | 'fast';
       keepDisk?: string;
     }) => {
       if (!['auto', 'kvm', 'tcg'].includes(opts.accel)) throw new KilnError('RUN_BAD_OPTION', `--accel: "${opts.accel}" is not one of auto, kvm, tcg`);
@@ -121,6 +122,7 @@ Examples:
             timeout: opts.timeout,
             expect: opts.expect,
             accel: opts.accel as AccelMode,
+            tcgThreads: opts.tcgThreads,
             stdin: interactive ? io.stdin! : null,
             stdout: io.stdout,
             stderr: io.stderr,
