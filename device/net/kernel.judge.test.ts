@@ -66,6 +66,16 @@ describe.skipIf(process.getuid?.() !== 0)('network code against the real kernel'
     ]);
   });
 
+  it('addresses for the status endpoint: the kernel\'s dump, also of an interface that is up without a carrier', () => {
+    // v0 is up with its addresses, but its peer v1 is down: no carrier, not RUNNING. Node's os.networkInterfaces()
+    // leaves v0 out entirely (the e2e's "eth0 has no address at all"); the rtnetlink dump lists what is there.
+    const out = run('unshare', ['-n', '-m', 'sh', '-c', 'mount -t sysfs none /sys && ip link set lo up && ip link add v0 type veth peer name v1 && ' +
+      'ip addr add 192.0.2.10/24 dev v0 && ip addr add fd00::10/64 dev v0 nodad && ip link set v0 up && exec "$0" "$@"', process.execPath, ...judgeScript, 'addresses']);
+    const result = JSON.parse(out) as { kiln: Record<string, string[]>; node: Record<string, string[]> };
+    expect(result.kiln).toEqual({ lo: ['127.0.0.1/8', '::1/128'], v0: ['192.0.2.10/24', 'fd00::10/64'] });
+    expect(result.node).toEqual({ lo: ['127.0.0.1/8', '::1/128'] });
+  });
+
   it('DHCP with dnsmasq over a veth pair: DISCOVER/OFFER/REQUEST/ACK by broadcast, a unicast renewal at T1, the link down and up', async () => {
     const [server, client] = [`kiln-judge-s${process.pid}`, `kiln-judge-c${process.pid}`];
     for (const ns of [server, client]) {

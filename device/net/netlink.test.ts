@@ -4,9 +4,12 @@ import {
   NLMSG_ERROR,
   RTPROT_DHCP,
   RTPROT_STATIC,
+  RTM_NEWADDR,
   decodeAckErrno,
+  decodeAddressMessage,
   decodeMessages,
   encodeAddressChange,
+  encodeAddressDump,
   encodeLinkChange,
   encodeRouteChange,
 } from './netlink.ts';
@@ -123,5 +126,42 @@ describe('decodeMessages', () => {
     expect(() => decodeAckErrno(done!)).toThrow(new TypeError('Expected an NLMSG_ERROR message, found type 3'));
     const [short] = decodeMessages(Uint8Array.from([18, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
     expect(() => decodeAckErrno(short!)).toThrow(new SyntaxError('Cannot decode netlink ack: 2 bytes, need 4'));
+  });
+});
+
+describe('address dump', () => {
+  it('request: RTM_GETADDR with NLM_F_REQUEST | NLM_F_DUMP and an ifaddrmsg of zeros, as `ip addr` sends it', () => {
+    expect(hex(encodeAddressDump(5))).toBe(hex(bytes(`
+      18000000 1600 0103 05000000 00000000
+      00 00 00 00 00000000`)));
+  });
+
+  // Payloads of a Linux 6.x dump (v0 at index 3, up, no carrier): IPv4 with IFA_ADDRESS, IFA_LOCAL, IFA_LABEL,
+  // IFA_FLAGS, IFA_CACHEINFO; IPv6 with IFA_ADDRESS, IFA_CACHEINFO, IFA_FLAGS.
+  const ipv4 = bytes('021880000300000008000100c000020a08000200c000020a0700030076300000080008008000000014000600ffffffffffffffff60471a0060471a00');
+  const ipv6 = bytes('0a4082000300000014000100fd00000000000000000000000000001014000600ffffffffffffffff60471a0060471a000800080082000000');
+  const message = (payload: Uint8Array) => ({ type: RTM_NEWADDR, flags: 2, seq: 5, pid: 0, payload });
+
+  it('reads the index and the address with its prefix length from the kernel\'s RTM_NEWADDR', () => {
+    expect(decodeAddressMessage(message(ipv4))).toEqual({ index: 3, address: parsePrefix('192.0.2.10/24') });
+    expect(decodeAddressMessage(message(ipv6))).toEqual({ index: 3, address: parsePrefix('fd00::10/64') });
+  });
+
+  it('prefers IFA_LOCAL over IFA_ADDRESS (the peer, on a point-to-point link)', () => {
+    const peer = Uint8Array.from(ipv4);
+    peer.set([198, 51, 100, 1], 12); // IFA_ADDRESS data @12
+    expect(decodeAddressMessage(message(peer))!.address).toEqual(parsePrefix('192.0.2.10/24'));
+  });
+
+  it('skips families other than IPv4 and IPv6; names what is malformed', () => {
+    const other = Uint8Array.from(ipv4);
+    other[0] = 17; // AF_PACKET
+    expect(decodeAddressMessage(message(other))).toBeUndefined();
+    const long = Uint8Array.from(ipv4);
+    long[8] = 0x40; // the first attribute's rta_len @8: 64, past the end
+    expect(() => decodeAddressMessage(message(long))).toThrow('Cannot decode netlink attribute at offset 8: length 64 outside 4-52');
+    expect(() => decodeAddressMessage(message(ipv4.subarray(0, 6)))).toThrow('Cannot decode ifaddrmsg: 6 bytes, need 8');
+    expect(() => decodeAddressMessage(message(ipv6.subarray(0, 8)))).toThrow('Cannot decode RTM_NEWADDR: no 16-byte IFA_LOCAL or IFA_ADDRESS');
+    expect(() => decodeAddressMessage({ ...message(ipv4), type: NLMSG_ERROR })).toThrow('Expected an RTM_NEWADDR message, found type 2');
   });
 });

@@ -13,12 +13,16 @@ export const NLMSG_DONE = 3;
 export const RTM_NEWLINK = 16;
 export const RTM_NEWADDR = 20;
 export const RTM_DELADDR = 21;
+export const RTM_GETADDR = 22;
 export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
 
 // Header flags.
 export const NLM_F_REQUEST = 0x1;
+export const NLM_F_MULTI = 0x2;
 export const NLM_F_ACK = 0x4;
+/** NLM_F_ROOT | NLM_F_MATCH: every object of the kind, over as many datagrams as it takes, ended by NLMSG_DONE. */
+export const NLM_F_DUMP = 0x300;
 export const NLM_F_REPLACE = 0x100;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
@@ -187,6 +191,54 @@ export function encodeAddressChange(seq: number, op: 'add' | 'delete', change: A
   return op === 'add'
     ? encodeMessage(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq, [header, ...attributes])
     : encodeMessage(RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK, seq, [header, ...attributes]);
+}
+
+/** RTM_GETADDR dump of every address of every interface: an ifaddrmsg of zeros (any family, any index). */
+export function encodeAddressDump(seq: number): Uint8Array {
+  return encodeMessage(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq, [new Uint8Array(8)]);
+}
+
+/** The attributes after a fixed header: rta_len (2) @0, rta_type (2) @2, data; the first of each type wins. */
+export function decodeAttributes(bytes: Uint8Array, offset: number): Map<number, Uint8Array> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const attributes = new Map<number, Uint8Array>();
+  while (bytes.length - offset >= ATTRIBUTE_HEADER_SIZE) {
+    const length = view.getUint16(offset, true);
+    if (length < ATTRIBUTE_HEADER_SIZE || length > bytes.length - offset) {
+      throw new SyntaxError(`Cannot decode netlink attribute at offset ${offset}: length ${length} outside ${ATTRIBUTE_HEADER_SIZE}-${bytes.length - offset}`);
+    }
+    const type = view.getUint16(offset + 2, true) & 0x3fff; // without NLA_F_NESTED, NLA_F_NET_BYTEORDER
+    if (!attributes.has(type)) attributes.set(type, bytes.subarray(offset + ATTRIBUTE_HEADER_SIZE, offset + length));
+    offset += align4(length);
+  }
+  return attributes;
+}
+
+export interface InterfaceAddress {
+  /** ifa_index: the interface's index. */
+  index: number;
+  address: Prefix;
+}
+
+/**
+ * An RTM_NEWADDR (a dump's entry): ifaddrmsg as in encodeAddressChange, then attributes. The address is IFA_LOCAL
+ * (IPv4: this end; IFA_ADDRESS is the peer on point-to-point links) or else IFA_ADDRESS (IPv6 sends only that).
+ * Undefined for families other than IPv4 and IPv6.
+ */
+export function decodeAddressMessage(message: NetlinkMessage): InterfaceAddress | undefined {
+  if (message.type !== RTM_NEWADDR) throw new TypeError(`Expected an RTM_NEWADDR message, found type ${message.type}`);
+  const { payload } = message;
+  if (payload.length < 8) throw new SyntaxError(`Cannot decode ifaddrmsg: ${payload.length} bytes, need 8`);
+  const family = payload[0] === AF_INET ? 4 : payload[0] === AF_INET6 ? 6 : undefined;
+  if (family === undefined) return undefined;
+  const attributes = decodeAttributes(payload, 8);
+  const bytes = attributes.get(IFA_LOCAL) ?? attributes.get(IFA_ADDRESS);
+  const size = family === 4 ? 4 : 16;
+  if (bytes === undefined || bytes.length !== size) {
+    throw new SyntaxError(`Cannot decode RTM_NEWADDR: no ${size}-byte IFA_LOCAL or IFA_ADDRESS`);
+  }
+  const index = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(4, true);
+  return { index, address: { family, bytes: Uint8Array.from(bytes), length: payload[1]! } };
 }
 
 function broadcastOf(address: Prefix): Uint8Array {

@@ -10,14 +10,17 @@
  *                                      PEER_NETNS, it then takes the peer's end (kv0) down and up again: the carrier
  *                                      changes, and DHCP verifies its lease after the link is back.
  *   net-judge.ts sntp HOST:PORT        one SNTP exchange through the real socket code (clock not stepped)
+ *   net-judge.ts addresses             the status endpoint's addresses (rtnetlink dump) next to os.networkInterfaces()
  *
  * KILN_JUDGE_DUMP=1 prints each DHCP message received as hex on stderr (how message.test.ts got dnsmasq's OFFER).
  */
 import { execFileSync } from 'node:child_process';
+import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { nodeHostFs, type HostFs } from '../sys/host-fs.ts';
 import { openNetSys } from '../sys/net.ts';
 import { createRtnl } from '../net/rtnl.ts';
+import { readAddresses } from '../net/addresses.ts';
 import { parseIPv4, parsePrefix } from '../net/ip.ts';
 import { RTPROT_STATIC } from '../net/netlink.ts';
 import { NetworkManager } from '../net/manager.ts';
@@ -124,6 +127,9 @@ if (mode === 'rtnl') {
   const result = await sync.start(5_000);
   sync.stop();
   console.log(JSON.stringify({ result, offsets }));
+} else if (mode === 'addresses') {
+  const node = Object.fromEntries(Object.entries(networkInterfaces()).map(([name, infos]) => [name, (infos ?? []).map((i) => i.cidr)]));
+  console.log(JSON.stringify({ kiln: readAddresses(openNetSys(), nodeHostFs), node }));
 } else {
   console.error(`unknown mode ${mode}`);
   process.exitCode = 2;
