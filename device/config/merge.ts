@@ -13,6 +13,8 @@ export function mergeSettings(primary: DeviceSettings, secondary: Secondary): De
   if (secondary.time !== undefined) merged.time = secondary.time;
   if (secondary.log !== undefined) merged.log = secondary.log;
   if (secondary.sysctl !== undefined) merged.sysctl = { ...primary.sysctl, ...secondary.sysctl };
+  if (secondary.api !== undefined) merged.api = secondary.api;
+  if (secondary.containers !== undefined) merged.containers = secondary.containers;
   return merged;
 }
 

@@ -5,6 +5,7 @@
  * the same messages. Erasable TypeScript only: the device runs this file from source.
  */
 import { z } from 'zod';
+import { containerOverrideSchema } from './containers-schema.ts';
 
 const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const ipv6 = /^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$/;
@@ -59,7 +60,7 @@ export const sysctlSchema = z
   .describe('Kernel settings written to /proc/sys at boot.');
 
 /** Keys the secondary config may set; everything else belongs to the primary config only. */
-export const SECONDARY_KEYS = ['hostname', 'network', 'time', 'sysctl', 'log'] as const;
+export const SECONDARY_KEYS = ['hostname', 'network', 'time', 'sysctl', 'log', 'api', 'containers'] as const;
 
 export const secondarySchema = z
   .object({
@@ -71,6 +72,19 @@ export const secondarySchema = z
     time: timeSchema.optional(),
     sysctl: sysctlSchema.optional(),
     log: logSchema.optional(),
+    api: z
+      .object({
+        token: z
+          .string()
+          .regex(/^[\x21-\x7e]{16,256}$/, 'expected a bearer token of 16-256 printable characters without spaces')
+          .describe('Bearer token of the management API over TCP (apiPort); without one there is no TCP listener.'),
+      })
+      .strict()
+      .optional(),
+    containers: z
+      .record(z.string(), containerOverrideSchema)
+      .optional()
+      .describe('Per container (by name): env, args, realtime, resources, console; applied at its next start.'),
   })
   .strict();
 

@@ -5,6 +5,7 @@
 
 import type { Network, Secondary, Time } from '../config/secondary-schema.ts';
 import type { Storage } from '../config/storage-schema.ts';
+import type { ContainerConfig, ContainerOverride } from '../config/containers-schema.ts';
 import { parseBootPrograms, type BootProgram } from '../programs/boot-programs.ts';
 
 export const BOOT_CONFIG_PATH = '/etc/kiln/boot.json';
@@ -16,6 +17,10 @@ export interface DeviceSettings {
   time?: Time;
   sysctl?: Record<string, string | number | boolean>;
   log?: { level: 'debug' | 'info' | 'warn' | 'error' };
+  /** The management API's TCP bearer token (secondary config only). */
+  api?: { token: string };
+  /** Per-container overrides (secondary config only). */
+  containers?: Record<string, ContainerOverride>;
 }
 
 /** The primary config's device-side sections, validated by the host's schema before the build wrote them. */
@@ -30,7 +35,15 @@ export interface DeviceSections {
   logs?: { path: string; maxBytes: number; keep: number };
   /** TCP port of the read-only status endpoint (device/api); none when absent. */
   statusPort?: number;
+  /** TCP port of the management API (device/api/management.ts); only with a token from the secondary config. */
+  apiPort?: number;
+  /** OCI containers the init runs (device/containers), and the folder holding their images. */
+  containers?: BootContainer[];
+  containerStore?: string;
 }
+
+/** A container as boot.json carries it: the config's settings and the manifest digest kiln.lock pinned. */
+export type BootContainer = ContainerConfig & { digest: string };
 
 export interface BootModule {
   name: string;
@@ -77,8 +90,16 @@ export function parseBootConfig(json: string): BootConfig {
     debug: record.debug === true,
     ...(pick(record, ['storage', 'secondary', 'network', 'time', 'sysctl', 'log', 'logs']) as Omit<DeviceSections, 'debug'>),
     ...statusPort(record.statusPort),
+    ...(typeof record.apiPort === 'number' ? { apiPort: record.apiPort } : {}),
     ...(record.programs === undefined ? {} : { programs: parseBootPrograms(record.programs) }),
+    ...containers(record),
   };
+}
+
+function containers(record: Record<string, unknown>): Pick<DeviceSections, 'containers' | 'containerStore'> {
+  if (record.containers === undefined || record.containers === null) return {};
+  if (!Array.isArray(record.containers)) throw new TypeError(`${BOOT_CONFIG_PATH}: containers must be an array`);
+  return { containers: record.containers as BootContainer[], containerStore: text(record.containerStore, 'containerStore') };
 }
 
 function statusPort(value: unknown): { statusPort?: number } {

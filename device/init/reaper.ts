@@ -22,6 +22,14 @@ export function trackChild(child: ChildProcess): void {
   child.once('exit', () => ownChildren.delete(pid));
 }
 
+/** Callbacks for orphans whose exit status someone needs (a container's process, re-parented from crun). */
+const orphanWatchers = new Map<number, (status: number) => void>();
+
+/** Call `onExit` with the wait status when the reaper reaps `pid` (an orphan of the init, not a Node child). */
+export function watchOrphanExit(pid: number, onExit: (status: number) => void): void {
+  orphanWatchers.set(pid, onExit);
+}
+
 export function isOwnChild(pid: number): boolean {
   return ownChildren.has(pid);
 }
@@ -49,7 +57,13 @@ export function reapOnce(deps: ReaperDeps): number[] {
   const reaped: number[] = [];
   for (const pid of orphanZombies(listProcesses(deps.fs), deps.selfPid, deps.ownChild)) {
     try {
-      if (deps.libc.waitpid(pid, WNOHANG) === pid) reaped.push(pid);
+      const status = { value: 0 };
+      if (deps.libc.waitpid(pid, WNOHANG, status) === pid) {
+        reaped.push(pid);
+        const watcher = orphanWatchers.get(pid);
+        orphanWatchers.delete(pid);
+        watcher?.(status.value);
+      }
     } catch (error) {
       // ECHILD: someone reaped it between the scan and the wait. Anything else is a bug worth seeing.
       if (!(error instanceof SyscallError && error.code === 'ECHILD')) throw error;

@@ -44,6 +44,7 @@ function setup(cmdline = 'console=ttyS0,115200 panic=-1\n') {
     libc,
     fs,
     net: fakeNetSys(),
+    apiSocket: `/tmp/kiln-start-test-${process.pid}-${Math.random().toString(16).slice(2)}/api.sock`,
     clock: fakeClock(),
     log: createLog((text) => (console += text)),
     now: () => (clock += 2),
@@ -161,7 +162,7 @@ describe('startInit', () => {
   it('warns about a kiln.crash= value that names no stage', async () => {
     const { deps, console } = setup('kiln.crash=mount');
     handle = await startInit(deps);
-    expect(console()).toContain('kiln: kiln.crash=mount names no stage; known: mounts, kmsg, ctrl-alt-del, config, modules, storage, secondary, logs, sysctl, hostname, network, time, status, programs, power-button, reaper, ready\n');
+    expect(console()).toContain('kiln: kiln.crash=mount names no stage; known: mounts, kmsg, ctrl-alt-del, config, modules, storage, secondary, logs, sysctl, hostname, network, time, status, programs, containers, api, power-button, reaper, ready\n');
   });
 
   it('stops the boot when a required mount fails', async () => {

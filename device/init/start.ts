@@ -14,6 +14,8 @@ import { networkStage } from '../net/stage.ts';
 import { timeStage } from '../time/stage.ts';
 import { statusStage } from '../api/stage.ts';
 import { programsStage, type ProgramsHandle } from '../programs/stage.ts';
+import { containersStage, NO_CONTAINERS, type ContainersHandle } from '../containers/stage.ts';
+import { apiStage } from '../api/management-stage.ts';
 import type { NetSys } from '../sys/net.ts';
 import type { Clock } from '../sys/clock.ts';
 import { runStages, type Stage } from './boot.ts';
@@ -47,6 +49,8 @@ export interface InitDeps {
   fatal: (error: unknown) => void;
   /** Run a function later, outside the current call stack (setTimeout). */
   defer: (fn: () => void) => void;
+  /** The management API's unix socket. @default /run/kiln/api.sock */
+  apiSocket?: string;
 }
 
 export interface InitHandle {
@@ -60,7 +64,7 @@ export interface InitHandle {
 }
 
 /** Stage names in boot order: the values `kiln.crash=` accepts, plus `ready` (after the ready line). */
-export const STAGES = ['mounts', 'kmsg', 'ctrl-alt-del', 'config', 'modules', 'storage', 'secondary', 'logs', 'sysctl', 'hostname', 'network', 'time', 'status', 'programs', 'power-button', 'reaper'] as const;
+export const STAGES = ['mounts', 'kmsg', 'ctrl-alt-del', 'config', 'modules', 'storage', 'secondary', 'logs', 'sysctl', 'hostname', 'network', 'time', 'status', 'programs', 'containers', 'api', 'power-button', 'reaper'] as const;
 
 export async function startInit(deps: InitDeps): Promise<InitHandle> {
   const { libc, fs, log } = deps;
@@ -69,6 +73,7 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
   let shuttingDown = false;
   let reaper: Reaper | undefined;
   let programs: ProgramsHandle | undefined;
+  let containers: ContainersHandle | undefined;
   const shutdownHooks: (() => void)[] = [];
   const runShutdownHooks = (): void => {
     for (const hook of shutdownHooks) {
@@ -89,7 +94,7 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
     shutdown(request, {
       libc, fs, log, mounted, selfPid: deps.selfPid, ownChild: deps.ownChild, now: deps.now, sleep: deps.sleep,
       beforeUnmount: runShutdownHooks,
-      stopServices: () => programs?.stop() ?? Promise.resolve(),
+      stopServices: async () => void (await Promise.all([programs?.stop(), containers?.stop()])),
     })
       .catch(deps.fatal);
   }
@@ -167,6 +172,8 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
     { name: 'time', required: false, run: () => timeStage(context()) },
     { name: 'status', required: false, run: () => statusStage(context()) },
     { name: 'programs', required: false, run: () => (programs = programsStage(context())).detail },
+    { name: 'containers', required: false, run: () => (containers = containersStage(context())).detail },
+    { name: 'api', required: false, run: () => apiStage(context(), containers?.control ?? NO_CONTAINERS, deps.apiSocket) },
     {
       name: 'power-button', required: false, run: () => {
         const paths = findPowerButtons(fs);

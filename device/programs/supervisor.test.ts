@@ -148,3 +148,57 @@ describe('supervisor', () => {
     expect(h.procs[0]!.signals).toEqual([]);
   });
 });
+
+describe('supervisor: one at a time (the management API)', () => {
+  it('stopOne ends it and keeps it stopped despite restart: always; startOne starts it again with a fresh backoff', async () => {
+    const h = harness();
+    const s = createSupervisor([spec('a', 'always'), spec('b', 'always')], { ...h.deps, noun: 'container' });
+    s.start();
+    const stopped = s.stopOne('a', { termGraceMs: 500 });
+    expect(h.procs[0]!.signals).toEqual(['SIGTERM']);
+    h.procs[0]!.events.exit(null, 'SIGTERM');
+    expect(await stopped).toBe(true);
+    await h.advance(60_000);
+    expect(h.procs).toHaveLength(2);
+    expect(s.status().map((x) => [x.name, x.state])).toEqual([['a', 'stopped'], ['b', 'running']]);
+    expect(h.log).toContain('info container a: killed by SIGTERM after 0 ms');
+    expect(s.startOne('a')).toBe(true);
+    expect(h.procs).toHaveLength(3);
+    expect(s.status()[0]).toMatchObject({ state: 'running', starts: 2 });
+  });
+
+  it('stopOne sends SIGKILL after the grace when SIGTERM is ignored; unknown names are false', async () => {
+    const h = harness();
+    const s = createSupervisor([spec('a', 'always')], h.deps);
+    s.start();
+    const stopped = s.stopOne('a', { termGraceMs: 500, killGraceMs: 100 });
+    await h.advance(500);
+    expect(h.procs[0]!.signals).toEqual(['SIGTERM', 'SIGKILL']);
+    h.procs[0]!.events.exit(null, 'SIGKILL');
+    expect(await stopped).toBe(true);
+    expect(await s.stopOne('zz')).toBe(false);
+    expect(s.startOne('zz')).toBe(false);
+  });
+
+  it('stopOne of one waiting for its restart cancels the restart', async () => {
+    const h = harness();
+    const s = createSupervisor([spec('a', 'always')], h.deps);
+    s.start();
+    h.procs[0]!.events.exit(1, null);
+    expect(s.status()[0]!.state).toBe('waiting');
+    expect(await s.stopOne('a')).toBe(true);
+    await h.advance(60_000);
+    expect(h.procs).toHaveLength(1);
+    expect(s.status()[0]!.state).toBe('stopped');
+  });
+});
+
+it('status shows a pid the process learns after the spawn returned (a container\'s, from crun state)', () => {
+  const h = harness();
+  let later: { pid: number | undefined; kill: () => void } | undefined;
+  const s = createSupervisor([spec('a', 'always')], { ...h.deps, spawn: () => (later = { pid: undefined, kill: () => {} }) });
+  s.start();
+  expect(s.status()[0]!.pid).toBeUndefined();
+  later!.pid = 4242;
+  expect(s.status()[0]!.pid).toBe(4242);
+});

@@ -43,6 +43,8 @@ export interface SupervisorDeps {
   setTimer(fn: () => void, ms: number): () => void;
   /** Told after every change of state (the status file is written from it). */
   onChange?(): void;
+  /** What the log calls one of them. @default 'service' */
+  noun?: string;
 }
 
 export type ServiceState = 'running' | 'waiting' | 'exited' | 'stopped';
@@ -69,6 +71,8 @@ interface Service {
   process?: ServiceProcess;
   startedAt: number;
   cancelTimer?: () => void;
+  /** Stopped on request (the API): its exit is not followed by a restart. */
+  held?: boolean;
   /** Resolves when the running process has exited. */
   exited?: Promise<void>;
 }
@@ -79,6 +83,10 @@ export interface Supervisor {
   /** Ends every service: no more restarts, SIGTERM, then SIGKILL after `termGraceMs`. Resolves when all exited or gave up. */
   stop(options?: { termGraceMs?: number; killGraceMs?: number }): Promise<void>;
   status(): ServiceStatus[];
+  /** Starts one that is not running now (a stopped, exited or waiting one starts at once, backoff reset). False: no such name. */
+  startOne(name: string): boolean;
+  /** Stops one and keeps it stopped until startOne: SIGTERM, the grace, SIGKILL. False: no such name. */
+  stopOne(name: string, options?: { termGraceMs?: number; killGraceMs?: number }): Promise<boolean>;
 }
 
 export function createSupervisor(specs: readonly ServiceSpec[], deps: SupervisorDeps): Supervisor {
@@ -90,6 +98,7 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
   }));
   let stopping = false;
   const changed = () => deps.onChange?.();
+  const noun = deps.noun ?? 'service';
 
   function launch(service: Service): void {
     service.cancelTimer = undefined;
@@ -115,7 +124,7 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
     if (!ended) {
       service.process = process;
       if (process.pid !== undefined) status.pid = process.pid;
-      deps.log.info(`service ${spec.name}: started${process.pid === undefined ? '' : ` (pid ${process.pid})`}${status.starts > 1 ? `, start ${status.starts}` : ''}`);
+      deps.log.info(`${noun} ${spec.name}: started${process.pid === undefined ? '' : ` (pid ${process.pid})`}${status.starts > 1 ? `, start ${status.starts}` : ''}`);
       changed();
     }
   }
@@ -123,9 +132,10 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
   function onExit(service: Service, exit: ServiceExit, error: string | undefined): void {
     const { spec, status } = service;
     status.lastExit = { ...exit, description: describeExit(exit) };
-    const what = `service ${spec.name}: ${describeExit(exit)}${error === undefined ? '' : ` (${error})`} after ${formatDuration(exit.ranMs)}`;
-    const log = (message: string) => (isFailure(exit) ? deps.log.warn(message) : deps.log.info(message));
-    if (stopping) {
+    const what = `${noun} ${spec.name}: ${describeExit(exit)}${error === undefined ? '' : ` (${error})`} after ${formatDuration(exit.ranMs)}`;
+    // A stop someone asked for (the API) is no failure to warn about, whatever the exit.
+    const log = (message: string) => (isFailure(exit) && !service.held ? deps.log.warn(message) : deps.log.info(message));
+    if (stopping || service.held) {
       status.state = 'stopped';
       log(what);
     } else if (!shouldRestart(spec.restart, exit)) {
@@ -159,7 +169,7 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
         service.process.kill(signal);
         names.push(service.spec.name);
       } catch (error) {
-        deps.log.warn(`service ${service.spec.name}: ${signal} failed: ${error instanceof Error ? error.message : String(error)}`);
+        deps.log.warn(`${noun} ${service.spec.name}: ${signal} failed: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
     return names;
@@ -181,13 +191,49 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
       }
       const terminated = signalAll('SIGTERM');
       if (terminated.length === 0) return;
-      deps.log.info(`stopping services: ${terminated.join(', ')}`);
+      deps.log.info(`stopping ${noun}s: ${terminated.join(', ')}`);
       await waitForAll(options.termGraceMs ?? TERM_GRACE_MS);
       const killed = signalAll('SIGKILL');
       if (killed.length === 0) return;
-      deps.log.warn(`services still running after SIGTERM, sending SIGKILL: ${killed.join(', ')}`);
+      deps.log.warn(`${noun}s still running after SIGTERM, sending SIGKILL: ${killed.join(', ')}`);
       await waitForAll(options.killGraceMs ?? KILL_GRACE_MS);
     },
-    status: () => services.map((s) => structuredClone(s.status)),
+    // A process may learn its pid after the spawn returned (a container's, from crun state): ask it now.
+    status: () => services.map((s) => ({ ...structuredClone(s.status), ...(s.process?.pid !== undefined ? { pid: s.process.pid } : {}) })),
+    startOne(name) {
+      const service = services.find((s) => s.spec.name === name);
+      if (service === undefined) return false;
+      if (stopping || service.process !== undefined) return true;
+      service.held = false;
+      service.cancelTimer?.();
+      service.backoff = INITIAL_BACKOFF_STATE;
+      launch(service);
+      return true;
+    },
+    async stopOne(name, options = {}) {
+      const service = services.find((s) => s.spec.name === name);
+      if (service === undefined) return false;
+      service.held = true;
+      service.cancelTimer?.();
+      service.cancelTimer = undefined;
+      if (service.process === undefined) {
+        service.status.state = 'stopped';
+        delete service.status.nextStartAt;
+        changed();
+        return true;
+      }
+      const wait = async (ms: number) => {
+        let cancel = () => {};
+        await Promise.race([service.exited!, new Promise<void>((resolve) => (cancel = deps.setTimer(resolve, ms)))]);
+        cancel();
+      };
+      service.process.kill('SIGTERM');
+      await wait(options.termGraceMs ?? TERM_GRACE_MS);
+      if (service.process !== undefined) {
+        service.process.kill('SIGKILL');
+        await wait(options.killGraceMs ?? KILL_GRACE_MS);
+      }
+      return true;
+    },
   };
 }

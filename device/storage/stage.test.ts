@@ -199,7 +199,7 @@ describe('storageStage', () => {
     it('says so and mounts unchecked when the image has no e2fsck', async () => {
       const { ctx, libc, io, console } = setup(checked, [gatewayDisk()]);
       await storageStage(ctx, io);
-      expect(console()).toContain('kiln: DATA: fsck: true, but this image has no e2fsck (kiln does not ship one yet); mounting unchecked\n');
+      expect(console()).toContain('kiln: DATA: fsck: true, but this image has no e2fsck (looked in /usr/sbin/e2fsck, /sbin/e2fsck); mounting unchecked\n');
       expect(libc.calls).toEqual(['mount /dev/vda2 /data ext4 0x0 -']);
     });
 
@@ -209,6 +209,30 @@ describe('storageStage', () => {
       expect(programs).toEqual(['/usr/sbin/e2fsck -p /dev/vda2']);
       expect(console()).toContain('kiln: DATA (ext4) /dev/vda2: e2fsck: errors corrected (exit 1)\n');
       expect(libc.calls).toEqual(['mount /dev/vda2 /data ext4 0x0 -']);
+    });
+
+    it('says what e2fsck repaired, without its summary line, at most four lines', async () => {
+      const output = [
+        'DATA was not cleanly unmounted, check forced.',
+        'DATA: Inode 12 ref count is 3, should be 1.  FIXED.',
+        'DATA: 12/16384 files (0.0% non-contiguous), 9514/65536 blocks',
+        '',
+      ].join('\n');
+      const one = setup(checked, [gatewayDisk()], { fsck: { path: '/usr/sbin/e2fsck', code: 1, output } });
+      await storageStage(one.ctx, one.io);
+      expect(one.console()).toContain(
+        'kiln: DATA (ext4) /dev/vda2: e2fsck: errors corrected (exit 1): DATA was not cleanly unmounted, check forced; DATA: Inode 12 ref count is 3, should be 1. FIXED\n',
+      );
+      const many = Array.from({ length: 7 }, (_, i) => `DATA: problem ${i}. FIXED.`).join('\n') + '\nDATA: 12/16384 files\n';
+      const two = setup(checked, [gatewayDisk()], { fsck: { path: '/usr/sbin/e2fsck', code: 1, output: many } });
+      await storageStage(two.ctx, two.io);
+      expect(two.console()).toContain('e2fsck: errors corrected (exit 1): DATA: problem 0. FIXED; DATA: problem 1. FIXED; DATA: problem 2. FIXED; DATA: problem 3. FIXED; … 3 more\n');
+    });
+
+    it('says a clean filesystem is clean', async () => {
+      const { ctx, io, console } = setup(checked, [gatewayDisk()], { fsck: { path: '/usr/sbin/e2fsck', code: 0, output: 'DATA: clean, 12/16384 files, 9514/65536 blocks\n' } });
+      await storageStage(ctx, io);
+      expect(console()).toContain('kiln: DATA (ext4) /dev/vda2: e2fsck: clean\n');
     });
 
     it('does not mount what e2fsck could not repair', async () => {

@@ -66,8 +66,11 @@ export interface Libc {
   reboot(cmd: number): void;
   sync(): void;
   kill(pid: number, signal: number): void;
-  /** Returns the pid that was reaped, or 0 with WNOHANG when it has not exited yet. */
-  waitpid(pid: number, options: number): number;
+  /**
+   * Returns the pid that was reaped, or 0 with WNOHANG when it has not exited yet. With `status`, its wait status
+   * (decode with `decodeWaitStatus`) is stored there.
+   */
+  waitpid(pid: number, options: number, status?: { value: number }): number;
 }
 
 /** finit_module has no glibc wrapper (2.36): call it by number, which differs per architecture. */
@@ -85,7 +88,7 @@ export function openLibc(): Libc {
   const reboot = lib.func('int reboot(int howto)');
   const sync = lib.func('void sync(void)');
   const kill = lib.func('int kill(int pid, int sig)');
-  const waitpid = lib.func('int waitpid(int pid, int *status, int options)');
+  const waitpid = lib.func('int waitpid(int pid, _Out_ int *status, int options)');
   const syscall = lib.func('long syscall(long number, ...)');
   const strerror = lib.func('const char *strerror(int errnum)');
 
@@ -116,6 +119,17 @@ export function openLibc(): Libc {
     reboot: (cmd) => void check(reboot(cmd | 0), `reboot(0x${(cmd >>> 0).toString(16)})`),
     sync: () => void sync(),
     kill: (pid, signal) => void check(kill(pid, signal), `kill(${pid}, ${signal})`),
-    waitpid: (pid, options) => check(waitpid(pid, null, options), `waitpid(${pid})`),
+    waitpid: (pid, options, status) => {
+      const out = [0];
+      const reaped = check(waitpid(pid, out, options), `waitpid(${pid})`);
+      if (status !== undefined) status.value = out[0]!;
+      return reaped;
+    },
   };
+}
+
+/** A wait status as waitpid(2) stores it: exited with a code, or killed by a signal (number). */
+export function decodeWaitStatus(status: number): { code: number | null; signal: number | null } {
+  const low = status & 0x7f;
+  return low === 0 ? { code: (status >> 8) & 0xff, signal: null } : { code: null, signal: low };
 }

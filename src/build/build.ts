@@ -17,12 +17,15 @@ import { unpackInput } from '../inputs/unpack.js';
 import { findKernel, selectModules } from '../rootfs/kernel-modules.js';
 import { networkModules } from '../rootfs/network-modules.js';
 import { storageModules } from '../rootfs/storage-modules.js';
-import { DEVICE_PREFIX, kilnLayer, modulesLayer, runtimeLayer } from '../rootfs/layers.js';
+import { DEVICE_PREFIX, kilnLayer, modulesLayer, runtimeLayer, runtimeLibraries, type LayerPlan, type RuntimeSources } from '../rootfs/layers.js';
+import { toolsLayer } from '../rootfs/tools-layer.js';
+import { toolsFor } from '../inputs/tools.js';
 import { preparePrograms, programPathOwner } from '../programs/prepare.js';
 import { KilnError } from '../util/errors.js';
 import type { Reporter } from '../util/report.js';
 import { KILN_VERSION, PACKAGE_ROOT } from '../version.js';
 import { ensureWritableDir, writeAtomically } from './out-dir.js';
+import { pinContainerImages, type PinnedImage } from '../images/pin.js';
 
 /** kiln's part of the kernel command line: console on the screen and the first serial port (the last
  * console= is /dev/console, where the init writes), and reboot at once on a panic instead of hanging. */
@@ -55,6 +58,8 @@ export interface BuildResult {
   cmdline: string;
   layers: BuiltLayer[];
   parts: Record<string, number>;
+  /** The containers' images, pinned and verified in the cache: `kiln disk` seeds the device's store with them. */
+  images: PinnedImage[];
   durationMs: number;
 }
 
@@ -68,11 +73,17 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 
   const inputs = await resolveInputs(config, arch, { cache, lockFile: path.join(dir, LOCK_NAME), reporter: o.reporter });
   o.reporter.step('unpacking inputs');
-  const tree = async (role: keyof typeof inputs) => unpackInput(cache, inputs[role]);
+  const input = (role: keyof typeof inputs) => {
+    const resolved = inputs[role];
+    if (resolved === undefined) throw new TypeError(`input ${arch}/${role} was not resolved`);
+    return resolved;
+  };
+  const tree = async (role: keyof typeof inputs) => unpackInput(cache, input(role));
   const kernelTree = await tree('kernel');
   const kernel = await findKernel(kernelTree, inputs.kernel.entry.name);
   const modules = await selectModules(kernel, [...config.kernel.modules, ...networkModules(config), ...storageModules(config.storage)], inputs.kernel.entry.name, arch);
 
+  const images = await pinContainerImages(config.containers, { arch, configDir: dir, configName: path.relative(process.cwd(), file), cacheRoot: o.cacheRoot, reporter: o.reporter });
   const programs = await preparePrograms({ programs: config.programs, configDir: dir, configName: path.relative(process.cwd(), file), cache, reporter: o.reporter });
 
   const buildId = sha256(
@@ -99,19 +110,44 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     '',
   ].join('\n');
 
+  const runtime: RuntimeSources = {
+    nodeTree: await tree('node'),
+    koffiTree: await tree('koffi'),
+    koffiNativeTree: await tree('koffi-native'),
+    jsPackages: Object.fromEntries(await Promise.all(DEVICE_JS_PACKAGES.map(async (p) => [p.role, await tree(p.role)] as const))),
+    libraryTrees: await Promise.all(LIBRARY_PACKAGES.map((p) => tree(p))),
+    inputHashes: (['node', 'koffi', 'koffi-native', ...DEVICE_JS_PACKAGES.map((p) => p.role), ...LIBRARY_PACKAGES] as const).map((r) => inputs[r].entry.sha256),
+    npmArch: names.npm,
+    triplet: names.triplet,
+    elfMachine: names.elfMachine,
+  };
+  const tools = toolsFor(config);
+  const toolLayers: LayerPlan[] = [];
+  if (tools.length > 0) {
+    const toolRoles = [...new Set(tools.flatMap((t) => [t.role, ...t.libraryPackages]))];
+    toolLayers.push(
+      toolsLayer({
+        tools: await Promise.all(
+          tools.map(async (t) => ({
+            role: t.role,
+            package: t.package,
+            tree: await tree(t.role),
+            binaries: t.binaries,
+            libraries: await Promise.all(t.libraryPackages.map(async (p) => ({ package: p, tree: await tree(p) }))),
+          })),
+        ),
+        provided: await runtimeLibraries(runtime),
+        inputHashes: toolRoles.map((r) => input(r).entry.sha256),
+        triplet: names.triplet,
+        elfMachine: names.elfMachine,
+      }),
+    );
+  }
+
   const layers = [
-    runtimeLayer({
-      nodeTree: await tree('node'),
-      koffiTree: await tree('koffi'),
-      koffiNativeTree: await tree('koffi-native'),
-      jsPackages: Object.fromEntries(await Promise.all(DEVICE_JS_PACKAGES.map(async (p) => [p.role, await tree(p.role)] as const))),
-      libraryTrees: await Promise.all(LIBRARY_PACKAGES.map((p) => tree(p))),
-      inputHashes: (['node', 'koffi', 'koffi-native', ...DEVICE_JS_PACKAGES.map((p) => p.role), ...LIBRARY_PACKAGES] as const).map((r) => inputs[r].entry.sha256),
-      npmArch: names.npm,
-      triplet: names.triplet,
-      elfMachine: names.elfMachine,
-    }),
+    runtimeLayer(runtime),
     modulesLayer(kernel.release, modules, inputs.kernel.entry.sha256),
+    ...toolLayers,
     kilnLayer({
       deviceDir,
       osRelease,
@@ -134,7 +170,12 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         log: config.log,
         logs: config.logs,
         statusPort: config.statusPort,
+        apiPort: config.apiPort,
         programs: programs.boot,
+        // Each container with the digest kiln.lock pins: the device runs exactly that image from its store.
+        ...(config.containers.length > 0
+          ? { containers: config.containers.map((c, i) => ({ ...c, digest: images[i]!.image.manifestDigest })), containerStore: config.containerStore }
+          : {}),
       },
     }),
   ];
@@ -164,6 +205,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     cmdline,
     layers: initramfs.layers,
     parts,
+    images,
     durationMs: Date.now() - started,
   };
 }

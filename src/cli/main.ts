@@ -8,11 +8,15 @@ import { KilnError } from '../util/errors.js';
 import { KILN_VERSION } from '../version.js';
 import { buildCommand } from './commands/build.js';
 import { configCommand } from './commands/config.js';
+import { containerActionCommand } from './commands/container-action.js';
 import { diskCommand } from './commands/disk.js';
 import { lockCommand } from './commands/lock.js';
 import { logsCommand } from './commands/logs.js';
+import { powerCommand } from './commands/power.js';
+import { psCommand } from './commands/ps.js';
 import { runCommand } from './commands/run.js';
 import { setupCommand } from './commands/setup.js';
+import { statusCommand } from './commands/status.js';
 import type { CliIo } from './io.js';
 
 export type { CliIo } from './io.js';
@@ -38,9 +42,19 @@ Start here:
   kiln setup                                   # host packages (QEMU, OVMF, xz, ...)
   kiln build examples/minimal.yml --out out    # -> out/BOOTX64.EFI
   kiln run out/BOOTX64.EFI                     # boot it in QEMU; ctrl-a x quits
-  kiln disk examples/gateway.yml --out disk.img  # a whole bootable disk: ESP + ext4 partitions`,
+  kiln disk examples/gateway.yml --out disk.img  # a whole bootable disk: ESP + ext4 partitions
+
+A running device (its management API on the config's apiPort; token from $KILN_TOKEN or --token-file):
+  kiln ps --device 192.168.1.20:18080          # containers; also status, logs, start, stop, restart, reboot, poweroff`,
     );
-  for (const cmd of [buildCommand(io), diskCommand(io), runCommand(io, (c) => (exitCode = c)), lockCommand(io), configCommand(io), logsCommand(io), setupCommand(io)]) {
+  const deviceCommands = [
+    statusCommand(io),
+    psCommand(io),
+    ...(['start', 'stop', 'restart'] as const).map((action) => containerActionCommand(io, action)),
+    powerCommand(io, 'reboot'),
+    powerCommand(io, 'poweroff'),
+  ];
+  for (const cmd of [buildCommand(io), diskCommand(io), runCommand(io, (c) => (exitCode = c)), lockCommand(io), configCommand(io), logsCommand(io), ...deviceCommands, setupCommand(io)]) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) }));
   }
   for (const sub of program.commands.flatMap((c) => c.commands)) sub.exitOverride();

@@ -26,6 +26,8 @@ describe('kiln.yml validation', () => {
       debug: false,
       files: [],
       programs: [],
+      containers: [],
+      containerStore: '/data/kiln/containers',
     });
   });
 

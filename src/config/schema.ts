@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { logSchema, networkSchema, secondarySchema, sysctlSchema, timeSchema } from '../../device/config/secondary-schema.ts';
 import { storageSchema } from '../../device/config/storage-schema.ts';
+import { containersSchema } from '../../device/config/containers-schema.ts';
 import { programsSchema } from '../programs/schema.js';
 
 export const ARCHES = ['x86_64', 'aarch64'] as const;
@@ -124,6 +125,13 @@ export const configSchema = z
       .max(65535)
       .optional()
       .describe('TCP port of a read-only HTTP status endpoint served by the init: GET /status answers JSON (name, hostname, uptime, clock, addresses). No authentication: only for trusted networks. @default off'),
+    apiPort: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe('TCP port of the management API (status, containers, logs, reload, reboot), with the bearer token the secondary config provisions (api.token); without a token there is no TCP listener. The API is always on the unix socket /run/kiln/api.sock. @default off'),
     files: z
       .array(
         z
@@ -137,8 +145,33 @@ export const configSchema = z
       .default([])
       .describe('Host files or folders copied into the root filesystem.'),
     programs: programsSchema,
+    containers: containersSchema,
+    containerStore: z
+      .string()
+      .regex(/^\/./, 'expected an absolute folder on a writable partition, like "/data/kiln/containers"')
+      .default('/data/kiln/containers')
+      .describe('Where the device keeps container images (an OCI image layout, seeded by `kiln disk`), their root filesystems and logs.'),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.containers.length === 0) return;
+    const partitions = c.storage?.partitions ?? [];
+    const store = partitions.find((p) => p.mount !== undefined && (c.containerStore === p.mount || c.containerStore.startsWith(`${p.mount.replace(/\/$/, '')}/`)));
+    if (store === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['containerStore'],
+        message: `expected a folder on a mounted partition (the images live on the data partition, not in the EFI), found "${c.containerStore}" and ${partitions.length === 0 ? 'no storage.partitions' : `mounts ${partitions.flatMap((p) => p.mount ?? []).join(', ') || 'none'}`}`,
+      });
+    }
+    c.containers.forEach((container, i) =>
+      container.mounts.forEach((m, j) => {
+        if (m.type === 'partition' && !partitions.some((p) => p.label === m.label && p.mount !== undefined)) {
+          ctx.addIssue({ code: 'custom', path: ['containers', i, 'mounts', j, 'label'], message: `expected the label of a mounted partition in storage.partitions, found "${m.label}"` });
+        }
+      }),
+    );
+  });
 
 /** What a user writes (all defaults optional). */
 export type UserConfig = z.input<typeof configSchema>;

@@ -13,6 +13,7 @@ import { KilnError } from '../util/errors.js';
 import type { Reporter } from '../util/report.js';
 import { describeBlockDevice, inspectBlockDevice, type BlockDeviceInfo } from './block-device.js';
 import { contentFolder } from './content.js';
+import { stageContainerStore } from './container-store.js';
 import { DEFAULT_STORAGE, planDisk, type DiskPlan } from './plan.js';
 import { formatSize } from './size.js';
 import { writeDiskImage, writeDiskToDevice, type WrittenPartition } from './write.js';
@@ -117,6 +118,20 @@ export async function prepareTarget(loaded: LoadedConfig, target: DiskTarget): P
 
 /** Writes `prepared` with the EFIs of `built` (one per architecture) on the ESP. */
 export async function writeDisk(
+  loaded: LoadedConfig,
+  prepared: PreparedTarget,
+  built: readonly Pick<BuildResult, 'efi' | 'buildId' | 'arch' | 'images'>[],
+  mtime: number,
+): Promise<WrittenPartition[]> {
+  const staged = await stageContainerStore(loaded.config, prepared.plan, loaded.dir, built);
+  try {
+    return await writeDiskWith(loaded, { ...prepared, plan: staged.plan }, built, mtime);
+  } finally {
+    if (staged.dir !== undefined) await rm(staged.dir, { recursive: true, force: true });
+  }
+}
+
+async function writeDiskWith(
   loaded: LoadedConfig,
   prepared: PreparedTarget,
   built: readonly Pick<BuildResult, 'efi' | 'buildId'>[],

@@ -3,6 +3,7 @@
  * Each input has a role; the lock keys entries "<arch>/<role>".
  */
 import type { Arch, Config } from '../config/schema.js';
+import { toolsFor, type ToolRole } from './tools.js';
 
 export interface ArchNames {
   /** Debian architecture name. */
@@ -31,7 +32,10 @@ export const DEVICE_NODE_MAJOR = 26;
 /** koffi release line (libc FFI). */
 export const KOFFI_RANGE = '3.3';
 
-export type Role = 'kernel' | 'stub' | 'libc6' | 'libstdc++6' | 'libgcc-s1' | 'libatomic1' | 'node' | 'koffi' | 'koffi-native' | 'zod' | 'yaml';
+/** Inputs of every image. */
+export type BaseRole = 'kernel' | 'stub' | 'libc6' | 'libstdc++6' | 'libgcc-s1' | 'libatomic1' | 'node' | 'koffi' | 'koffi-native' | 'zod' | 'yaml';
+/** Inputs of every image, and the Debian tools (src/inputs/tools.ts) with their library packages when the config needs them. */
+export type Role = BaseRole | ToolRole;
 
 /** Pure-JavaScript npm packages the device code imports (the secondary config: YAML parsed with positions,
  * validated by the same zod schema as on the host). */
@@ -56,7 +60,7 @@ export function defaultKernelPackage(arch: Arch): string {
 
 export function inputRequests(config: Config, arch: Arch): InputRequest[] {
   const n = ARCH_NAMES[arch];
-  return [
+  const base: InputRequest[] = [
     { role: 'kernel', type: 'deb', request: config.kernel.package ?? defaultKernelPackage(arch) },
     { role: 'stub', type: 'deb', request: 'systemd-boot-efi' },
     ...LIBRARY_PACKAGES.map((p): InputRequest => ({ role: p, type: 'deb', request: p })),
@@ -65,4 +69,15 @@ export function inputRequests(config: Config, arch: Arch): InputRequest[] {
     { role: 'koffi-native', type: 'npm', request: `@koromix/koffi-linux-${n.npm}` },
     ...DEVICE_JS_PACKAGES.map((p): InputRequest => ({ role: p.role, type: 'npm', request: p.spec })),
   ];
+  // Each package once, however many tools need it (libc6 is already a base input).
+  const roles = new Set<Role>(base.map((r) => r.role));
+  const tools: InputRequest[] = [];
+  for (const tool of toolsFor(config)) {
+    for (const [role, request] of [[tool.role, tool.package], ...tool.libraryPackages.map((p) => [p, p] as const)] as const) {
+      if (roles.has(role)) continue;
+      roles.add(role);
+      tools.push({ role, type: 'deb', request });
+    }
+  }
+  return [...base, ...tools];
 }

@@ -42,7 +42,20 @@ export interface ProgramLockEntry {
   packages: Record<string, { version?: string; resolved?: string; integrity?: string; [field: string]: unknown }>;
 }
 
-export type LockEntry = DebLockEntry | NpmLockEntry | ProgramLockEntry;
+/** A container's image (src/images), keyed "<arch>/container/<name>": pinned by its manifest digest. */
+export interface ImageLockEntry {
+  type: 'image';
+  /** The image reference in the config: when it changes, the image is resolved again. */
+  request: string;
+  /** The container's name. */
+  name: string;
+  /** The tag the reference named, or "digest". */
+  version: string;
+  /** Hex of the architecture's manifest digest (sha256). */
+  sha256: string;
+}
+
+export type LockEntry = DebLockEntry | NpmLockEntry | ProgramLockEntry | ImageLockEntry;
 
 export interface LockFile {
   lockfileVersion: 1;

@@ -11,7 +11,8 @@ import { KilnError } from '../util/errors.js';
 import type { Reporter } from '../util/report.js';
 import { AptSource, debControl } from './apt.js';
 import { Cache } from './cache.js';
-import { ARCH_NAMES, inputRequests, type InputRequest, type Role } from './catalog.js';
+import { ARCH_NAMES, inputRequests, type BaseRole, type InputRequest } from './catalog.js';
+import type { ToolRole } from './tools.js';
 import { emptyLock, readLock, writeLock, type LockEntry, type LockFile } from './lock.js';
 import { npmPack } from './npm.js';
 
@@ -21,7 +22,8 @@ export interface ResolvedInput {
   file: string;
 }
 
-export type ResolvedInputs = Record<Role, ResolvedInput>;
+/** Every base input; a tool's inputs only when the config needs the tool. */
+export type ResolvedInputs = Record<BaseRole, ResolvedInput> & Partial<Record<ToolRole, ResolvedInput>>;
 
 export interface ResolveOptions {
   cache: Cache;

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { COMMAND_NAME } from '../../device/programs/stub.ts';
-import { DEFAULT_BACKOFF, RESTART_POLICIES } from '../../device/programs/backoff.ts';
+import { DEFAULT_BACKOFF } from '../../device/programs/backoff.ts';
+import { backoffSchema, restartSchema } from '../../device/config/service-schema.ts';
 
 /**
  * Commands a device has or may have (the init, Node, a shell, busybox applets a debug build or the source-root
@@ -29,27 +30,9 @@ export function reservedCommandReason(name: string): string | undefined {
   return undefined;
 }
 
-const backoffSchema = z
-  .object({
-    initialMs: z.number().int().min(10).max(3_600_000).default(DEFAULT_BACKOFF.initialMs).describe('Delay before the first restart, in ms.'),
-    maxMs: z.number().int().min(10).max(86_400_000).default(DEFAULT_BACKOFF.maxMs).describe('The delay doubles after each failed run, up to this (ms).'),
-    resetAfterMs: z
-      .number()
-      .int()
-      .min(0)
-      .max(86_400_000)
-      .default(DEFAULT_BACKOFF.resetAfterMs)
-      .describe('A run at least this long (ms) was stable: the next delay starts again from initialMs.'),
-  })
-  .strict()
-  .refine((b) => b.maxMs >= b.initialMs, { path: ['maxMs'], message: 'expected maxMs at least initialMs' });
-
 const serviceSchema = z
   .object({
-    restart: z
-      .enum(RESTART_POLICIES)
-      .default('always')
-      .describe('always: restart whenever it exits; on-failure: only after a non-zero exit or a signal; never: run once.'),
+    restart: restartSchema,
     backoff: backoffSchema.default(DEFAULT_BACKOFF).describe('Exponential delay between restarts.'),
   })
   .strict();

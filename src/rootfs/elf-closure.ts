@@ -23,6 +23,13 @@ export interface ClosureInput {
   roots: ReadonlyMap<string, string>;
   /** Unpacked library package folders, searched in order. */
   libraryTrees: readonly string[];
+  /** The packages of `libraryTrees`, by name, for the message when a soname is in none of them. */
+  libraryPackages?: readonly string[];
+  /**
+   * Libraries an earlier layer already ships (device paths, with their own closure): needed, but not shipped
+   * again. The runtime layer's libc is the tools layer's libc.
+   */
+  provided?: ReadonlySet<string>;
   /** Multiarch triplet, e.g. x86_64-linux-gnu: libraries live in /lib/<triplet> on the device. */
   triplet: string;
   elfMachine: number;
@@ -51,10 +58,17 @@ export async function sharedLibraryClosure(input: ClosureInput): Promise<Shipped
     }
     for (const w of wanted) {
       if (shipped.has(w.target) || (loaded.has(w.name) && w.target !== elf.interp)) continue;
+      if (input.provided?.has(w.target)) {
+        loaded.add(w.name);
+        continue;
+      }
       const found = await findLibrary(w.name, searchDirs);
       if (!found) {
-        throw new KilnError('ELF_NEEDED', `${target} needs ${w.name}, which none of the library packages provides`, {
-          hint: `Searched ${input.libraryTrees.length} unpacked packages for ${w.name}.`,
+        const names = input.libraryPackages;
+        throw new KilnError('ELF_NEEDED', `${target} needs ${w.name}, which none of the library packages provides${names ? ` (${names.join(', ')})` : ''}`, {
+          hint: names
+            ? `Add the Debian package that holds ${w.name} to the tool's library packages (src/inputs/tools.ts); \`dpkg -S ${w.name}\` on a Debian machine names it.`
+            : `Searched ${input.libraryTrees.length} unpacked packages for ${w.name}.`,
         });
       }
       shipped.set(w.target, { target: w.target, source: found, neededBy: target });

@@ -1,9 +1,10 @@
 /**
- * The device root as three initramfs layers, from the one that changes least to the one that changes on every
+ * The device root as three or four initramfs layers, from the one that changes least to the one that changes on every
  * config edit. The kernel unpacks separately compressed cpio archives laid end to end, so the big layers are
  * compressed once at the release level and reused from the cache; a config change recompresses only `kiln`.
  *   runtime  Node.js (stripped), koffi, and exactly the shared libraries they need
  *   modules  the configured kernel modules with their dependencies and a modules.dep for them
+ *   tools    Debian programs the config needs (e2fsck, fsck.fat, crun) with their libraries (tools-layer.ts); often absent
  *   kiln     the init (TypeScript source), boot.json, the config's files, device nodes, base folders
  */
 import { readFileSync } from 'node:fs';
@@ -22,8 +23,8 @@ import { readHostTree } from './host-files.js';
  * Part of every cached layer's key: the code that assembles layers. A change to it (or to the library closure)
  * rebuilds cached layers instead of silently reusing what older code made.
  */
-const LAYER_FORMAT = sha256(
-  ['./layers.js', './elf-closure.js', './kernel-modules.js', './host-files.js', '../formats/cpio/encode.js', '../formats/elf/strip.js']
+export const LAYER_FORMAT = sha256(
+  ['./layers.js', './tools-layer.js', './elf-closure.js', './kernel-modules.js', './host-files.js', '../formats/cpio/encode.js', '../formats/elf/strip.js']
     .map((m) => readFileSync(fileURLToPath(new URL(m, import.meta.url).href.replace(/\.js$/, import.meta.url.endsWith('.ts') ? '.ts' : '.js'))))
     .join('\0'),
 );
@@ -35,7 +36,7 @@ export interface LayerContent {
 }
 
 export interface LayerPlan {
-  name: 'runtime' | 'modules' | 'kiln';
+  name: 'runtime' | 'modules' | 'tools' | 'kiln';
   /** Hash of everything the layer is made from; equal keys mean byte-identical layers. */
   key: string;
   build(): Promise<LayerContent>;
@@ -86,10 +87,7 @@ export function runtimeLayer(src: RuntimeSources): LayerPlan {
           // JavaScript and package.json only: no type declarations, sources or docs on the device.
           js.push(...(await readHostTree({ source: dir, target: `${DEVICE_PREFIX}/node_modules/${name}`, include: (rel) => /\.(c?js|mjs|json)$/.test(rel) && !rel.includes('node_modules/'), where: name })));
         }
-        const nativeModule = (await readdir(path.join(src.koffiNativeTree, nativeDir))).find((f) => f.endsWith('.node'));
-        const roots = new Map([[NODE_PATH, node]]);
-        if (nativeModule) roots.set(`${DEVICE_PREFIX}/node_modules/@koromix/koffi-linux-${src.npmArch}/${nativeDir}/${nativeModule}`, path.join(src.koffiNativeTree, nativeDir, nativeModule));
-        const libs = await sharedLibraryClosure({ roots, libraryTrees: src.libraryTrees, triplet: src.triplet, elfMachine: src.elfMachine });
+        const libs = await sharedLibraryClosure({ roots: await runtimeElfRoots(src, node), libraryTrees: src.libraryTrees, triplet: src.triplet, elfMachine: src.elfMachine });
         const entries: CpioEntry[] = [{ type: 'file', path: NODE_PATH, mode: 0o755, data: await readFile(node) }, ...koffi, ...native, ...js];
         for (const lib of libs) entries.push({ type: 'file', path: lib.target, mode: 0o755, data: await readFile(lib.source) });
         return {
@@ -106,6 +104,26 @@ export function runtimeLayer(src: RuntimeSources): LayerPlan {
       }
     },
   };
+}
+
+/** The ELF files of the runtime layer: Node (`node`: its file on the host) and koffi's native module. */
+async function runtimeElfRoots(src: RuntimeSources, node: string): Promise<Map<string, string>> {
+  const nativeDir = `linux_${src.npmArch}`;
+  const nativeModule = (await readdir(path.join(src.koffiNativeTree, nativeDir))).find((f) => f.endsWith('.node'));
+  const roots = new Map([[NODE_PATH, node]]);
+  if (nativeModule) roots.set(`${DEVICE_PREFIX}/node_modules/@koromix/koffi-linux-${src.npmArch}/${nativeDir}/${nativeModule}`, path.join(src.koffiNativeTree, nativeDir, nativeModule));
+  return roots;
+}
+
+/**
+ * The device paths of the shared libraries the runtime layer ships, without building it (the layer is usually
+ * cached): later layers need them but must not ship them again. Stripping keeps DT_NEEDED, so Node's unstripped
+ * file names the same libraries.
+ */
+export async function runtimeLibraries(src: RuntimeSources): Promise<Set<string>> {
+  const roots = await runtimeElfRoots(src, path.join(src.nodeTree, 'bin', 'node'));
+  const libs = await sharedLibraryClosure({ roots, libraryTrees: src.libraryTrees, triplet: src.triplet, elfMachine: src.elfMachine });
+  return new Set(libs.map((l) => l.target));
 }
 
 export function modulesLayer(release: string, modules: ShippedModules, kernelHash: string): LayerPlan {

@@ -1,8 +1,9 @@
 /**
  * End to end: `kiln disk examples/gateway.yml` writes a whole disk that independent tools accept, that boots under
  * OVMF from its own ESP, whose DATA partition the init finds by label and mounts, and whose state survives from
- * run to run with --keep-disk. Plus a degraded boot (a required partition missing) and the bad-input messages.
- * Boots take ~60-90 s under TCG: three here, each checking several things.
+ * run to run with --keep-disk, checked first by the e2fsck the image carries (DATA has fsck: true) — which also
+ * repairs a DATA damaged on the host. Plus a degraded boot (a required partition missing) and the bad-input
+ * messages. Boots take ~60-90 s under TCG: five here, each checking several things.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -84,6 +85,8 @@ describe('kiln disk examples/gateway.yml', () => {
     const before = await sha256(disk);
     const r = await bootAndPowerOff([disk, '--keep-disk', state]);
     expect(r.err).toContain(`kiln: kept disk ${state}: created from ${disk}`);
+    // fsck: true: Debian's e2fsck, shipped in the tools layer, checks DATA before it is mounted.
+    expect(r.out).toMatch(/kiln: DATA \(ext4\) \/dev\/vda2: e2fsck: clean\r?\n/);
     expect(r.out).toMatch(/kiln: DATA \(ext4\) \/dev\/vda2 → \/data \(noatime,nodev,nosuid\)\r?\n/);
     expect(r.out).toMatch(/kiln: storage: ESP on \/dev\/vda1 \(not mounted\); DATA → \/data \(\d+ ms\)/);
     expect(r.out).not.toMatch(/degraded|modules: .*failed/);
@@ -110,6 +113,31 @@ describe('kiln disk examples/gateway.yml', () => {
     expect(r.out).toMatch(/kiln: DATA \(ext4\) \/dev\/vda2 → \/data/);
     expect(r.out).toMatch(/kiln: hostname: gateway-edited/);
     expect(r.code).toBe(0);
+  }, 500_000);
+});
+
+describe('fsck: true on a DATA damaged on the host', () => {
+  test('e2fsck -p repairs it at boot, says what it fixed, and DATA is mounted; the host e2fsck then finds it clean', async () => {
+    const damaged = path.join(work, 'damaged.img');
+    const kept = path.join(work, 'damaged-state.img');
+    await copyFile(disk, damaged);
+    const image = `${damaged}?offset=${dataOffset}`;
+    // A wrong link count (a preen-safe repair) and the "not cleanly unmounted" state that makes e2fsck -p look.
+    await writeFile(path.join(work, 'damage.debugfs'), 'set_inode_field /README.txt links_count 3\nssv state 0\n');
+    judge('debugfs', ['-w', '-f', path.join(work, 'damage.debugfs'), image]);
+    expect(() => judge('e2fsck', ['-fn', image])).toThrow(/Inode \d+ ref count is 3, should be 1/);
+
+    const r = await bootAndPowerOff([damaged, '--keep-disk', kept]);
+    expect(r.out).toMatch(
+      /kiln: DATA \(ext4\) \/dev\/vda2: e2fsck: errors corrected \(exit 1\): DATA was not cleanly unmounted, check forced; DATA: Inode \d+ ref count is 3, should be 1\. FIXED\r?\n/,
+    );
+    expect(r.out).toMatch(/kiln: DATA \(ext4\) \/dev\/vda2 → \/data \(noatime,nodev,nosuid\)\r?\n/);
+    expect(r.out).not.toMatch(/degraded/);
+    expect(r.out).toMatch(/reboot: Power down/);
+    expect(r.code).toBe(0);
+    const keptImage = `${kept}?offset=${dataOffset}`;
+    expect(judge('e2fsck', ['-fn', keptImage])).toMatch(/^DATA: \d+\/\d+ files/m);
+    expect(judge('debugfs', ['-R', 'stat /README.txt', keptImage])).toMatch(/Links: 1\s/);
   }, 500_000);
 });
 

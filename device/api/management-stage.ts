@@ -1,0 +1,64 @@
+/**
+ * Boot stage "api": the management API (management.ts) on /run/kiln/api.sock, and on TCP `apiPort` when the
+ * secondary config provisions a token. Reload, reboot and power-off are the same signals an operator would send
+ * to PID 1 (SIGHUP, SIGTERM, SIGUSR2), so they take exactly the paths those take.
+ */
+import * as os from 'node:os';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { StageContext } from '../init/context.ts';
+import { parseUptimeMs } from '../init/uptime.ts';
+import { lastTimeSync } from '../time/stage.ts';
+import type { ContainerControl } from '../containers/stage.ts';
+import { readAddresses } from '../net/addresses.ts';
+import { startManagementServer, type DeviceControl } from './management.ts';
+
+export const API_SOCKET = '/run/kiln/api.sock';
+
+export type ApiContext = Pick<StageContext, 'config' | 'fs' | 'net' | 'log' | 'settings' | 'mounted' | 'onShutdown'>;
+
+/** The init's resident memory and the whole system's used memory (MemTotal - MemAvailable), in bytes. */
+export function memoryFigures(meminfo: string): { initRssBytes: number; systemUsedBytes: number; systemTotalBytes: number } {
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(meminfo)?.[1] ?? NaN) * 1024;
+  return { initRssBytes: process.memoryUsage().rss, systemUsedBytes: kib('MemTotal') - kib('MemAvailable'), systemTotalBytes: kib('MemTotal') };
+}
+
+export async function apiStage(ctx: ApiContext, containers: ContainerControl, socket = API_SOCKET): Promise<string> {
+  const device: DeviceControl = {
+    ...containers,
+    status: () => {
+      const sync = lastTimeSync();
+      const { api, ...visible } = ctx.settings();
+      return {
+        name: ctx.config.name,
+        hostname: os.hostname(),
+        kiln: ctx.config.kilnVersion,
+        buildId: ctx.config.buildId,
+        arch: ctx.config.arch,
+        uptimeSeconds: parseUptimeMs(ctx.fs.readText('/proc/uptime')) / 1000,
+        mounts: [...ctx.mounted],
+        memory: memoryFigures(ctx.fs.readText('/proc/meminfo')),
+        addresses: readAddresses(ctx.net, ctx.fs),
+        time: sync === undefined ? { synchronised: false } : { synchronised: true, source: sync.source, offsetSeconds: sync.offsetMs / 1000 },
+        // The settings in effect (primary ⊕ secondary), without the token.
+        config: { secondary: ctx.config.secondary?.path ?? null, apiToken: api !== undefined, settings: visible },
+        containers: containers.containers().map((c) => ({ name: c.name, state: c.state })),
+      };
+    },
+    reload: () => process.kill(process.pid, 'SIGHUP'),
+    reboot: () => process.kill(process.pid, 'SIGTERM'),
+    poweroff: () => process.kill(process.pid, 'SIGUSR2'),
+  };
+  mkdirSync(path.dirname(socket), { recursive: true, mode: 0o755 });
+  rmSync(socket, { force: true });
+  const local = await startManagementServer({ socket }, device, undefined);
+  chmodSync(socket, 0o600);
+  ctx.onShutdown(() => void local.close());
+  const port = ctx.config.apiPort;
+  if (port === undefined) return `${socket}; no TCP (no apiPort in the config)`;
+  if (ctx.settings().api?.token === undefined) return `${socket}; no TCP listener on ${port}: the secondary config provisions no api.token`;
+  // The token as the settings have it now: a reload that changes it takes effect at the next request.
+  const tcp = await startManagementServer({ port }, device, () => ctx.settings().api?.token ?? '');
+  ctx.onShutdown(() => void tcp.close());
+  return `${socket} and TCP port ${port} (bearer token)`;
+}

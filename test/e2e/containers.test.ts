@@ -1,0 +1,173 @@
+/**
+ * End to end: an OCI image made by an independent tool (umoci, from Debian's busybox-static) runs on the device
+ * under crun. One disk (kiln disk seeds the image store on DATA), one boot, several containers:
+ *   hello   prints and exits 0; restart: never, so it runs exactly once
+ *   flaky   exits 3 every time; restart: on-failure with a 500 ms backoff, so the delays grow 0.5, 1, 2 s
+ *   rt      realtime {fifo, 80, cpus [1]} on a 2-vCPU guest: reports, from inside, the kernel's view of its policy,
+ *           priority and affinity (/proc/self/stat, /proc/self/status)
+ * ~2-3 minutes under TCG.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { kiln, kilnRun } from '../helpers/cli.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+let work: string;
+
+function tool(name: string, args: string[], cwd?: string): string {
+  try {
+    return execFileSync(name, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  } catch (error) {
+    const e = error as { code?: string; stderr?: Buffer };
+    if (e.code === 'ENOENT') throw new Error(`${name} not found (Debian packages umoci, busybox-static: see .ci/host-packages)`);
+    throw new Error(`${name} ${args.join(' ')}: ${e.stderr?.toString() ?? ''}`);
+  }
+}
+
+/** An OCI image layout at `layout` with tag `busybox`: a busybox-static root made with umoci, as a user would. */
+async function makeBusyboxImage(layout: string): Promise<void> {
+  const bundle = path.join(work, 'bundle');
+  tool('umoci', ['init', '--layout', layout]);
+  tool('umoci', ['new', '--image', `${layout}:busybox`]);
+  tool('umoci', ['unpack', '--image', `${layout}:busybox`, bundle]);
+  const rootfs = path.join(bundle, 'rootfs');
+  await mkdir(path.join(rootfs, 'bin'), { recursive: true });
+  await copyFile('/bin/busybox', path.join(rootfs, 'bin/busybox'));
+  await chmod(path.join(rootfs, 'bin/busybox'), 0o755);
+  for (const applet of ['sh', 'echo', 'cat', 'grep', 'awk', 'sleep', 'taskset', 'hostname']) await symlink('busybox', path.join(rootfs, 'bin', applet));
+  tool('umoci', ['repack', '--image', `${layout}:busybox`, bundle]);
+  tool('umoci', ['config', '--image', `${layout}:busybox`, '--config.cmd', '/bin/sh', '--config.env', 'GREETING=hello from an umoci image']);
+}
+
+const TOKEN = 'e2e-token-5d1f0c2a9b';
+const CONFIG = `
+name: ctest
+arch: x86_64
+kernel:
+  modules: [virtio_pci, virtio_blk, virtio_net]
+network:
+  interfaces: [{ name: eth0, dhcp: true }]
+apiPort: 8080
+secondary:
+  path: /data/kiln/secondary.yml
+  default:
+    api: { token: ${TOKEN} }
+storage:
+  partitions:
+    - { label: ESP, filesystem: vfat, size: 64M, esp: true }
+    - { label: DATA, filesystem: ext4, size: rest, mount: /data }
+containers:
+  - name: hello
+    image: oci:images:busybox
+    command: [/bin/sh, -c, 'echo "$GREETING on $(hostname)"']
+    restart: never
+  - name: badcmd
+    image: oci:images:busybox
+    args: [-c, 'echo never']
+    restart: never
+  - name: flaky
+    image: oci:images:busybox
+    command: [/bin/sh, -c, 'echo flaky run; exit 3']
+    restart: on-failure
+    backoff: { initialMs: 500, maxMs: 8000, resetAfterMs: 60000 }
+  - name: rt
+    image: oci:images:busybox
+    command: [/bin/sh, -c, 'awk "{print \\"rt: policy \\" \\$41 \\" priority \\" \\$40}" /proc/self/stat; grep Cpus_allowed_list /proc/self/status; sleep 600']
+    realtime: { policy: fifo, priority: 80, cpus: [1] }
+`;
+
+let boot: { code: number | null; out: string; err: string };
+/** What the management API answered over TCP (through kiln run --forward) while the containers ran. */
+const api: Record<string, { status: number; body: unknown } | { error: string }> = {};
+
+async function ask(name: string, url: string, headers: Record<string, string> = {}): Promise<void> {
+  try {
+    const response = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
+    api[name] = { status: response.status, body: await response.json() };
+  } catch (error) {
+    api[name] = { error: (error as Error).message };
+  }
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'kiln-containers-e2e-'));
+  await makeBusyboxImage(path.join(work, 'images'));
+  await writeFile(path.join(work, 'kiln.yml'), CONFIG);
+  await copyFile(path.join(root, 'examples/kiln.lock'), path.join(work, 'kiln.lock'));
+  const disk = path.join(work, 'disk.img');
+  const made = await kiln(['disk', path.join(work, 'kiln.yml'), '--out', disk, '--size', '256M', '--profile', 'fast', '-q']);
+  expect(made.stderr).toBe('');
+  expect(made.code).toBe(0);
+  let stopping = false;
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}/v1`;
+  boot = await kilnRun([disk, '--timeout', '500', '--forward', `${port}:8080`], (text, child) => {
+    // Enough restarts of flaky to see the delays grow, rt running; the API over TCP; then a clean power-off.
+    if (!stopping && /container flaky: exited with code 3 .*restart 4 in/.test(text) && /rt: policy/.test(text) && /container hello: (exited|could not start)/.test(text)) {
+      stopping = true;
+      void (async () => {
+        await ask('no token', `${base}/containers`);
+        await ask('wrong token', `${base}/containers`, { authorization: 'Bearer not-the-token-at-all' });
+        await ask('containers', `${base}/containers`, { authorization: `Bearer ${TOKEN}` });
+        child.kill('SIGTERM');
+      })();
+    }
+  });
+}, 900_000);
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('containers on the device', () => {
+  test('an image made by umoci runs; its output reaches the console; restart: never runs once', () => {
+    expect(boot.out).toMatch(/\[hello\] hello from an umoci image on ctest/);
+    expect(boot.out.match(/\[hello\] hello from/g)).toHaveLength(1);
+    expect(boot.out).toMatch(/container hello: exited with code 0 after [\d.]+ m?s; not restarting \(restart: never\)/);
+  });
+
+  test('a command the image does not have: a clear error naming the field; the others run', () => {
+    expect(boot.out).toMatch(/container badcmd: could not start \(args: "-c" is not in the image's PATH \([^)]*\); args replace the image's Cmd, command replaces its Entrypoint\)/);
+  });
+
+  test('a failing container is restarted with growing delays', () => {
+    // Warnings reach the console twice (the init's line, and the kernel's echo of it with a [time] prefix): count the init's.
+    const delays = [...boot.out.matchAll(/^kiln: container flaky: exited with code 3 after [\d.]+ m?s; restart \d+ in ([\d.]+ m?s)/gm)].map((m) => m[1]);
+    expect(delays.slice(0, 4)).toEqual(['500 ms', '1 s', '2 s', '4 s']);
+    expect(boot.out).toMatch(/\[flaky\] flaky run/);
+  });
+
+  test('realtime {fifo, 80, cpus [1]}: applied before the code runs and seen from inside', () => {
+    expect(boot.out).toMatch(/container rt: SCHED_FIFO priority 80, CPUs \{1\} \(before its code runs\)/);
+    // /proc/self/stat: field 41 is the policy (1 = SCHED_FIFO), field 40 the real-time priority.
+    expect(boot.out).toMatch(/\[rt\] rt: policy 1 priority 80/);
+    expect(boot.out).toMatch(/\[rt\] Cpus_allowed_list:\s+1\r?\n/);
+  });
+
+  test('over TCP the management API refuses a missing or wrong token and lists the containers with the right one', () => {
+    expect(api['no token']).toEqual({ status: 401, body: { error: 'a bearer token is required' } });
+    expect(api['wrong token']).toEqual({ status: 401, body: { error: 'wrong token' } });
+    const list = api.containers as { status: number; body: { name: string; state: string; pid?: number }[] };
+    expect(list.status).toBe(200);
+    expect(list.body.map((c) => [c.name, c.state])).toEqual([['hello', 'exited'], ['badcmd', 'exited'], ['flaky', expect.stringMatching(/running|waiting/)], ['rt', 'running']]);
+    expect(list.body[3]!.pid).toBeGreaterThan(1);
+  });
+
+  test('shutdown stops the running container and powers off cleanly', () => {
+    expect(boot.out).toMatch(/stopping containers: rt/);
+    expect(boot.out).toMatch(/reboot: Power down/);
+    expect(boot.code).toBe(0);
+  });
+});
