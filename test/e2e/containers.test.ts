@@ -73,6 +73,12 @@ containers:
     command: [/bin/sh, -c, 'echo flaky run; exit 3']
     restart: on-failure
     backoff: { initialMs: 500, maxMs: 8000, resetAfterMs: 60000 }
+  # Edits the secondary config on DATA as an operator would; the test then asks the device to reload it.
+  - name: editor
+    image: oci:images:busybox
+    command: [/bin/sh, -c, 'printf "api: { token: ${TOKEN} }\\nhostname: ctest-reloaded\\ncontainers:\\n  hello: { env: { GREETING: reloaded } }\\n" > /cfg/secondary.yml && echo edited']
+    mounts: [{ type: partition, label: DATA, path: kiln, target: /cfg }]
+    restart: never
   - name: rt
     image: oci:images:busybox
     command: [/bin/sh, -c, 'awk "{print \\"rt: policy \\" \\$41 \\" priority \\" \\$40}" /proc/self/stat; grep Cpus_allowed_list /proc/self/status; sleep 600']
@@ -90,6 +96,16 @@ async function ask(name: string, url: string, headers: Record<string, string> = 
   } catch (error) {
     api[name] = { error: (error as Error).message };
   }
+}
+
+async function post(url: string): Promise<void> {
+  const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(60_000) });
+  api[`POST ${new URL(url).pathname}`] = { status: response.status, body: await response.json() };
+}
+
+/** Polls `ready` every 200 ms, for at most two minutes. */
+async function waitFor(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 600 && !ready(); i++) await new Promise((r) => setTimeout(r, 200));
 }
 
 async function freePort(): Promise<number> {
@@ -114,14 +130,22 @@ beforeAll(async () => {
   let stopping = false;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}/v1`;
+  let console_ = '';
+  const boot_out = () => console_;
   boot = await kilnRun([disk, '--timeout', '500', '--forward', `${port}:8080`], (text, child) => {
+    console_ = text;
     // Enough restarts of flaky to see the delays grow, rt running; the API over TCP; then a clean power-off.
-    if (!stopping && /container flaky: exited with code 3 .*restart 4 in/.test(text) && /rt: policy/.test(text) && /container hello: (exited|could not start)/.test(text)) {
+    if (!stopping && /container flaky: exited with code 3 .*restart 4 in/.test(text) && /rt: policy/.test(text) && /container hello: (exited|could not start)/.test(text) && /\[editor\] edited/.test(text)) {
       stopping = true;
       void (async () => {
         await ask('no token', `${base}/containers`);
         await ask('wrong token', `${base}/containers`, { authorization: 'Bearer not-the-token-at-all' });
         await ask('containers', `${base}/containers`, { authorization: `Bearer ${TOKEN}` });
+        // SIGHUP through the API: the edited secondary config takes effect; hello, started again, sees it.
+        await post(`${base}/reload`);
+        await waitFor(() => /kiln: reload: \/data\/kiln\/secondary\.yml: applied hostname ctest-reloaded/.test(boot_out()));
+        await post(`${base}/containers/hello/start`);
+        await waitFor(() => /\[hello\] reloaded on ctest-reloaded/.test(boot_out()) && (boot_out().match(/container hello: exited with code 0/g) ?? []).length >= 2);
         child.kill('SIGTERM');
       })();
     }
@@ -135,6 +159,7 @@ describe('containers on the device', () => {
   test('an image made by umoci runs; its output reaches the console; restart: never runs once', () => {
     expect(boot.out).toMatch(/\[hello\] hello from an umoci image on ctest/);
     expect(boot.out.match(/\[hello\] hello from/g)).toHaveLength(1);
+    // Until it is started again through the API, after the reload (below).
     expect(boot.out).toMatch(/container hello: exited with code 0 after [\d.]+ m?s; not restarting \(restart: never\)/);
   });
 
@@ -161,8 +186,15 @@ describe('containers on the device', () => {
     expect(api['wrong token']).toEqual({ status: 401, body: { error: 'wrong token' } });
     const list = api.containers as { status: number; body: { name: string; state: string; pid?: number }[] };
     expect(list.status).toBe(200);
-    expect(list.body.map((c) => [c.name, c.state])).toEqual([['hello', 'exited'], ['badcmd', 'exited'], ['flaky', expect.stringMatching(/running|waiting/)], ['rt', 'running']]);
-    expect(list.body[3]!.pid).toBeGreaterThan(1);
+    expect(list.body.map((c) => [c.name, c.state])).toEqual([['hello', 'exited'], ['badcmd', 'exited'], ['flaky', expect.stringMatching(/running|waiting/)], ['editor', 'exited'], ['rt', 'running']]);
+    expect(list.body[4]!.pid).toBeGreaterThan(1);
+  });
+
+  test('a secondary config edited on the device, reloaded through the API (SIGHUP to PID 1), reaches the next start', () => {
+    expect(api['POST /v1/reload']).toEqual({ status: 202, body: { accepted: 'reload' } });
+    expect(boot.out).toMatch(/kiln: reload: \/data\/kiln\/secondary\.yml: applied hostname ctest-reloaded/);
+    expect(api['POST /v1/containers/hello/start']).toMatchObject({ status: 200, body: { name: 'hello' } });
+    expect(boot.out).toMatch(/\[hello\] reloaded on ctest-reloaded/);
   });
 
   test('shutdown stops the running container and powers off cleanly', () => {
