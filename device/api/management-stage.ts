@@ -3,14 +3,11 @@
  * secondary config provisions a token. Reload, reboot and power-off are the same signals an operator would send
  * to PID 1 (SIGHUP, SIGTERM, SIGUSR2), so they take exactly the paths those take.
  */
-import * as os from 'node:os';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { StageContext } from '../init/context.ts';
-import { parseUptimeMs } from '../init/uptime.ts';
-import { lastTimeSync } from '../time/stage.ts';
 import type { ContainerControl } from '../containers/stage.ts';
-import { readAddresses } from '../net/addresses.ts';
+import { statusDocument } from './stage.ts';
 import { startManagementServer, type DeviceControl } from './management.ts';
 
 export const API_SOCKET = '/run/kiln/api.sock';
@@ -26,20 +23,14 @@ export function memoryFigures(meminfo: string): { initRssBytes: number; systemUs
 export async function apiStage(ctx: ApiContext, containers: ContainerControl, socket = API_SOCKET): Promise<string> {
   const device: DeviceControl = {
     ...containers,
+    // The read-only status document (stage.ts), plus what only an authenticated caller sees.
     status: () => {
-      const sync = lastTimeSync();
       const { api, ...visible } = ctx.settings();
       return {
-        name: ctx.config.name,
-        hostname: os.hostname(),
-        kiln: ctx.config.kilnVersion,
-        buildId: ctx.config.buildId,
+        ...statusDocument(ctx),
         arch: ctx.config.arch,
-        uptimeSeconds: parseUptimeMs(ctx.fs.readText('/proc/uptime')) / 1000,
         mounts: [...ctx.mounted],
         memory: memoryFigures(ctx.fs.readText('/proc/meminfo')),
-        addresses: readAddresses(ctx.net, ctx.fs),
-        time: sync === undefined ? { synchronised: false } : { synchronised: true, source: sync.source, offsetSeconds: sync.offsetMs / 1000 },
         // The settings in effect (primary ⊕ secondary), without the token.
         config: { secondary: ctx.config.secondary?.path ?? null, apiToken: api !== undefined, settings: visible },
         containers: containers.containers().map((c) => ({ name: c.name, state: c.state })),

@@ -119,6 +119,11 @@ export function withOverride<C extends ContainerConfig>(c: C, override: Containe
 }
 export type ContainerMount = ContainerConfig['mounts'][number];
 
+/** Whether `folder` lies on the filesystem mounted at `mount` (the mount point itself or below it). */
+export function isOnMount(folder: string, mount: string | undefined): boolean {
+  return mount !== undefined && (folder === mount || folder.startsWith(`${mount.replace(/\/$/, '')}/`));
+}
+
 /** Names unique, dependencies known and acyclic: checked on the host and again on the device after a merge. */
 export function containerListIssues(list: readonly { name: string; dependsOn: readonly string[] }[]): { index: number; field: string; message: string }[] {
   const issues: { index: number; field: string; message: string }[] = [];

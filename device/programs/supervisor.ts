@@ -152,8 +152,9 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
     changed();
   }
 
-  async function waitForAll(ms: number): Promise<void> {
-    const running = services.filter((s) => s.process !== undefined).map((s) => s.exited!);
+  /** Until every one of `list` that is running has exited, or `ms` passed. */
+  async function waitForExit(list: readonly Service[], ms: number): Promise<void> {
+    const running = list.filter((s) => s.process !== undefined).map((s) => s.exited!);
     if (running.length === 0) return;
     let cancel = () => {};
     const timeout = new Promise<void>((resolve) => (cancel = deps.setTimer(resolve, ms)));
@@ -192,11 +193,11 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
       const terminated = signalAll('SIGTERM');
       if (terminated.length === 0) return;
       deps.log.info(`stopping ${noun}s: ${terminated.join(', ')}`);
-      await waitForAll(options.termGraceMs ?? TERM_GRACE_MS);
+      await waitForExit(services, options.termGraceMs ?? TERM_GRACE_MS);
       const killed = signalAll('SIGKILL');
       if (killed.length === 0) return;
       deps.log.warn(`${noun}s still running after SIGTERM, sending SIGKILL: ${killed.join(', ')}`);
-      await waitForAll(options.killGraceMs ?? KILL_GRACE_MS);
+      await waitForExit(services, options.killGraceMs ?? KILL_GRACE_MS);
     },
     // A process may learn its pid after the spawn returned (a container's, from crun state): ask it now.
     status: () => services.map((s) => ({ ...structuredClone(s.status), ...(s.process?.pid !== undefined ? { pid: s.process.pid } : {}) })),
@@ -222,16 +223,11 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
         changed();
         return true;
       }
-      const wait = async (ms: number) => {
-        let cancel = () => {};
-        await Promise.race([service.exited!, new Promise<void>((resolve) => (cancel = deps.setTimer(resolve, ms)))]);
-        cancel();
-      };
       service.process.kill('SIGTERM');
-      await wait(options.termGraceMs ?? TERM_GRACE_MS);
+      await waitForExit([service], options.termGraceMs ?? TERM_GRACE_MS);
       if (service.process !== undefined) {
         service.process.kill('SIGKILL');
-        await wait(options.killGraceMs ?? KILL_GRACE_MS);
+        await waitForExit([service], options.killGraceMs ?? KILL_GRACE_MS);
       }
       return true;
     },

@@ -76,6 +76,24 @@ export interface Libc {
 /** finit_module has no glibc wrapper (2.36): call it by number, which differs per architecture. */
 const SYS_FINIT_MODULE: Partial<Record<string, number>> = { x64: 313, arm64: 273 };
 
+type Koffi = typeof import('koffi');
+
+/**
+ * A checker for libc calls bound through koffi: returns the result, or throws SyscallError (errno name and
+ * strerror text) for -1. Read errno right after the call, before any other JS can run a libc call that changes it.
+ */
+export function syscallCheck(koffi: Koffi, lib: ReturnType<Koffi['load']>): (result: number | bigint, call: string) => number {
+  const strerror = lib.func('const char *strerror(int errnum)');
+  const errnoNames = new Map<number, string>();
+  for (const [name, value] of Object.entries(koffi.os.errno)) if (!errnoNames.has(value)) errnoNames.set(value, name);
+  return (result, call) => {
+    const value = Number(result);
+    if (value !== -1) return value;
+    const errno = koffi.errno();
+    throw new SyscallError(call, errno, errnoNames.get(errno) ?? `E${errno}`, String(strerror(errno)));
+  };
+}
+
 /** Bind libc with koffi. Throws when koffi or libc cannot be loaded (the caller treats that as a crash). */
 export function openLibc(): Libc {
   const require = createRequire(import.meta.url);
@@ -90,18 +108,7 @@ export function openLibc(): Libc {
   const kill = lib.func('int kill(int pid, int sig)');
   const waitpid = lib.func('int waitpid(int pid, _Out_ int *status, int options)');
   const syscall = lib.func('long syscall(long number, ...)');
-  const strerror = lib.func('const char *strerror(int errnum)');
-
-  const errnoNames = new Map<number, string>();
-  for (const [name, value] of Object.entries(koffi.os.errno)) if (!errnoNames.has(value)) errnoNames.set(value, name);
-
-  // Read errno right after the call, before any other JS can run a libc call that changes it.
-  function check(result: number | bigint, call: string): number {
-    const value = Number(result);
-    if (value !== -1) return value;
-    const errno = koffi.errno();
-    throw new SyscallError(call, errno, errnoNames.get(errno) ?? `E${errno}`, String(strerror(errno)));
-  }
+  const check = syscallCheck(koffi, lib);
 
   const finitNumber = SYS_FINIT_MODULE[process.arch];
 

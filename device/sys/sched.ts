@@ -4,7 +4,7 @@
  * between `crun create` and `crun start`, because crun 1.8 ignores the runtime spec's `process.scheduler`.
  */
 import { createRequire } from 'node:module';
-import { SyscallError } from './libc.ts';
+import { syscallCheck } from './libc.ts';
 
 export const SCHED_OTHER = 0;
 export const SCHED_FIFO = 1;
@@ -44,13 +44,7 @@ export function openSched(): Sched {
   const getparam = lib.func('int sched_getparam(int pid, _Out_ int *param)');
   const setaffinity = lib.func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)');
   const getaffinity = lib.func('int sched_getaffinity(int pid, size_t size, _Out_ uint8_t *mask)');
-  const strerror = lib.func('const char *strerror(int errnum)');
-  const check = (result: number, call: string): number => {
-    if (result !== -1) return result;
-    const errno = koffi.errno();
-    const name = Object.entries(koffi.os.errno).find(([, v]) => v === errno)?.[0] ?? `E${errno}`;
-    throw new SyscallError(call, errno, name, String(strerror(errno)));
-  };
+  const check = syscallCheck(koffi, lib);
   return {
     setScheduler: (pid, policy, priority) => void check(setscheduler(pid, policy, [priority]), `sched_setscheduler(${pid})`),
     getScheduler: (pid) => {

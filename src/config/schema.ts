@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { logSchema, networkSchema, secondarySchema, sysctlSchema, timeSchema } from '../../device/config/secondary-schema.ts';
 import { storageSchema } from '../../device/config/storage-schema.ts';
-import { containersSchema } from '../../device/config/containers-schema.ts';
+import { containersSchema, isOnMount } from '../../device/config/containers-schema.ts';
 import { programsSchema } from '../programs/schema.js';
 
 export const ARCHES = ['x86_64', 'aarch64'] as const;
@@ -156,7 +156,7 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     if (c.containers.length === 0) return;
     const partitions = c.storage?.partitions ?? [];
-    const store = partitions.find((p) => p.mount !== undefined && (c.containerStore === p.mount || c.containerStore.startsWith(`${p.mount.replace(/\/$/, '')}/`)));
+    const store = partitions.find((p) => isOnMount(c.containerStore, p.mount));
     if (store === undefined) {
       ctx.addIssue({
         code: 'custom',

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { PinnedImage } from '../images/pin.js';
+import { isOnMount } from '../../device/config/containers-schema.ts';
 import { writeOciLayout } from '../images/index.js';
 import { KilnError } from '../util/errors.js';
 import type { DiskPlan } from './plan.js';
@@ -28,9 +29,7 @@ export async function stageContainerStore(config: Config, plan: DiskPlan, config
       hint: 'Make one disk per architecture: a config with a single arch.',
     });
   }
-  const index = plan.partitions.findIndex(
-    (p) => p.partition.mount !== undefined && (config.containerStore === p.partition.mount || config.containerStore.startsWith(`${p.partition.mount.replace(/\/$/, '')}/`)),
-  );
+  const index = plan.partitions.findIndex((p) => isOnMount(config.containerStore, p.partition.mount));
   const planned = plan.partitions[index];
   if (planned === undefined || planned.partition.filesystem !== 'ext4') {
     throw new KilnError('DISK_CONTAINERS', `containerStore ${config.containerStore} must be on a mounted ext4 partition`, { hint: 'Mount an ext4 partition at /data (see examples/gateway.yml).' });
