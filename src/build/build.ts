@@ -2,7 +2,7 @@
  * `kiln build`: config → inputs → root filesystem layers → initramfs → UKI, one EFI per architecture.
  * Each step lives in its own module; this one only wires them and measures.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
@@ -16,7 +16,10 @@ import { resolveInputs } from '../inputs/resolve.js';
 import { unpackInput } from '../inputs/unpack.js';
 import { findKernel, selectModules } from '../rootfs/kernel-modules.js';
 import { networkModules } from '../rootfs/network-modules.js';
-import { storageModules } from '../rootfs/storage-modules.js';
+import { sourceStickModules, storageModules } from '../rootfs/storage-modules.js';
+import { compileFirstStage } from '../rootfs/first-stage.js';
+import { archDir, firstStageConfig, splitSourceRoot, SHARED_DIR } from '../rootfs/source-root.js';
+import { espLabel } from '../disk/plan.js';
 import { DEVICE_PREFIX, kilnLayer, modulesLayer, runtimeLayer, runtimeLibraries, type LayerPlan, type RuntimeSources } from '../rootfs/layers.js';
 import { toolsLayer } from '../rootfs/tools-layer.js';
 import { toolsFor } from '../inputs/tools.js';
@@ -60,7 +63,19 @@ export interface BuildResult {
   parts: Record<string, number>;
   /** The containers' images, pinned and verified in the cache: `kiln disk` seeds the device's store with them. */
   images: PinnedImage[];
+  /** `layout: source`: what this architecture puts on the stick, written beside the EFI in the output folder. */
+  stick?: StickFiles;
   durationMs: number;
+}
+
+export interface StickFiles {
+  /** The folder holding them: the output folder, laid out as the stick's root (the ESP). */
+  dir: string;
+  /** Paths relative to `dir`: linux_<arch>/bin/node, linux_<arch>/lib/*, src/kiln/**, src/<program>/**. */
+  files: string[];
+  bytes: number;
+  /** The filesystem label the first stage looks for. */
+  label: string;
 }
 
 export async function build(o: BuildOptions): Promise<BuildResult> {
@@ -81,7 +96,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const tree = async (role: keyof typeof inputs) => unpackInput(cache, input(role));
   const kernelTree = await tree('kernel');
   const kernel = await findKernel(kernelTree, inputs.kernel.entry.name);
-  const modules = await selectModules(kernel, [...config.kernel.modules, ...networkModules(config), ...storageModules(config.storage)], inputs.kernel.entry.name, arch);
+  const modules = await selectModules(kernel, [...config.kernel.modules, ...networkModules(config), ...storageModules(config.storage), ...(config.layout === 'source' ? sourceStickModules() : [])], inputs.kernel.entry.name, arch);
 
   const images = await pinContainerImages(config.containers, { arch, configDir: dir, configName: path.relative(process.cwd(), file), cacheRoot: o.cacheRoot, reporter: o.reporter });
   const programs = await preparePrograms({ programs: config.programs, configDir: dir, configName: path.relative(process.cwd(), file), cache, reporter: o.reporter });
@@ -144,11 +159,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     );
   }
 
-  const layers = [
-    runtimeLayer(runtime),
-    modulesLayer(kernel.release, modules, inputs.kernel.entry.sha256),
-    ...toolLayers,
-    kilnLayer({
+  const kiln = kilnLayer({
       deviceDir,
       osRelease,
       files,
@@ -177,8 +188,28 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
           ? { containers: config.containers.map((c, i) => ({ ...c, digest: images[i]!.image.manifestDigest })), containerStore: config.containerStore }
           : {}),
       },
-    }),
-  ];
+    });
+  const modulesPlan = modulesLayer(kernel.release, modules, inputs.kernel.entry.sha256);
+  let layers: LayerPlan[] = [runtimeLayer(runtime), modulesPlan, ...toolLayers, kiln];
+  let stick: StickFiles | undefined;
+  if (config.layout === 'source') {
+    o.reporter.step('splitting the root between the UKI and the stick (layout: source)');
+    const label = espLabel(config);
+    const split = splitSourceRoot({
+      runtime: (await runtimeLayer(runtime).build()).entries,
+      kiln: (await kiln.build()).entries,
+      debArch: names.deb,
+      firstStage: await compileFirstStage(arch, cache),
+      firstStageConfig: firstStageConfig({ label, modules: modules.order.map((m) => `/lib/modules/${kernel.release}/${m.path}`), waitSeconds: 120 }),
+    });
+    const firstStageLayer: LayerPlan = {
+      name: 'kiln',
+      key: '',
+      build: async () => ({ entries: split.initramfs, parts: { 'first stage, boot.json, files, stubs, links': split.initramfs.reduce((n, e) => n + (e.type === 'file' ? e.data.length : 0), 0) } }),
+    };
+    layers = [modulesPlan, ...toolLayers, firstStageLayer];
+    stick = await writeStick(o.outDir, split.stick, archDir(names.deb), label);
+  }
   const compression = config.compression[o.profile];
   const initramfs = await buildInitramfs(layers, { compression, arch, mtime: o.mtime, cache, reporter: o.reporter });
 
@@ -193,6 +224,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 
   const parts: Record<string, number> = { 'kernel (vmlinuz)': linux.length, 'UKI stub': stub.length };
   for (const l of initramfs.layers) Object.assign(parts, l.parts);
+  if (stick !== undefined) parts[`on the stick (${stick.files.length} files, read from disk)`] = stick.bytes;
   return {
     name: config.name,
     arch,
@@ -206,8 +238,27 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     layers: initramfs.layers,
     parts,
     images,
+    stick,
     durationMs: Date.now() - started,
   };
+}
+
+/**
+ * Writes this architecture's stick files into the output folder: its own linux_<arch>/ replaced whole, and its
+ * files of the shared src/ (buildAll empties src/ first, so it ends as the union over the architectures).
+ */
+async function writeStick(outDir: string, files: readonly { path: string; data: Uint8Array }[], own: string, label: string): Promise<StickFiles> {
+  const fresh = path.join(outDir, `.${own}.new`);
+  await rm(fresh, { recursive: true, force: true });
+  for (const f of files) {
+    const inOwn = f.path.startsWith(`${own}/`);
+    const target = inOwn ? path.join(fresh, f.path.slice(own.length + 1)) : path.join(outDir, f.path);
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, f.data);
+  }
+  await rm(path.join(outDir, own), { recursive: true, force: true });
+  await rename(fresh, path.join(outDir, own));
+  return { dir: outDir, files: files.map((f) => f.path), bytes: files.reduce((n, f) => n + f.data.length, 0), label };
 }
 
 /**
@@ -217,8 +268,23 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 export async function buildAll(o: BuildOptions): Promise<BuildResult[]> {
   const { config } = await loadConfig(o.configFile);
   const results: BuildResult[] = [];
+  // layout: source — the shared src/ is rewritten whole by this run's architectures (see writeStick).
+  if (config.layout === 'source') await clearSharedSource(o.outDir);
   for (const arch of o.arch ? [o.arch] : configArches(config)) results.push(await build({ ...o, arch }));
   return results;
+}
+
+/** Empties the output folder's src/ — only when it is a stick tree kiln wrote (never a user's own src/ folder). */
+async function clearSharedSource(outDir: string): Promise<void> {
+  const shared = path.join(outDir, SHARED_DIR);
+  const entries = await readdir(shared).catch(() => undefined);
+  if (entries === undefined) return;
+  if (!entries.includes('kiln')) {
+    throw new KilnError('BUILD_OUT_DIR', `${shared} exists and is not a stick tree kiln wrote (no src/kiln): layout: source writes its shared src/ there`, {
+      hint: 'Build into another folder: --out out',
+    });
+  }
+  await rm(shared, { recursive: true, force: true });
 }
 
 function onlyArch(arches: Arch[], file: string): Arch {

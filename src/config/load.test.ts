@@ -21,6 +21,7 @@ describe('kiln.yml validation', () => {
     expect(c).toEqual({
       name: 'gw',
       arch: 'x86_64',
+      layout: 'initramfs',
       kernel: { cmdline: '', modules: [] },
       compression: { release: { algorithm: 'xz', level: 9, extreme: true }, fast: { algorithm: 'zstd', level: 3 } },
       debug: false,

@@ -71,6 +71,12 @@ export const configSchema = z
     arch: archSchema
       .default('x86_64')
       .describe('CPU architecture of the device, or a list of them (`[x86_64, aarch64]`): one UKI per architecture.'),
+    layout: z
+      .enum(['initramfs', 'source'])
+      .default('initramfs')
+      .describe(
+        'Where Node, the init and the programs live. `initramfs`: all inside the UKI, one self-contained EFI. `source` (u-root\'s Sourcery layout): the UKI keeps the kernel, the modules that reach the boot disk and a tiny first stage; Node and its libraries (/linux_<arch>/{bin,lib}) and all TypeScript (/src, shared by every architecture) are read from the ESP, found by its label. `kiln disk` writes them there; for aarch64 it is what keeps the EFI far below 45 MB.',
+      ),
     hostname: z
       .string()
       .regex(hostnamePattern, 'expected a hostname of letters, digits and "-" (at most 63)')

@@ -14,8 +14,10 @@ import type { Reporter } from '../util/report.js';
 import { describeBlockDevice, inspectBlockDevice, type BlockDeviceInfo } from './block-device.js';
 import { contentFolder } from './content.js';
 import { stageContainerStore } from './container-store.js';
-import { DEFAULT_STORAGE, planDisk, type DiskPlan } from './plan.js';
+import { planDisk, storageOf, type DiskPlan } from './plan.js';
 import { formatSize } from './size.js';
+import { mergeSticks } from '../rootfs/source-root.js';
+import type { FatFile } from '../formats/fat/index.js';
 import { writeDiskImage, writeDiskToDevice, type WrittenPartition } from './write.js';
 
 export { planDisk, DEFAULT_DISK_BYTES, type DiskPlan } from './plan.js';
@@ -107,7 +109,7 @@ export async function prepareTarget(loaded: LoadedConfig, target: DiskTarget): P
       });
     }
   }
-  const plan = planDisk(loaded.config.storage ?? DEFAULT_STORAGE, {
+  const plan = planDisk(storageOf(loaded.config), {
     configName,
     sizeBytes: device?.sizeBytes ?? target.sizeBytes,
     sizeSource: device === undefined ? (target.sizeText === undefined ? undefined : `--size ${target.sizeText}`) : `${device.path} (${formatSize(device.sizeBytes)})`,
@@ -120,7 +122,7 @@ export async function prepareTarget(loaded: LoadedConfig, target: DiskTarget): P
 export async function writeDisk(
   loaded: LoadedConfig,
   prepared: PreparedTarget,
-  built: readonly Pick<BuildResult, 'efi' | 'buildId' | 'arch' | 'images'>[],
+  built: readonly Pick<BuildResult, 'efi' | 'buildId' | 'arch' | 'images' | 'stick'>[],
   mtime: number,
 ): Promise<WrittenPartition[]> {
   const staged = await stageContainerStore(loaded.config, prepared.plan, loaded.dir, built);
@@ -131,13 +133,27 @@ export async function writeDisk(
   }
 }
 
+/** layout: source — every architecture's stick files, the shared src/ once (mergeSticks checks it is shared). */
+export async function stickFiles(built: readonly Pick<BuildResult, 'arch' | 'stick'>[]): Promise<FatFile[]> {
+  const sticks = [];
+  for (const b of built) {
+    if (b.stick === undefined) continue;
+    const dir = b.stick.dir;
+    sticks.push({ arch: b.arch, files: await Promise.all(b.stick.files.map(async (f) => ({ path: f, data: await readFile(path.join(dir, f)) }))) });
+  }
+  return mergeSticks(sticks);
+}
+
 async function writeDiskWith(
   loaded: LoadedConfig,
   prepared: PreparedTarget,
-  built: readonly Pick<BuildResult, 'efi' | 'buildId'>[],
+  built: readonly Pick<BuildResult, 'efi' | 'buildId' | 'arch' | 'stick'>[],
   mtime: number,
 ): Promise<WrittenPartition[]> {
-  const bootFiles = await Promise.all(built.map(async (b) => ({ path: `EFI/BOOT/${path.basename(b.efi)}`, data: await readFile(b.efi) })));
+  const bootFiles = [
+    ...(await Promise.all(built.map(async (b) => ({ path: `EFI/BOOT/${path.basename(b.efi)}`, data: await readFile(b.efi) })))),
+    ...(await stickFiles(built)),
+  ];
   const layout = prepared.plan.partitions.map((p) => `${p.offsetBytes}+${p.sizeBytes}`).join(',');
   const source = {
     plan: prepared.plan,

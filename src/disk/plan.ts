@@ -22,6 +22,22 @@ export const DEFAULT_STORAGE: Storage = {
   partitions: [{ label: 'ESP', filesystem: 'vfat', size: '64M', esp: true, options: [], required: true, fsck: false }],
 };
 
+/**
+ * The storage a config's disk has: its own, or DEFAULT_STORAGE; with `layout: source` the default ESP also holds
+ * each architecture's Node and libraries (~125 MB) and the shared /src, so it is 160 MiB per architecture + 32.
+ */
+export function storageOf(config: { storage?: Storage; layout: 'initramfs' | 'source'; arch: string | readonly string[] }): Storage {
+  if (config.storage !== undefined) return config.storage;
+  if (config.layout !== 'source') return DEFAULT_STORAGE;
+  const arches = typeof config.arch === 'string' ? 1 : config.arch.length;
+  return { ...DEFAULT_STORAGE, partitions: [{ ...DEFAULT_STORAGE.partitions[0]!, size: `${160 * arches + 32}M` }] };
+}
+
+/** The FAT label of the config's ESP, as kiln disk writes it (upper case): what `layout: source` boots from. */
+export function espLabel(config: Parameters<typeof storageOf>[0]): string {
+  return (storageOf(config).partitions.find((p) => p.esp)?.label ?? DEFAULT_STORAGE.partitions[0]!.label).toUpperCase();
+}
+
 export interface PlannedPartition {
   /** Index in storage.partitions; the GPT entry is index + 1 (vda1, vda2, ...). */
   index: number;

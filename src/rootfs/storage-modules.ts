@@ -40,3 +40,11 @@ export function storageModules(storage: Storage | undefined): string[] {
   }
   return [...modules];
 }
+
+/**
+ * What the first stage of `layout: source` needs to mount the boot stick: the disk drivers, USB mass storage behind
+ * xHCI/EHCI (a real stick), and vfat with Debian's default code page and I/O charset.
+ */
+export function sourceStickModules(): string[] {
+  return [...DISK_DRIVERS, 'xhci_pci', 'ehci_pci', 'usb_storage', 'uas', ...VFAT_MODULES, `nls_cp${FAT_DEFAULT_CODEPAGE}`, `nls_${FAT_DEFAULT_IOCHARSET}`];
+}

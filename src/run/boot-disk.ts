@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { BuildResult } from '../build/build.js';
 import { loadConfig } from '../config/load.js';
 import { contentFolder, readFatContent } from '../disk/content.js';
-import { prepareTarget, writeDisk } from '../disk/index.js';
+import { prepareTarget, stickFiles, writeDisk } from '../disk/index.js';
 import { partitionWhere } from '../disk/plan.js';
 import { refreshEsp } from '../disk/refresh-esp.js';
 import { tempBeside } from '../inputs/cache.js';
@@ -74,7 +74,7 @@ export async function diskFromImage(image: string, keep: string | undefined): Pr
  */
 export async function diskFromConfig(configFile: string, built: readonly BuildResult[], keep: string | undefined, mtime: number): Promise<RunDisk | undefined> {
   const loaded = await loadConfig(configFile);
-  if (loaded.config.storage === undefined) {
+  if (loaded.config.storage === undefined && loaded.config.layout !== 'source') {
     if (keep !== undefined) {
       throw new KilnError('RUN_BAD_OPTION', `--keep-disk: ${configFile} has no storage section, so there is no state to keep`, {
         hint: 'Add storage.partitions (see examples/gateway.yml), or boot a disk image made by kiln disk.',
@@ -88,6 +88,7 @@ export async function diskFromConfig(configFile: string, built: readonly BuildRe
     const folder = await contentFolder(espPlan, loaded.dir);
     const files = [
       ...(await Promise.all(built.map(async (b) => ({ path: `EFI/BOOT/${path.basename(b.efi)}`, data: await readFile(b.efi) })))),
+      ...(await stickFiles(built)),
       ...(folder === undefined ? [] : await readFatContent(folder, partitionWhere(espPlan, 'content'))),
     ];
     await refreshEsp(keep, files, espPlan.partition.label);

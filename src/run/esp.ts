@@ -2,10 +2,29 @@
  * The boot disk for a run: a GPT disk with one FAT32 ESP holding the image at the firmware's removable-media path
  * (`EFI/BOOT/BOOTX64.EFI`), so the firmware boots it with no boot entries, from a fresh VARS store.
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { KilnError } from '../util/errors.js';
 import { writeEspDisk } from '../image/disk.js';
 import type { ArchSpec } from './arch.js';
+import { readFatContent } from '../disk/content.js';
+import { ARCH_NAMES } from '../inputs/catalog.js';
+import { archDir, SHARED_DIR } from '../rootfs/source-root.js';
+
+/**
+ * An EFI built with `layout: source` boots only with its stick: `kiln build` leaves the stick's tree beside the
+ * EFI (linux_<arch>/ and src/), and it goes onto the run's ESP with it. Nothing for an ordinary EFI.
+ */
+async function stickBeside(efi: string, spec: ArchSpec): Promise<{ path: string; data: Uint8Array }[]> {
+  const dir = path.dirname(efi);
+  const own = archDir(ARCH_NAMES[spec.arch].deb);
+  if (!(await access(path.join(dir, own, 'bin', 'node')).then(() => true, () => false))) return [];
+  const files = [];
+  for (const sub of [own, SHARED_DIR]) {
+    for (const f of await readFatContent(path.join(dir, sub), `${efi}: the stick tree beside it`)) files.push({ path: `${sub}/${f.path}`, data: f.data });
+  }
+  return files;
+}
 
 export async function writeBootDisk(efi: string, spec: ArchSpec, outPath: string): Promise<void> {
   let data: Uint8Array;
@@ -18,5 +37,5 @@ export async function writeBootDisk(efi: string, spec: ArchSpec, outPath: string
     });
   }
   // Default size: the image plus a little free space. The disk is a throwaway copy for this one run.
-  await writeEspDisk(outPath, [{ path: spec.bootPath, data }]);
+  await writeEspDisk(outPath, [{ path: spec.bootPath, data }, ...(await stickBeside(efi, spec))]);
 }

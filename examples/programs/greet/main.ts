@@ -5,4 +5,4 @@ import { greeting, type Greeting } from './greeting.ts';
 
 const who: string = process.argv[2] ?? 'world';
 const message: Greeting = greeting(who, os.hostname());
-console.log(`${message.text} (up ${ms(Math.round(os.uptime() * 1000), { long: true })})`);
+console.log(`${message.text} (up ${ms(Math.round(os.uptime() * 1000), { long: true })}, on ${process.arch})`);

@@ -5,6 +5,7 @@ import { EXIT_CODE_HELP } from '../../run/exit-codes.js';
 import type { AccelMode } from '../../run/options.js';
 import { parseForward, type PortForward } from '../../run/forward.js';
 import { KilnError } from '../../util/errors.js';
+import { ARCHES, type Arch } from '../../config/schema.js';
 import { print, type CliIo } from '../io.js';
 import { DISK_IMAGE, diskFromConfig, diskFromImage, type RunDisk } from '../../run/boot-disk.js';
 import { printSummary, profileOption, runBuild, sourceDateEpoch } from './build.js';
@@ -42,6 +43,7 @@ export function runCommand(io: CliIo, setExitCode: (code: number) => void): Comm
     .option('--expect <regex>', 'exit 0 as soon as the console matches (for scripts and tests)', regex)
     .option('--accel <mode>', 'auto = KVM when it really works here, else TCG software emulation; kvm; tcg', 'auto')
     .option('--tcg-threads <mode>', 'under TCG: single = one host thread for all vCPUs (x86_64 default: V8 crashes under multi), multi = one per vCPU (aarch64 default)')
+    .option('--arch <arch>', 'x86_64 or aarch64: which guest boots a disk image (default x86_64), or which build of a multi-architecture config (default: its first)')
     .option('--forward <[hostaddr:]hostport:guestport>', 'forward a host TCP port to the guest (repeatable); listens on 127.0.0.1 unless hostaddr is given', collectForward)
     .option('--no-network', 'no network card (default: virtio-net on QEMU user networking)')
     .option('--keep-disk <path>', 'boot the disk at PATH in place: made from the image or config on first use, kept (with the device state) afterwards')
@@ -70,13 +72,16 @@ Examples:
   kiln run out/BOOTAA64.EFI --expect 'kiln: ready in' --timeout 300
   kiln run examples/minimal.yml                    # builds (fast profile) into out/, then boots
   kiln run disk.img --keep-disk state.img          # a disk from kiln disk; /data survives across runs
+  kiln run stick.img --arch aarch64                # a multi-architecture disk, booted by the arm64 guest
   kiln run out/BOOTX64.EFI --expect 'kiln: ready in' --timeout 120
   kiln run out/BOOTX64.EFI --forward 8080:8080     # curl http://127.0.0.1:8080/status reaches the device`,
     )
     .action(async (image: string, opts: {
       memory: string; cpus: number; timeout?: number; expect?: RegExp; accel: string; tcgThreads?: 'single' | 'multi'; forward?: PortForward[]; network: boolean; out: string; profile: 'release' | 'fast';
-      keepDisk?: string;
+      keepDisk?: string; arch?: string;
     }) => {
+      if (opts.arch !== undefined && !(ARCHES as readonly string[]).includes(opts.arch)) throw new KilnError('RUN_BAD_OPTION', `--arch: "${opts.arch}" is not one of ${ARCHES.join(', ')}`);
+      const wantArch = opts.arch as Arch | undefined;
       if (!['auto', 'kvm', 'tcg'].includes(opts.accel)) throw new KilnError('RUN_BAD_OPTION', `--accel: "${opts.accel}" is not one of auto, kvm, tcg`);
       const keepDisk = opts.keepDisk === undefined ? undefined : path.resolve(io.cwd, opts.keepDisk);
       let efi = path.resolve(io.cwd, image);
@@ -85,7 +90,8 @@ Examples:
       if (/\.(ya?ml|[cm]?[jt]s)$/.test(image)) {
         // A config with several architectures builds them all and boots the first it names.
         const results = await runBuild(image, { out: opts.out, profile: opts.profile }, io);
-        const result = results[0]!;
+        const result = wantArch === undefined ? results[0]! : results.find((r) => r.arch === wantArch);
+        if (result === undefined) throw new KilnError('RUN_BAD_OPTION', `--arch ${wantArch}: ${image} does not name that architecture (it builds ${results.map((r) => r.arch).join(', ')})`);
         printSummary(result, { ...io, stdout: io.stderr });
         efi = result.efi;
         arch = result.arch;
@@ -93,7 +99,9 @@ Examples:
         disk = await diskFromConfig(path.resolve(io.cwd, image), results, keepDisk, sourceDateEpoch(io.env));
       } else if (DISK_IMAGE.test(image)) {
         disk = await diskFromImage(efi, keepDisk);
+        arch = wantArch ?? 'x86_64';
       } else {
+        if (wantArch !== undefined && wantArch !== arch) throw new KilnError('RUN_BAD_OPTION', `--arch ${wantArch}: ${image} is named as an ${arch} EFI (BOOTX64.EFI / BOOTAA64.EFI)`);
         await access(efi).catch(() => {
           throw new KilnError('RUN_NO_IMAGE', `${image}: no such file`, { hint: 'Build one first: kiln build examples/minimal.yml --out out' });
         });

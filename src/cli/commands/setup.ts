@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { access } from 'node:fs/promises';
 import { Command } from 'commander';
 import { exec } from '../../util/exec.js';
@@ -15,6 +16,11 @@ export const HOST_PACKAGES: readonly { pkg: string; check: string; why: string }
   { pkg: 'qemu-system-arm', check: '/usr/bin/qemu-system-aarch64', why: 'kiln run (aarch64)' },
   { pkg: 'qemu-efi-aarch64', check: '/usr/share/AAVMF/AAVMF_CODE.fd', why: 'UEFI firmware for kiln run (aarch64)' },
   { pkg: 'e2fsprogs', check: '/usr/sbin/mkfs.ext4', why: 'ext4 partitions for kiln disk' },
+  // layout: source compiles its first stage (device/first-stage) for each architecture: the native cc and a cross one.
+  { pkg: 'gcc', check: '/usr/bin/cc', why: 'the first stage of layout: source (native)' },
+  os.arch() === 'arm64'
+    ? { pkg: 'gcc-x86-64-linux-gnu', check: '/usr/bin/x86_64-linux-gnu-gcc', why: 'the first stage of layout: source (x86_64)' }
+    : { pkg: 'gcc-aarch64-linux-gnu', check: '/usr/bin/aarch64-linux-gnu-gcc', why: 'the first stage of layout: source (aarch64)' },
 ];
 
 async function missingPackages(): Promise<string[]> {
