@@ -21,6 +21,8 @@ export interface ContainerView {
   lastExit?: unknown;
   image: string;
   restart: string;
+  /** With a healthcheck: starting, healthy or unhealthy, failures in a row, why the last check failed. */
+  health?: { state: string; failures: number; checks: number; last?: string };
 }
 
 export interface DeviceControl {

@@ -54,6 +54,30 @@ export const realtimeSchema = z
   })
   .strict();
 
+const port = z.number().int().min(1).max(65535);
+
+/** Is the container's service working? Probed while it runs; `retries` failures in a row make it unhealthy. */
+export const healthcheckSchema = z
+  .object({
+    exec: z.array(z.string()).min(1).optional().describe('A command run inside the container (crun exec): healthy when it exits 0.'),
+    tcp: z.object({ port }).strict().optional().describe('Healthy when 127.0.0.1:port accepts a connection (network: host).'),
+    http: z
+      .object({ port, path: z.string().regex(/^\//, 'expected a path like "/health"').default('/') })
+      .strict()
+      .optional()
+      .describe('Healthy when GET http://127.0.0.1:port/path answers 2xx or 3xx (network: host).'),
+    intervalSeconds: z.number().min(0.5).max(3600).default(10),
+    timeoutSeconds: z.number().min(0.1).max(600).default(5),
+    retries: z.number().int().min(1).max(100).default(3).describe('Failed checks in a row that make it unhealthy.'),
+    startPeriodSeconds: z.number().min(0).max(3600).default(0).describe('Failures this soon after a start do not count.'),
+  })
+  .strict()
+  .superRefine((h, ctx) => {
+    const probes = [h.exec, h.tcp, h.http].filter((p) => p !== undefined).length;
+    if (probes !== 1) ctx.addIssue({ code: 'custom', message: probes === 0 ? 'expected one of exec, tcp or http' : 'expected only one of exec, tcp or http' });
+  });
+export type Healthcheck = z.output<typeof healthcheckSchema>;
+
 export const containerSchema = z
   .object({
     name: z.string().regex(CONTAINER_NAME, 'expected lower-case letters, digits, ".", "_" and "-", like "web"'),
@@ -75,7 +99,13 @@ export const containerSchema = z
     backoff: backoffSchema.default(DEFAULT_BACKOFF).describe('Exponential delay between restarts.'),
     stopSignal: z.enum(STOP_SIGNALS).default('SIGTERM'),
     stopTimeoutSeconds: z.number().min(0).max(600).default(10).describe('Then SIGKILL.'),
-    dependsOn: z.array(z.string()).default([]).describe('Containers started before this one.'),
+    dependsOn: z
+      .array(z.string())
+      .default([])
+      .describe('Containers started before this one; one with a healthcheck must be healthy before this one starts.'),
+    healthcheck: healthcheckSchema
+      .optional()
+      .describe('Probed while it runs; unhealthy (retries failures in a row) means restarted, unless restart: never.'),
     realtime: realtimeSchema.optional().describe('Real-time scheduling, applied before the container\'s code runs.'),
     resources: z
       .object({
@@ -106,6 +136,8 @@ export const containerOverrideSchema = z
     realtime: realtimeSchema.optional(),
     resources: containerSchema.shape.resources.optional(),
     console: z.boolean().optional(),
+    restart: restartSchema.optional(),
+    backoff: backoffSchema.optional(),
   })
   .strict();
 export type ContainerOverride = z.output<typeof containerOverrideSchema>;
@@ -125,7 +157,9 @@ export function isOnMount(folder: string, mount: string | undefined): boolean {
 }
 
 /** Names unique, dependencies known and acyclic: checked on the host and again on the device after a merge. */
-export function containerListIssues(list: readonly { name: string; dependsOn: readonly string[] }[]): { index: number; field: string; message: string }[] {
+export function containerListIssues(
+  list: readonly { name: string; dependsOn: readonly string[]; network?: string; healthcheck?: { tcp?: unknown; http?: unknown } }[],
+): { index: number; field: string; message: string }[] {
   const issues: { index: number; field: string; message: string }[] = [];
   const first = new Map<string, number>();
   list.forEach((c, i) => {
@@ -138,6 +172,11 @@ export function containerListIssues(list: readonly { name: string; dependsOn: re
       if (!first.has(d)) issues.push({ index: i, field: `dependsOn.${j}`, message: `no container is named "${d}"` });
       else if (d === c.name) issues.push({ index: i, field: `dependsOn.${j}`, message: 'a container cannot depend on itself' });
     });
+    for (const probe of ['tcp', 'http'] as const) {
+      if (c.healthcheck?.[probe] !== undefined && c.network === 'none') {
+        issues.push({ index: i, field: `healthcheck.${probe}`, message: `a ${probe} check connects to 127.0.0.1 of the device: it needs network: host (or use an exec check)` });
+      }
+    }
   });
   if (issues.length === 0) {
     const order = startOrder(list);

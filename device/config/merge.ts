@@ -15,6 +15,7 @@ export function mergeSettings(primary: DeviceSettings, secondary: Secondary): De
   if (secondary.sysctl !== undefined) merged.sysctl = { ...primary.sysctl, ...secondary.sysctl };
   if (secondary.api !== undefined) merged.api = secondary.api;
   if (secondary.containers !== undefined) merged.containers = secondary.containers;
+  if (secondary.registries !== undefined) merged.registries = secondary.registries;
   return merged;
 }
 

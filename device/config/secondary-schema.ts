@@ -60,7 +60,7 @@ export const sysctlSchema = z
   .describe('Kernel settings written to /proc/sys at boot.');
 
 /** Keys the secondary config may set; everything else belongs to the primary config only. */
-export const SECONDARY_KEYS = ['hostname', 'network', 'time', 'sysctl', 'log', 'api', 'containers'] as const;
+export const SECONDARY_KEYS = ['hostname', 'network', 'time', 'sysctl', 'log', 'api', 'containers', 'registries'] as const;
 
 export const secondarySchema = z
   .object({
@@ -84,7 +84,21 @@ export const secondarySchema = z
     containers: z
       .record(z.string(), containerOverrideSchema)
       .optional()
-      .describe('Per container (by name): env, args, realtime, resources, console; applied at its next start.'),
+      .describe('Per container (by name): env, args, realtime, resources, console, restart, backoff; applied at its next start.'),
+    registries: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'expected a registry host[:port] as image references write it, like "ghcr.io" or "127.0.0.1:5000"'),
+        z
+          .object({
+            mirror: z
+              .string()
+              .regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/, 'expected an origin like "https://mirror.site.lan" or "http://10.0.2.2:5000"')
+              .describe('Where the device pulls that registry\'s images from instead (a site mirror; the host as a QEMU guest sees it).'),
+          })
+          .strict(),
+      )
+      .optional()
+      .describe('Registries the device reaches at another address when it pulls a missing image at run time.'),
   })
   .strict();
 

@@ -29,13 +29,13 @@ describe('validateSecondary', () => {
 
   it('rejects a key only the primary config may set, saying which keys the secondary may set', () => {
     expect(problems('hostname: gw\nstorage:\n  partitions: []\n')).toEqual([
-      `${FILE}:2:1: storage: "storage" may only be set in the primary config (the secondary may set: hostname, network, time, sysctl, log, api, containers)`,
+      `${FILE}:2:1: storage: "storage" may only be set in the primary config (the secondary may set: hostname, network, time, sysctl, log, api, containers, registries)`,
     ]);
   });
 
   it('suggests the key meant for a misspelling, and lists every problem', () => {
     expect(problems('hostnme: gw\nlog:\n  level: 3\n')).toEqual([
-      `${FILE}:1:1: hostnme: unknown key "hostnme" (did you mean "hostname"?); expected one of "hostname", "network", "time", "sysctl", "log", "api", "containers"`,
+      `${FILE}:1:1: hostnme: unknown key "hostnme" (did you mean "hostname"?); expected one of "hostname", "network", "time", "sysctl", "log", "api", "containers", "registries"`,
       `${FILE}:3:10: log.level: expected one of "debug", "info", "warn", "error", found number 3`,
     ]);
   });

@@ -17,7 +17,17 @@ import type { ServiceEvents, ServiceProcess } from '../programs/supervisor.ts';
 import { decodeWaitStatus } from '../sys/libc.ts';
 import { POLICY_NAMES, SCHED_FIFO, SCHED_RR, type Sched } from '../sys/sched.ts';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+
+/**
+ * crun as a Node child, registered with the reaper: an untracked child's exit could be reaped by the init's zombie
+ * reaper before libuv sees it, and its promise would then never settle (seen: `crun exec` healthchecks hanging).
+ */
+function run(file: string, args: readonly string[], options: { maxBuffer: number; timeout: number; killSignal: NodeJS.Signals }): Promise<{ stdout: string; stderr: string }> {
+  const pending = execFileAsync(file, args, { ...options, encoding: 'utf8' });
+  trackChild(pending.child);
+  return pending;
+}
 
 export const CRUN = '/usr/bin/crun';
 /** crun's state folder (its default is /run/crun; kiln's own keeps `ls /run/kiln` telling the whole story). */
@@ -43,6 +53,10 @@ export interface CrunDeps {
   /** Notes about the run (real-time applied, mismatches). */
   info(message: string): void;
   warn(message: string): void;
+  /** After `crun start` succeeded: the container's own code runs (its healthchecks may begin). */
+  started?(): void;
+  /** Before the start queue: fetch what the store lacks (a pull), so a slow pull holds up no other container. */
+  fetch?(): Promise<void>;
 }
 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name]));
@@ -56,6 +70,18 @@ async function crun(...args: string[]): Promise<string> {
 function errorText(error: unknown): string {
   const e = error as { stderr?: string; message?: string };
   return (e.stderr?.trim() || e.message || String(error)).split('\n').pop()!;
+}
+
+/** Runs `argv` inside the running container `name` (a healthcheck): undefined when it exits 0, else why not. */
+export async function crunExec(name: string, argv: readonly string[], timeoutMs: number): Promise<string | undefined> {
+  try {
+    await run(CRUN, ['--root', CRUN_ROOT, 'exec', name, ...argv], { maxBuffer: 1 << 20, timeout: timeoutMs, killSignal: 'SIGKILL' });
+    return undefined;
+  } catch (error) {
+    const e = error as { code?: number | string; killed?: boolean; stderr?: string };
+    if (e.killed === true) return `no exit within ${timeoutMs} ms`;
+    return typeof e.code === 'number' ? `exit code ${e.code}${e.stderr?.trim() ? `: ${e.stderr.trim().split('\n').pop()}` : ''}` : errorText(error);
+  }
 }
 
 /** Apply the container's real-time settings to `pid` and read them back; returns a description, throws on mismatch. */
@@ -92,7 +118,16 @@ export function runContainer(c: ContainerConfig, events: ServiceEvents, deps: Cr
     events.exit(code, signal, error);
   };
 
-  void oneAtATime(async () => {
+  void (async () => {
+    try {
+      await deps.fetch?.();
+    } catch (error) {
+      await end(null, null, errorText(error));
+      return;
+    }
+    await oneAtATime(runOnce);
+  })();
+  async function runOnce(): Promise<void> {
     try {
       // A run that the previous boot or a crash of this one left behind would make `create` fail.
       await crun('delete', '--force', c.name).catch(() => undefined);
@@ -140,9 +175,10 @@ export function runContainer(c: ContainerConfig, events: ServiceEvents, deps: Cr
       });
       if (c.realtime !== undefined) deps.info(`container ${c.name}: ${applyRealtime(deps.sched, pid, c.realtime)} (before its code runs)`);
       await crun('start', c.name);
+      deps.started?.();
     } catch (error) {
       await end(null, null, errorText(error), true);
     }
-  });
+  }
   return handle;
 }

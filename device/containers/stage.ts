@@ -16,7 +16,10 @@ import type { DeviceControl } from '../api/management.ts';
 import { nodeDataFs } from '../sys/data-fs.ts';
 import { openSched } from '../sys/sched.ts';
 import { prepareBundle } from './bundle.ts';
-import { CRUN, CRUN_ROOT, runContainer } from './crun.ts';
+import { CRUN, CRUN_ROOT, crunExec, runContainer } from './crun.ts';
+import { createHealthMonitor, probeFor, type HealthMonitor } from './health.ts';
+import { leftoversOf } from './leftovers.ts';
+import { hasBlob, pullImage } from './pull.ts';
 import { parseCpuList } from './cpus.ts';
 
 export type ContainerControl = Pick<DeviceControl, 'containers' | 'inspect' | 'start' | 'stop' | 'restart' | 'logs' | 'follow'>;
@@ -42,6 +45,11 @@ export const NO_CONTAINERS: ContainerControl = {
 };
 
 const LOG_LIMITS = { maxBytes: 1 << 20, keep: 1 };
+
+const setTimer = (fn: () => void, ms: number) => {
+  const timer = setTimeout(fn, ms);
+  return () => clearTimeout(timer);
+};
 
 export type ContainersContext = Pick<StageContext, 'config' | 'fs' | 'log' | 'settings' | 'now' | 'mounted' | 'onShutdown'>;
 
@@ -108,8 +116,61 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
   });
 
   const sched = openSched();
+  // Healthchecks, and the containers that wait for a dependency to be healthy (dependsOn) before their first start.
+  const monitors = new Map<string, HealthMonitor>();
+  let supervisor: Supervisor | undefined;
+  const waiting = new Set<string>();
+  const ready = (name: string) => {
+    if (waiting.has(name)) return false;
+    const monitor = monitors.get(name);
+    return monitor === undefined || monitor.status().state === 'healthy';
+  };
+  const startReady = () => {
+    for (const name of [...waiting]) {
+      const deps = byName.get(name)!.dependsOn;
+      if (!deps.every(ready)) continue;
+      waiting.delete(name);
+      ctx.log.info(`container ${name}: starting now that ${deps.join(', ')} ${deps.length === 1 ? 'is' : 'are'} ready`);
+      supervisor?.startOne(name);
+    }
+  };
+  for (const c of runnable) {
+    if (c.healthcheck === undefined) continue;
+    const stopMs = c.stopTimeoutSeconds * 1000;
+    monitors.set(
+      c.name,
+      createHealthMonitor(c.name, c.healthcheck, probeFor(c.healthcheck, (argv, timeoutMs) => crunExec(c.name, argv, timeoutMs)), {
+        now: ctx.now,
+        setTimer,
+        log: ctx.log,
+        onChange: startReady,
+        onUnhealthy: () => {
+          if (withOverride(c, ctx.settings().containers?.[c.name]).restart === 'never') ctx.log.warn(`container ${c.name}: left running (restart: never)`);
+          else void supervisor?.failOne(c.name, 'unhealthy', { termGraceMs: stopMs });
+        },
+      }),
+    );
+  }
+  for (const c of runnable) {
+    const waitsFor = c.dependsOn.filter((d) => monitors.has(d) || waiting.has(d));
+    if (waitsFor.length === 0) continue;
+    waiting.add(c.name);
+    ctx.log.info(`container ${c.name}: waits for ${waitsFor.join(', ')} to be ${waitsFor.some((d) => monitors.has(d)) ? 'healthy' : 'started'}`);
+  }
+
+  // An image the store lacks (new firmware on an old disk) is pulled by its pinned digest before the start.
+  const pullIfMissing = async (c: BootContainer): Promise<void> => {
+    const layout = `${store}/oci`;
+    if (await hasBlob(layout, c.digest)) return;
+    ctx.log.info(`container ${c.name}: ${c.image} (${c.digest.slice(0, 19)}) is not in the store: pulling it`);
+    const started = ctx.now();
+    const mirrors = Object.fromEntries(Object.entries(ctx.settings().registries ?? {}).map(([host, r]) => [host, r.mirror]));
+    const pulled = await pullImage({ image: c.image, digest: c.digest, layout, mirrors });
+    ctx.log.info(`container ${c.name}: pulled from ${pulled.origin}: ${pulled.blobs} blob(s), ${(pulled.bytes / 1e6).toFixed(1)} MB in ${((ctx.now() - started) / 1000).toFixed(1)} s`);
+  };
+
   const specs: ServiceSpec[] = runnable.map((c) => ({ name: c.name, command: CRUN, args: [], env: {}, restart: c.restart, backoff: c.backoff }));
-  const supervisor = createSupervisor(specs, {
+  const sup = createSupervisor(specs, {
     noun: 'container',
     spawn: (spec, events) => {
       // The secondary config's override, as it is now: a reload changes the next start.
@@ -124,11 +185,16 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
           },
           exit: (code, signal, error) => {
             logFile(c.name)?.sync();
+            monitors.get(c.name)?.stopped();
+            // crun delete ran: nothing of the run may remain (its cgroup, its root's mounts).
+            for (const leftover of leftoversOf(c.name, { readText: (p) => ctx.fs.readText(p), exists: existsSync })) ctx.log.warn(`container ${c.name}: ${leftover} after crun delete`);
             events.exit(code, signal, error);
           },
         },
         {
           sched,
+          started: () => monitors.get(c.name)?.started(),
+          fetch: () => pullIfMissing(c),
           prepare: () => prepareBundle(c, { store, partitions, hostname: ctx.settings().hostname, readFile: (p) => readFileSync(p) }),
           info: (message) => ctx.log.info(message),
           warn: (message) => ctx.log.warn(message),
@@ -137,17 +203,24 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
     },
     log: ctx.log,
     now: ctx.now,
-    setTimer: (fn, ms) => {
-      const timer = setTimeout(fn, ms);
-      return () => clearTimeout(timer);
+    setTimer,
+    // restart and backoff as the secondary config says now: a reload changes what the next exit leads to.
+    policy: (spec) => {
+      const c = withOverride(byName.get(spec.name)!, ctx.settings().containers?.[spec.name]);
+      return { restart: c.restart, backoff: c.backoff };
     },
   });
-  supervisor.start();
+  supervisor = sup;
+  sup.start((name) => !waiting.has(name));
+  // A container with no healthcheck is ready once started: those waiting on it may go now.
+  startReady();
   const stopMs = Math.max(...runnable.map((c) => c.stopTimeoutSeconds * 1000), 1000);
-  const statusOf = (name: string) => supervisor.status().find((s) => s.name === name);
+  const statusOf = (name: string) => sup.status().find((s) => s.name === name);
   const view = (c: BootContainer) => {
     const s = statusOf(c.name);
-    return { name: c.name, image: c.image, digest: c.digest, restart: c.restart, state: s?.state ?? 'not started', pid: s?.pid, starts: s?.starts ?? 0, lastExit: s?.lastExit };
+    const health = monitors.get(c.name)?.status();
+    const state = waiting.has(c.name) ? 'waiting for dependencies' : (s?.state ?? 'not started');
+    return { name: c.name, image: c.image, digest: c.digest, restart: c.restart, state, pid: s?.pid, starts: s?.starts ?? 0, lastExit: s?.lastExit, ...(health === undefined ? {} : { health }) };
   };
   const known = (name: string) => byName.has(name) && statusOf(name) !== undefined;
   const control: ContainerControl = {
@@ -156,9 +229,9 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
       const c = byName.get(name);
       return c === undefined ? undefined : { ...view(c), settings: withOverride(c, ctx.settings().containers?.[name]) };
     },
-    start: (name) => known(name) && supervisor.startOne(name),
-    stop: async (name) => known(name) && (await supervisor.stopOne(name, { termGraceMs: byName.get(name)!.stopTimeoutSeconds * 1000 })),
-    restart: async (name) => known(name) && (await supervisor.stopOne(name, { termGraceMs: byName.get(name)!.stopTimeoutSeconds * 1000 })) && supervisor.startOne(name),
+    start: (name) => known(name) && (waiting.delete(name), sup.startOne(name)),
+    stop: async (name) => known(name) && (await sup.stopOne(name, { termGraceMs: byName.get(name)!.stopTimeoutSeconds * 1000 })),
+    restart: async (name) => known(name) && (await sup.stopOne(name, { termGraceMs: byName.get(name)!.stopTimeoutSeconds * 1000 })) && sup.startOne(name),
     logs: (name, tail) => {
       const lines = recent.get(name);
       return lines === undefined ? undefined : tail === 0 ? [] : lines.slice(-tail);
@@ -171,7 +244,7 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
   return {
     control,
     detail: `${runnable.length} of ${containers.length} started: ${runnable.map((c) => c.name).join(', ') || 'none'}`,
-    stop: () => supervisor.stop({ termGraceMs: stopMs }),
-    supervisor,
+    stop: () => sup.stop({ termGraceMs: stopMs }),
+    supervisor: sup,
   };
 }

@@ -21,6 +21,8 @@ export interface DeviceSettings {
   api?: { token: string };
   /** Per-container overrides (secondary config only). */
   containers?: Record<string, ContainerOverride>;
+  /** Registry host[:port] → the mirror the device pulls from (secondary config only). */
+  registries?: Record<string, { mirror: string }>;
 }
 
 /** The primary config's device-side sections, validated by the host's schema before the build wrote them. */

@@ -201,4 +201,41 @@ it('status shows a pid the process learns after the spawn returned (a container\
   expect(s.status()[0]!.pid).toBeUndefined();
   later!.pid = 4242;
   expect(s.status()[0]!.pid).toBe(4242);
+
+});
+
+describe('supervisor failOne', () => {
+  it('failOne: an on-failure service that exits 0 on SIGTERM is still restarted, with backoff, the cause logged', async () => {
+    const h = harness();
+    const s = createSupervisor([spec('web', 'on-failure')], h.deps);
+    s.start();
+    await h.advance(3000);
+    const failing = s.failOne('web', 'unhealthy');
+    expect(h.procs[0]!.signals).toEqual(['SIGTERM']);
+    h.procs[0]!.events.exit(0, null);
+    expect(await failing).toBe(true);
+    expect(h.log.at(-1)).toBe('warn service web: exited with code 0 (ended as unhealthy) after 3 s; restart 1 in 1 s (restart: on-failure)');
+    await h.fireNext();
+    expect(h.procs).toHaveLength(2);
+    // Its next exit is judged by its code again.
+    h.procs[1]!.events.exit(0, null);
+    expect(h.log.at(-1)).toBe('info service web: exited with code 0 after 0 ms; not restarting (restart: on-failure)');
+    expect(await s.failOne('web', 'unhealthy')).toBe(false);
+  });
+});
+
+describe('supervisor policy', () => {
+  it('the restart policy and backoff in effect at an exit decide (a reloaded secondary config), not the ones at creation', async () => {
+    const h = harness();
+    let policy: Pick<ServiceSpec, 'restart' | 'backoff'> = { restart: 'never', backoff: { initialMs: 1000, maxMs: 4000, resetAfterMs: 10_000 } };
+    const s = createSupervisor([spec('web', 'always')], { ...h.deps, policy: () => policy });
+    s.start();
+    h.procs[0]!.events.exit(1, null);
+    expect(h.log.at(-1)).toBe('warn service web: exited with code 1 after 0 ms; not restarting (restart: never)');
+    expect(s.status()[0]!.restart).toBe('never');
+    policy = { restart: 'on-failure', backoff: { initialMs: 250, maxMs: 250, resetAfterMs: 10_000 } };
+    s.startOne('web');
+    h.procs[1]!.events.exit(2, null);
+    expect(h.log.at(-1)).toBe('warn service web: exited with code 2 after 0 ms; restart 2 in 250 ms (restart: on-failure)');
+  });
 });

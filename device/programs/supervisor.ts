@@ -45,6 +45,8 @@ export interface SupervisorDeps {
   onChange?(): void;
   /** What the log calls one of them. @default 'service' */
   noun?: string;
+  /** The restart policy and backoff in effect now (a reloaded secondary config may change them). @default the spec's */
+  policy?(spec: ServiceSpec): Pick<ServiceSpec, 'restart' | 'backoff'>;
 }
 
 export type ServiceState = 'running' | 'waiting' | 'exited' | 'stopped';
@@ -75,11 +77,13 @@ interface Service {
   held?: boolean;
   /** Resolves when the running process has exited. */
   exited?: Promise<void>;
+  /** Ended by failOne: why. Its exit counts as a failure whatever its code (unless restart: never). */
+  failedBecause?: string;
 }
 
 export interface Supervisor {
-  /** Starts every service in order. */
-  start(): void;
+  /** Starts every service in order, or those `only` accepts (the others wait for startOne). */
+  start(only?: (name: string) => boolean): void;
   /** Ends every service: no more restarts, SIGTERM, then SIGKILL after `termGraceMs`. Resolves when all exited or gave up. */
   stop(options?: { termGraceMs?: number; killGraceMs?: number }): Promise<void>;
   status(): ServiceStatus[];
@@ -87,6 +91,11 @@ export interface Supervisor {
   startOne(name: string): boolean;
   /** Stops one and keeps it stopped until startOne: SIGTERM, the grace, SIGKILL. False: no such name. */
   stopOne(name: string, options?: { termGraceMs?: number; killGraceMs?: number }): Promise<boolean>;
+  /**
+   * Ends a running one as failed (an unhealthy container): SIGTERM, the grace, SIGKILL; its exit then counts as a
+   * failure for its restart policy and backoff, whatever its exit code. False: not running.
+   */
+  failOne(name: string, reason: string, options?: { termGraceMs?: number; killGraceMs?: number }): Promise<boolean>;
 }
 
 export function createSupervisor(specs: readonly ServiceSpec[], deps: SupervisorDeps): Supervisor {
@@ -130,15 +139,21 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
   }
 
   function onExit(service: Service, exit: ServiceExit, error: string | undefined): void {
-    const { spec, status } = service;
+    const { status } = service;
+    const spec = { ...service.spec, ...deps.policy?.(service.spec) };
+    status.restart = spec.restart;
+    const failedBecause = service.failedBecause;
+    service.failedBecause = undefined;
     status.lastExit = { ...exit, description: describeExit(exit) };
-    const what = `${noun} ${spec.name}: ${describeExit(exit)}${error === undefined ? '' : ` (${error})`} after ${formatDuration(exit.ranMs)}`;
+    const cause = [error, failedBecause === undefined ? undefined : `ended as ${failedBecause}`].filter((x) => x !== undefined).join('; ');
+    const what = `${noun} ${spec.name}: ${describeExit(exit)}${cause === '' ? '' : ` (${cause})`} after ${formatDuration(exit.ranMs)}`;
     // A stop someone asked for (the API) is no failure to warn about, whatever the exit.
-    const log = (message: string) => (isFailure(exit) && !service.held ? deps.log.warn(message) : deps.log.info(message));
+    const failed = isFailure(exit) || failedBecause !== undefined;
+    const log = (message: string) => (failed && !service.held ? deps.log.warn(message) : deps.log.info(message));
     if (stopping || service.held) {
       status.state = 'stopped';
       log(what);
-    } else if (!shouldRestart(spec.restart, exit)) {
+    } else if (failedBecause !== undefined ? spec.restart === 'never' : !shouldRestart(spec.restart, exit)) {
       status.state = 'exited';
       log(`${what}; not restarting (restart: ${spec.restart})`);
     } else {
@@ -177,8 +192,8 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
   }
 
   return {
-    start() {
-      for (const service of services) launch(service);
+    start(only) {
+      for (const service of services) if (only === undefined || only(service.spec.name)) launch(service);
     },
     async stop(options = {}) {
       stopping = true;
@@ -209,6 +224,18 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
       service.cancelTimer?.();
       service.backoff = INITIAL_BACKOFF_STATE;
       launch(service);
+      return true;
+    },
+    async failOne(name, reason, options = {}) {
+      const service = services.find((s) => s.spec.name === name);
+      if (service?.process === undefined || stopping || service.held) return false;
+      service.failedBecause = reason;
+      service.process.kill('SIGTERM');
+      await waitForExit([service], options.termGraceMs ?? TERM_GRACE_MS);
+      if (service.process !== undefined) {
+        service.process.kill('SIGKILL');
+        await waitForExit([service], options.killGraceMs ?? KILL_GRACE_MS);
+      }
       return true;
     },
     async stopOne(name, options = {}) {

@@ -44,6 +44,16 @@ describe('containers in the config', () => {
     expect(error(`${BASE}  - { name: a, image: "oci:a", dependsOn: [b] }\n  - { name: b, image: "oci:b", dependsOn: [a] }\n`)).toMatch(/the dependencies form a cycle/);
   });
 
+  test('a healthcheck: exactly one probe, and tcp/http only with network: host, each naming the field', () => {
+    const config = validateYaml('kiln.yml', `${BASE}  - { name: web, image: "oci:a", healthcheck: { http: { port: 8080 } } }\n`);
+    expect(config.containers[0]!.healthcheck).toEqual({ http: { port: 8080, path: '/' }, intervalSeconds: 10, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 0 });
+    expect(error(`${BASE}  - { name: web, image: "oci:a", healthcheck: { retries: 2 } }\n`)).toMatch(/containers\[0\]\.healthcheck: expected one of exec, tcp or http/);
+    expect(error(`${BASE}  - { name: web, image: "oci:a", network: none, healthcheck: { tcp: { port: 5432 } } }\n`)).toMatch(
+      /containers\[0\]\.healthcheck\.tcp: a tcp check connects to 127\.0\.0\.1 of the device: it needs network: host \(or use an exec check\)/,
+    );
+    expect(error(`${BASE}  - { name: web, image: "oci:a", healthcheck: { http: { port: 70000 } } }\n`)).toMatch(/containers\[0\]\.healthcheck\.http\.port/);
+  });
+
   test('containers need the store on a mounted partition', () => {
     expect(error('name: dev\ncontainers:\n  - { name: web, image: "oci:a" }\n')).toMatch(/containerStore: expected a folder on a mounted partition .* no storage\.partitions/);
   });

@@ -23,6 +23,7 @@ export interface ContainerView {
   lastExit?: { code?: number | null; signal?: string | null; ranMs?: number; description?: string };
   image: string;
   restart: string;
+  health?: { state: string; failures: number; checks: number; last?: string };
   [key: string]: unknown;
 }
 

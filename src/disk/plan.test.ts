@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Partition, Storage } from '../../device/config/storage-schema.ts';
 import { KilnError } from '../util/errors.js';
-import { DEFAULT_STORAGE, planDisk, partitionWhere } from './plan.js';
+import { DEFAULT_STORAGE, espLabel, planDisk, partitionWhere, storageOf } from './plan.js';
 
 const MiB = 1024 * 1024;
 const part = (p: Partial<Partition> & Pick<Partition, 'label' | 'size'>): Partition => ({ filesystem: 'ext4', esp: false, options: [], required: true, fsck: false, ...p });
@@ -69,5 +69,18 @@ describe('planDisk', () => {
 
   it('names partitions and keys for messages', () => {
     expect(partitionWhere({ configName: 'gw.yml', index: 1, partition: part({ label: 'DATA', size: 'rest' }) }, 'content')).toBe('gw.yml: storage.partitions[1].content (DATA)');
+  });
+
+  it('without storage: a 64 MiB ESP for one architecture, room for every UKI and, with layout: source, for each Node', () => {
+    const esp = (c: Parameters<typeof storageOf>[0]) => storageOf(c).partitions.map((p) => [p.label, p.size, p.esp]);
+    expect(esp({ layout: 'initramfs', arch: 'x86_64' })).toEqual([['ESP', '64M', true]]);
+    expect(esp({ layout: 'initramfs', arch: ['x86_64', 'aarch64'] })).toEqual([['ESP', '192M', true]]);
+    expect(esp({ layout: 'source', arch: 'aarch64' })).toEqual([['ESP', '192M', true]]);
+    expect(esp({ layout: 'source', arch: ['x86_64', 'aarch64'] })).toEqual([['ESP', '352M', true]]);
+    const own = storage(part({ label: 'boot', filesystem: 'vfat', size: '512M', esp: true }), part({ label: 'DATA', size: 'rest' }));
+    expect(storageOf({ storage: own, layout: 'source', arch: 'x86_64' })).toBe(own);
+    // The first stage looks for the label kiln disk writes: the ESP's, in upper case.
+    expect(espLabel({ storage: own, layout: 'source', arch: 'x86_64' })).toBe('BOOT');
+    expect(espLabel({ layout: 'source', arch: 'x86_64' })).toBe('ESP');
   });
 });

@@ -23,14 +23,16 @@ export const DEFAULT_STORAGE: Storage = {
 };
 
 /**
- * The storage a config's disk has: its own, or DEFAULT_STORAGE; with `layout: source` the default ESP also holds
- * each architecture's Node and libraries (~125 MB) and the shared /src, so it is 160 MiB per architecture + 32.
+ * The storage a config's disk has: its own, or DEFAULT_STORAGE with an ESP big enough for what goes on it. Several
+ * architectures' UKIs need more than 64 MiB (a fast aarch64 UKI alone is ~74 MB); with `layout: source` the ESP also
+ * holds each architecture's Node and libraries (~125 MB) and the shared /src: 160 MiB per architecture + 32.
  */
 export function storageOf(config: { storage?: Storage; layout: 'initramfs' | 'source'; arch: string | readonly string[] }): Storage {
   if (config.storage !== undefined) return config.storage;
-  if (config.layout !== 'source') return DEFAULT_STORAGE;
   const arches = typeof config.arch === 'string' ? 1 : config.arch.length;
-  return { ...DEFAULT_STORAGE, partitions: [{ ...DEFAULT_STORAGE.partitions[0]!, size: `${160 * arches + 32}M` }] };
+  if (config.layout !== 'source' && arches === 1) return DEFAULT_STORAGE;
+  const size = config.layout === 'source' ? 160 * arches + 32 : 96 * arches;
+  return { ...DEFAULT_STORAGE, partitions: [{ ...DEFAULT_STORAGE.partitions[0]!, size: `${size}M` }] };
 }
 
 /** The FAT label of the config's ESP, as kiln disk writes it (upper case): what `layout: source` boots from. */

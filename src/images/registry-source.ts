@@ -11,7 +11,7 @@ import type { Descriptor } from './manifest.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { isLoopback, type RegistryRef } from './reference.js';
 import type { FetchedManifest, ImageSource, Progress } from './source.js';
-import { parseChallenge, tokenUrl } from './www-authenticate.js';
+import { parseChallenge, tokenUrl } from '../../device/containers/www-authenticate.ts';
 
 const MANIFEST_TIMEOUT_MS = 60_000;
 

@@ -5,42 +5,20 @@
  *   flaky   exits 3 every time; restart: on-failure with a 500 ms backoff, so the delays grow 0.5, 1, 2 s
  *   rt      realtime {fifo, 80, cpus [1]} on a 2-vCPU guest: reports, from inside, the kernel's view of its policy,
  *           priority and affinity (/proc/self/stat, /proc/self/status)
+ *   web     busybox httpd with an HTTP healthcheck and resources {memory 64M, cpuWeight 200}: reads its own cgroup
+ *   after-web  dependsOn [web]: starts only once web is healthy
+ *   sick    an exec healthcheck that always fails: ended as unhealthy and restarted with backoff
  * ~2-3 minutes under TCG.
  */
-import { execFileSync } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { makeBusyboxImage } from '../helpers/busybox-image.js';
 import { kiln, kilnRun } from '../helpers/cli.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 let work: string;
-
-function tool(name: string, args: string[], cwd?: string): string {
-  try {
-    return execFileSync(name, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-  } catch (error) {
-    const e = error as { code?: string; stderr?: Buffer };
-    if (e.code === 'ENOENT') throw new Error(`${name} not found (Debian packages umoci, busybox-static: see .ci/host-packages)`);
-    throw new Error(`${name} ${args.join(' ')}: ${e.stderr?.toString() ?? ''}`);
-  }
-}
-
-/** An OCI image layout at `layout` with tag `busybox`: a busybox-static root made with umoci, as a user would. */
-async function makeBusyboxImage(layout: string): Promise<void> {
-  const bundle = path.join(work, 'bundle');
-  tool('umoci', ['init', '--layout', layout]);
-  tool('umoci', ['new', '--image', `${layout}:busybox`]);
-  tool('umoci', ['unpack', '--image', `${layout}:busybox`, bundle]);
-  const rootfs = path.join(bundle, 'rootfs');
-  await mkdir(path.join(rootfs, 'bin'), { recursive: true });
-  await copyFile('/bin/busybox', path.join(rootfs, 'bin/busybox'));
-  await chmod(path.join(rootfs, 'bin/busybox'), 0o755);
-  for (const applet of ['sh', 'echo', 'cat', 'grep', 'awk', 'sleep', 'taskset', 'hostname']) await symlink('busybox', path.join(rootfs, 'bin', applet));
-  tool('umoci', ['repack', '--image', `${layout}:busybox`, bundle]);
-  tool('umoci', ['config', '--image', `${layout}:busybox`, '--config.cmd', '/bin/sh', '--config.env', 'GREETING=hello from an umoci image']);
-}
 
 const TOKEN = 'e2e-token-5d1f0c2a9b';
 const CONFIG = `
@@ -83,9 +61,39 @@ containers:
     image: oci:images:busybox
     command: [/bin/sh, -c, 'awk "{print \\"rt: policy \\" \\$41 \\" priority \\" \\$40}" /proc/self/stat; grep Cpus_allowed_list /proc/self/status; sleep 600']
     realtime: { policy: fifo, priority: 80, cpus: [1] }
+  - name: web
+    image: oci:images:busybox
+    command: [/bin/sh, -c, 'echo "web: memory.max $(cat /sys/fs/cgroup/memory.max) cpu.weight $(cat /sys/fs/cgroup/cpu.weight)"; echo ok > /www/health; exec httpd -f -p 127.0.0.1:8081 -h /www']
+    mounts: [{ type: tmpfs, target: /www, size: 1M }]
+    resources: { memory: 64M, cpuWeight: 200 }
+    healthcheck: { http: { port: 8081, path: /health }, intervalSeconds: 1, retries: 2 }
+    stopTimeoutSeconds: 1
+  - name: after-web
+    image: oci:images:busybox
+    command: [/bin/sh, -c, 'echo after-web: started']
+    dependsOn: [web]
+    restart: never
+  - name: sick
+    image: oci:images:busybox
+    command: [/bin/sh, -c, 'echo sick: up; exec sleep 600']
+    healthcheck: { exec: [/bin/sh, -c, 'test -f /never'], intervalSeconds: 1, retries: 2 }
+    restart: always
+    backoff: { initialMs: 500, maxMs: 4000, resetAfterMs: 60000 }
+    stopTimeoutSeconds: 1
 `;
 
 let boot: { code: number | null; out: string; err: string };
+/** What the API and kiln ps list, in config order, while the device runs. */
+const LISTED = [
+  ['hello', 'exited'],
+  ['badcmd', 'exited'],
+  ['flaky', expect.stringMatching(/running|waiting/)],
+  ['editor', 'exited'],
+  ['rt', 'running'],
+  ['web', 'running'],
+  ['after-web', 'exited'],
+  ['sick', expect.stringMatching(/running|waiting/)],
+] as const;
 /** `kiln ps --device` against the booted device, while rt runs. */
 let ps: { code: number; stdout: string; stderr: string } | undefined;
 /** What the management API answered over TCP (through kiln run --forward) while the containers ran. */
@@ -122,7 +130,7 @@ async function freePort(): Promise<number> {
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'kiln-containers-e2e-'));
-  await makeBusyboxImage(path.join(work, 'images'));
+  await makeBusyboxImage(path.join(work, 'images'), work);
   await writeFile(path.join(work, 'kiln.yml'), CONFIG);
   await copyFile(path.join(root, 'examples/kiln.lock'), path.join(work, 'kiln.lock'));
   const disk = path.join(work, 'disk.img');
@@ -137,7 +145,7 @@ beforeAll(async () => {
   boot = await kilnRun([disk, '--timeout', '500', '--forward', `${port}:8080`], (text, child) => {
     console_ = text;
     // Enough restarts of flaky to see the delays grow, rt running; the API over TCP; then a clean power-off.
-    if (!stopping && /container flaky: exited with code 3 .*restart 4 in/.test(text) && /rt: policy/.test(text) && /container hello: (exited|could not start)/.test(text) && /\[editor\] edited/.test(text)) {
+    if (!stopping && /container flaky: exited with code 3 .*restart 4 in/.test(text) && /rt: policy/.test(text) && /container hello: (exited|could not start)/.test(text) && /\[editor\] edited/.test(text) && /\[after-web\] after-web: started/.test(text) && /container sick: .*ended as unhealthy.*restart 2 in/.test(text)) {
       stopping = true;
       void (async () => {
         await ask('no token', `${base}/containers`);
@@ -153,6 +161,8 @@ beforeAll(async () => {
       })();
     }
   });
+  // For a failure's post-mortem: the whole console of the boot.
+  await writeFile(path.join(os.tmpdir(), 'kiln-containers-e2e-console.txt'), boot.out + boot.err);
 }, 900_000);
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -189,15 +199,43 @@ describe('containers on the device', () => {
     expect(api['wrong token']).toEqual({ status: 401, body: { error: 'wrong token' } });
     const list = api.containers as { status: number; body: { name: string; state: string; pid?: number }[] };
     expect(list.status).toBe(200);
-    expect(list.body.map((c) => [c.name, c.state])).toEqual([['hello', 'exited'], ['badcmd', 'exited'], ['flaky', expect.stringMatching(/running|waiting/)], ['editor', 'exited'], ['rt', 'running']]);
+    expect(list.body.map((c) => [c.name, c.state])).toEqual([...LISTED]);
     expect(list.body[4]!.pid).toBeGreaterThan(1);
+    expect(list.body.find((c) => c.name === 'web')).toMatchObject({ health: { state: 'healthy', failures: 0 } });
   });
 
   test('kiln ps --device lists the containers with their states', () => {
     expect(ps?.stderr).toBe('');
     expect(ps?.code).toBe(0);
     const rows = ps!.stdout.trim().split('\n').slice(1).map((line) => line.split(/\s+/).slice(0, 2));
-    expect(rows).toEqual([['hello', 'exited'], ['badcmd', 'exited'], ['flaky', expect.stringMatching(/running|waiting/)], ['editor', 'exited'], ['rt', 'running']]);
+    expect(rows).toEqual([...LISTED]);
+    expect(ps!.stdout).toMatch(/^web\s+running \(healthy\)\s/m);
+  });
+
+  test('healthcheck http: web turns healthy, and after-web (dependsOn: [web]) starts only then', () => {
+    expect(boot.out).toMatch(/kiln: container after-web: waits for web to be healthy/);
+    const healthy = boot.out.indexOf('kiln: container web: healthy (http :8081/health)');
+    const started = boot.out.indexOf('kiln: container after-web: started');
+    expect(healthy).toBeGreaterThan(0);
+    expect(started).toBeGreaterThan(healthy);
+    expect(boot.out).toMatch(/\[after-web\] after-web: started/);
+  });
+
+  test('resources reach the container\'s own cgroup v2 group: memory.max and cpu.weight read from inside', () => {
+    expect(boot.out).toMatch(/\[web\] web: memory\.max 67108864 cpu\.weight 200/);
+  });
+
+  test('an unhealthy container is ended as failed and restarted with growing delays', () => {
+    expect(boot.out).toMatch(/^kiln: container sick: unhealthy: 2 checks in a row failed \(exec \/bin\/sh -c test -f \/never: exit code 1\)/m);
+    const delays = [...boot.out.matchAll(/^kiln: container sick: .*\(ended as unhealthy\) after [\d.]+ m?s; restart \d+ in ([\d.]+ m?s)/gm)].map((m) => m[1]);
+    expect(delays.slice(0, 2)).toEqual(['500 ms', '1 s']);
+    expect(boot.out.match(/\[sick\] sick: up/g)!.length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('no cgroup or mount of a container is left behind after it exits (checked by the init after every crun delete)', () => {
+    // hello, badcmd, editor, after-web exited; flaky and sick were deleted and started again many times.
+    expect(boot.out.match(/container flaky: exited with code 3/g)!.length).toBeGreaterThanOrEqual(4);
+    expect(boot.out).not.toMatch(/after crun delete/);
   });
 
   test('a secondary config edited on the device, reloaded through the API (SIGHUP to PID 1), reaches the next start', () => {
@@ -209,7 +247,7 @@ describe('containers on the device', () => {
 
   test('shutdown stops the running container and powers off cleanly', () => {
     // flaky may be between two of its runs or in one when the power button comes.
-    expect(boot.out.match(/stopping containers: .*/)?.[0]).toMatch(/^stopping containers: (flaky, )?rt\r?$/);
+    expect(boot.out.match(/stopping containers: .*/)?.[0]).toMatch(/^stopping containers: (flaky, )?rt, web(, sick)?\r?$/);
     expect(boot.out).toMatch(/reboot: Power down/);
     expect(boot.code).toBe(0);
   });

@@ -39,6 +39,11 @@ export function printSummary(r: BuildResult, io: CliIo): void {
   print(io.stdout, table(layerRows));
   print(io.stdout);
   print(io.stdout, `${path.relative(process.cwd(), r.efi) || r.efi}: ${mb(r.size)} (${r.arch}, ${r.profile}, kernel ${r.kernel.release}, build ${r.buildId}) in ${(r.durationMs / 1000).toFixed(1)} s`);
+  if (r.stick !== undefined) {
+    const dir = path.relative(process.cwd(), r.stick.dir) || '.';
+    const own = r.stick.files.find((f) => f.startsWith('linux_'))?.split('/')[0] ?? 'linux_<arch>';
+    print(io.stdout, `layout: source — ${dir}/${own}/ and ${dir}/src/ (${mb(r.stick.bytes)}) belong on the ESP labelled ${r.stick.label} beside the EFI: kiln disk writes them there; kiln run finds them beside the EFI`);
+  }
 }
 
 export function buildCommand(io: CliIo): Command {
@@ -56,8 +61,14 @@ Inputs (kernel, UKI stub, Node.js, koffi, libraries) are pinned in kiln.lock bes
 $XDG_CACHE_HOME/kiln (default ~/.cache/kiln): with a warm cache a build needs no network. The big initramfs
 layers are compressed once and reused, so a build after a config change takes seconds.
 
+With layout: source (u-root's Sourcery layout) the EFI holds only the kernel, the modules that reach the boot disk
+and a tiny first stage; Node and its libraries go to <dir>/linux_<arch>/ and the TypeScript (the init, the
+programs) to <dir>/src/, shared by every architecture: <dir> is then the root of the ESP, ready for kiln disk or
+for copying onto a FAT32 stick labelled as the config's ESP.
+
 Examples:
   kiln build examples/minimal.yml --out out                 # release image: out/BOOTX64.EFI
+  kiln build examples/multiarch.yml --out out               # out/BOOTX64.EFI, out/BOOTAA64.EFI, out/linux_*/, out/src/
   kiln build examples/minimal.yml --out out --profile fast  # quick development image
   kiln build kiln.yml --json | jq .size`,
     )

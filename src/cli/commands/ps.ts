@@ -15,7 +15,7 @@ export function describeLastExit(exit: ContainerView['lastExit']): string {
 export function containerTable(containers: readonly ContainerView[]): string {
   return table([
     ['NAME', 'STATE', 'PID', 'STARTS', 'LAST EXIT', 'IMAGE'],
-    ...containers.map((c) => [c.name, c.state, c.pid === undefined ? '-' : String(c.pid), String(c.starts), describeLastExit(c.lastExit), c.image]),
+    ...containers.map((c) => [c.name, c.health === undefined ? c.state : `${c.state} (${c.health.state})`, c.pid === undefined ? '-' : String(c.pid), String(c.starts), describeLastExit(c.lastExit), c.image]),
   ]);
 }
 

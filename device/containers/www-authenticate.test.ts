@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseChallenge, tokenUrl } from './www-authenticate.js';
+import { parseChallenge, tokenUrl } from './www-authenticate.ts';
 
 describe('parseChallenge', () => {
   it('reads a distribution Bearer challenge', () => {

@@ -1,0 +1,235 @@
+/**
+ * Pulls, on the device, an image its store lacks: the manifest kiln.lock pinned (by digest, never a tag), its
+ * config and its layers, over the OCI distribution API with Node's fetch — anonymous, or the bearer-token flow on a
+ * 401 — each blob streamed to a temporary file, checked against its digest and size, then renamed into the store's
+ * `blobs/`; the manifest is added to `index.json` last (written to a temporary file and renamed), so the store never
+ * lists an image it does not wholly hold. A registry the device must reach at another address (a site mirror, or the
+ * host seen from a QEMU guest) is mapped by the secondary config's `registries`.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { parseImageRef } from './image-ref.ts';
+import { REF_NAME_ANNOTATION } from './image-store.ts';
+import { parseChallenge, tokenUrl } from './www-authenticate.ts';
+
+const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+].join(', ');
+const REQUEST_TIMEOUT_MS = 60_000;
+
+export interface PullOptions {
+  /** The reference from the config, e.g. "ghcr.io/acme/app:1.2" or "http://127.0.0.1:5000/kiln/app:1". */
+  image: string;
+  /** The manifest digest kiln.lock pinned. */
+  digest: string;
+  /** The store's OCI image layout folder (created when missing). */
+  layout: string;
+  /** Registry host[:port] → origin to use instead ("http://10.0.2.2:5000"), from the secondary config. */
+  mirrors?: Readonly<Record<string, string>>;
+}
+
+export interface PullResult {
+  origin: string;
+  blobs: number;
+  /** Bytes downloaded (blobs the store already had are not fetched again). */
+  bytes: number;
+}
+
+/** A pull that failed: the message names the image, what failed and where. */
+export class PullError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PullError';
+  }
+}
+
+interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+
+/** Does the store hold this blob? (The manifest's presence means a whole image: it is written last.) */
+export async function hasBlob(layout: string, digest: string): Promise<boolean> {
+  return stat(blobFile(layout, digest)).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
+function blobFile(layout: string, digest: string): string {
+  const [algorithm, hex] = digest.split(':') as [string, string];
+  return path.join(layout, 'blobs', algorithm, hex);
+}
+
+/** Pulls in progress by store and digest: two containers of one image share one pull. */
+const inflight = new Map<string, Promise<PullResult>>();
+
+export function pullImage(o: PullOptions): Promise<PullResult> {
+  const key = `${o.layout}\0${o.digest}`;
+  let pull = inflight.get(key);
+  if (pull === undefined) {
+    pull = pullOnce(o).finally(() => inflight.delete(key));
+    inflight.set(key, pull);
+  }
+  return pull;
+}
+
+async function pullOnce(o: PullOptions): Promise<PullResult> {
+  const ref = parseImageRef(o.image);
+  if (ref.transport !== 'registry') throw new PullError(`image "${o.image}" is not in a registry: only kiln disk can put it in the store`);
+  const host = ref.name.slice(0, ref.name.indexOf('/'));
+  const origin = (o.mirrors?.[host] ?? ref.origin).replace(/\/+$/, '');
+  const client = new RegistryClient(o.image, origin, ref.repository);
+  const result: PullResult = { origin, blobs: 0, bytes: 0 };
+
+  const manifestBytes = await client.bytes(`manifests/${o.digest}`, MANIFEST_ACCEPT);
+  const found = sha256(manifestBytes);
+  if (found !== o.digest) throw new PullError(`image "${o.image}": manifest ${o.digest} from ${origin} does not match its digest: found ${found}`);
+  const manifest = JSON.parse(manifestBytes.toString('utf8')) as { mediaType?: string; config?: Descriptor; layers?: Descriptor[] };
+  if (manifest.config === undefined || !Array.isArray(manifest.layers)) {
+    throw new PullError(`image "${o.image}": ${o.digest} is not an image manifest (kiln.lock pins the manifest of the device's architecture)`);
+  }
+  await mkdir(path.join(o.layout, 'blobs', 'sha256'), { recursive: true });
+  for (const blob of [manifest.config, ...manifest.layers]) {
+    if (await hasBlob(o.layout, blob.digest)) continue;
+    await client.blob(blob, blobFile(o.layout, blob.digest));
+    result.blobs += 1;
+    result.bytes += blob.size;
+  }
+  await writeAtomically(blobFile(o.layout, o.digest), manifestBytes);
+  await addToIndex(o.layout, {
+    mediaType: manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
+    digest: o.digest,
+    size: manifestBytes.length,
+    annotations: { [REF_NAME_ANNOTATION]: o.image },
+  });
+  return result;
+}
+
+/** One index.json update at a time: two pulls finishing together must not drop each other's entry. */
+let indexQueue: Promise<unknown> = Promise.resolve();
+
+function addToIndex(layout: string, descriptor: Descriptor & { annotations: Record<string, string> }): Promise<void> {
+  const step = async () => {
+    const file = path.join(layout, 'index.json');
+    const index = (await readFile(file, 'utf8').then(JSON.parse, () => ({ schemaVersion: 2, manifests: [] }))) as { manifests: Descriptor[] };
+    if (!index.manifests.some((d) => d.digest === descriptor.digest)) index.manifests.push(descriptor);
+    await writeFile(path.join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}\n', { flag: 'wx' }).catch(() => undefined);
+    await writeAtomically(file, Buffer.from(`${JSON.stringify(index, null, 2)}\n`));
+  };
+  const next = indexQueue.then(step, step);
+  indexQueue = next.catch(() => undefined);
+  return next;
+}
+
+/** Beside the target (the rename stays on one filesystem), unique per writer. */
+function tempName(target: string): string {
+  return `${target}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+async function writeAtomically(file: string, data: Buffer): Promise<void> {
+  const temp = tempName(file);
+  await writeFile(temp, data);
+  await rename(temp, file);
+}
+
+function sha256(data: Buffer): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+class RegistryClient {
+  private token: string | undefined;
+  private readonly image: string;
+  private readonly origin: string;
+  private readonly repository: string;
+
+  constructor(image: string, origin: string, repository: string) {
+    this.image = image;
+    this.origin = origin;
+    this.repository = repository;
+  }
+
+  async bytes(suffix: string, accept: string): Promise<Buffer> {
+    const response = await this.get(suffix, accept);
+    return Buffer.from(await response.arrayBuffer());
+  }
+
+  /** Streams a blob to `target` through a temporary file, checking digest and size before the rename. */
+  async blob(blob: Descriptor, target: string): Promise<void> {
+    const response = await this.get(`blobs/${blob.digest}`, '*/*', false);
+    if (response.body === null) throw new PullError(`image "${this.image}": blob ${blob.digest}: empty response from ${this.origin}`);
+    const temp = tempName(target);
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+      body.on('data', (chunk: Buffer) => {
+        hash.update(chunk);
+        size += chunk.length;
+      });
+      await pipeline(body, createWriteStream(temp));
+      const found = `sha256:${hash.digest('hex')}`;
+      if (found !== blob.digest || size !== blob.size) {
+        throw new PullError(`image "${this.image}": blob ${blob.digest} from ${this.origin} does not match its digest: found ${found} (${size} of ${blob.size} bytes)`);
+      }
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { force: true });
+      if (error instanceof PullError) throw error;
+      throw new PullError(`image "${this.image}": download of blob ${blob.digest} from ${this.origin} broke off (${describe(error)})`);
+    }
+  }
+
+  private async get(suffix: string, accept: string, timeout = true): Promise<Response> {
+    const url = `${this.origin}/v2/${this.repository}/${suffix}`;
+    let response = await this.send(url, accept, timeout);
+    if (response.status === 401) {
+      await this.authenticate(response.headers.get('www-authenticate'));
+      response = await this.send(url, accept, timeout);
+    }
+    if (response.ok) return response;
+    await response.body?.cancel();
+    throw new PullError(`image "${this.image}": ${this.origin} answered HTTP ${response.status} for ${suffix.replace('/', ' ')}`);
+  }
+
+  private async send(url: string, accept: string, timeout: boolean): Promise<Response> {
+    const headers: Record<string, string> = { Accept: accept };
+    if (this.token !== undefined) headers.Authorization = `Bearer ${this.token}`;
+    try {
+      return await fetch(url, { headers, redirect: 'follow', ...(timeout ? { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) } : {}) });
+    } catch (error) {
+      throw new PullError(`image "${this.image}": registry ${this.origin} is unreachable (${describe(error)})`);
+    }
+  }
+
+  private async authenticate(header: string | null): Promise<void> {
+    const challenge = header === null ? undefined : parseChallenge(header);
+    if (challenge?.scheme !== 'bearer' || !challenge.params.realm) throw new PullError(`image "${this.image}": ${this.origin} requires authentication kiln does not do (HTTP 401)`);
+    const url = tokenUrl(challenge, `repository:${this.repository}:pull`);
+    let response: Response;
+    try {
+      response = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    } catch (error) {
+      throw new PullError(`image "${this.image}": token server ${url.origin} is unreachable (${describe(error)})`);
+    }
+    const body = (await response.json().catch(() => ({}))) as { token?: unknown; access_token?: unknown };
+    const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
+    if (!response.ok || token === undefined) throw new PullError(`image "${this.image}": ${url.origin} gave no anonymous token (HTTP ${response.status})`);
+    this.token = token;
+  }
+}
+
+function describe(error: unknown): string {
+  const e = error as Error & { cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError') return 'timed out';
+  return e.cause?.code ?? e.cause?.message ?? e.message;
+}
