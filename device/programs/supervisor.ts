@@ -177,6 +177,16 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
     cancel();
   }
 
+  /** One running service: SIGTERM, the grace, then SIGKILL and a last wait. */
+  async function terminate(service: Service, options: { termGraceMs?: number; killGraceMs?: number }): Promise<void> {
+    service.process?.kill('SIGTERM');
+    await waitForExit([service], options.termGraceMs ?? TERM_GRACE_MS);
+    if (service.process !== undefined) {
+      service.process.kill('SIGKILL');
+      await waitForExit([service], options.killGraceMs ?? KILL_GRACE_MS);
+    }
+  }
+
   function signalAll(signal: 'SIGTERM' | 'SIGKILL'): string[] {
     const names: string[] = [];
     for (const service of services) {
@@ -230,12 +240,7 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
       const service = services.find((s) => s.spec.name === name);
       if (service?.process === undefined || stopping || service.held) return false;
       service.failedBecause = reason;
-      service.process.kill('SIGTERM');
-      await waitForExit([service], options.termGraceMs ?? TERM_GRACE_MS);
-      if (service.process !== undefined) {
-        service.process.kill('SIGKILL');
-        await waitForExit([service], options.killGraceMs ?? KILL_GRACE_MS);
-      }
+      await terminate(service, options);
       return true;
     },
     async stopOne(name, options = {}) {
@@ -250,12 +255,7 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
         changed();
         return true;
       }
-      service.process.kill('SIGTERM');
-      await waitForExit([service], options.termGraceMs ?? TERM_GRACE_MS);
-      if (service.process !== undefined) {
-        service.process.kill('SIGKILL');
-        await waitForExit([service], options.killGraceMs ?? KILL_GRACE_MS);
-      }
+      await terminate(service, options);
       return true;
     },
   };

@@ -10,14 +10,13 @@
  *   sick    an exec healthcheck that always fails: ended as unhealthy and restarted with backoff
  * ~2-3 minutes under TCG.
  */
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { makeBusyboxImage } from '../helpers/busybox-image.js';
-import { kiln, kilnRun } from '../helpers/cli.js';
+import { kiln, kilnRun, makeTestDisk } from '../helpers/cli.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
 let work: string;
 
 const TOKEN = 'e2e-token-5d1f0c2a9b';
@@ -132,11 +131,8 @@ beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'kiln-containers-e2e-'));
   await makeBusyboxImage(path.join(work, 'images'), work);
   await writeFile(path.join(work, 'kiln.yml'), CONFIG);
-  await copyFile(path.join(root, 'examples/kiln.lock'), path.join(work, 'kiln.lock'));
   const disk = path.join(work, 'disk.img');
-  const made = await kiln(['disk', path.join(work, 'kiln.yml'), '--out', disk, '--size', '256M', '--profile', 'fast', '-q']);
-  expect(made.stderr).toBe('');
-  expect(made.code).toBe(0);
+  await makeTestDisk(path.join(work, 'kiln.yml'), disk);
   let stopping = false;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}/v1`;

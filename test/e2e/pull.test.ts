@@ -9,15 +9,14 @@
  *   pulled       pulled (manifest by its pinned digest, blobs verified), started, its output on the console —
  *                while the other keeps failing.
  */
-import { mkdtemp, rm, writeFile, copyFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freePort, startProxy, startRegistry, type Proxy, type Registry } from '../../src/images/_testing.js';
 import { makeBusyboxImage, tool } from '../helpers/busybox-image.js';
-import { kiln, kilnRun } from '../helpers/cli.js';
+import { kilnRun, makeTestDisk } from '../helpers/cli.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
 let work: string;
 let registry: Registry;
 /** A second address of the same registry (a proxy), so the two images' registries can be mapped apart. */
@@ -68,11 +67,8 @@ containers:
     restart: never
 `,
   );
-  await copyFile(path.join(root, 'examples/kiln.lock'), path.join(work, 'kiln.lock'));
   const disk = path.join(work, 'disk.img');
-  const made = await kiln(['disk', path.join(work, 'old.yml'), '--out', disk, '--size', '256M', '--profile', 'fast', '-q']);
-  expect(made.stderr).toBe('');
-  expect(made.code).toBe(0);
+  await makeTestDisk(path.join(work, 'old.yml'), disk);
   let stopping = false;
   boot = await kilnRun([path.join(work, 'new.yml'), '--keep-disk', disk, '--out', path.join(work, 'out'), '--timeout', '400'], (text, child) => {
     if (!stopping && /\[pulled\] pulled: hello from the registry/.test(text) && /container unreachable: could not start .*restart 2 in/.test(text)) {

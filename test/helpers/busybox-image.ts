@@ -3,6 +3,7 @@
  * Debian's busybox-static (tag `busybox`), with the applets the e2e containers call. For test/e2e/*.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -18,10 +19,10 @@ export function tool(name: string, args: string[], cwd?: string): string {
 
 const APPLETS = ['sh', 'echo', 'cat', 'grep', 'awk', 'sleep', 'taskset', 'hostname', 'httpd', 'test'];
 
-/** The layout at `layout`, tag `tag`; `scratch` holds umoci's unpacked bundle. Env GREETING is `greeting`. */
+/** The layout at `layout` (made, or added to), tag `tag`; `scratch` holds umoci's unpacked bundle. Env GREETING is `greeting`. */
 export async function makeBusyboxImage(layout: string, scratch: string, greeting = 'hello from an umoci image', tag = 'busybox'): Promise<void> {
   const bundle = path.join(scratch, `bundle-${tag}`);
-  tool('umoci', ['init', '--layout', layout]);
+  if (!existsSync(layout)) tool('umoci', ['init', '--layout', layout]);
   tool('umoci', ['new', '--image', `${layout}:${tag}`]);
   tool('umoci', ['unpack', '--image', `${layout}:${tag}`, bundle]);
   const rootfs = path.join(bundle, 'rootfs');

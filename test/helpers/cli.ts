@@ -3,7 +3,9 @@
  * does, including PATH and proxy settings reaching the tools kiln starts.
  */
 import { spawn } from 'node:child_process';
+import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
+import { expect } from 'vitest';
 
 export interface CliOutcome {
   code: number;
@@ -44,4 +46,15 @@ export function kilnRun(args: string[], onConsole?: (text: string, child: Return
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, out, err }));
   });
+}
+
+/**
+ * `kiln disk CONFIG --out DISK` (fast profile, 256 MiB), with the examples' pins copied beside the config first so a
+ * warm cache builds offline; fails the test on any error output.
+ */
+export async function makeTestDisk(config: string, disk: string): Promise<void> {
+  await copyFile(path.join(root, 'examples/kiln.lock'), path.join(path.dirname(config), 'kiln.lock'));
+  const made = await kiln(['disk', config, '--out', disk, '--size', '256M', '--profile', 'fast', '-q']);
+  expect(made.stderr).toBe('');
+  expect(made.code).toBe(0);
 }
