@@ -19,6 +19,7 @@ import { networkModules } from '../rootfs/network-modules.js';
 import { sourceStickModules, storageModules } from '../rootfs/storage-modules.js';
 import { compileFirstStage } from '../rootfs/first-stage.js';
 import { archDir, firstStageConfig, splitSourceRoot, SHARED_DIR } from '../rootfs/source-root.js';
+import type { FatFile } from '../formats/fat/index.js';
 import { espLabel } from '../disk/plan.js';
 import { DEVICE_PREFIX, kilnLayer, modulesLayer, runtimeLayer, runtimeLibraries, type LayerPlan, type RuntimeSources } from '../rootfs/layers.js';
 import { toolsLayer } from '../rootfs/tools-layer.js';
@@ -47,6 +48,8 @@ export interface BuildOptions {
   mtime: number;
   /** The architecture to build; required when the config names several (see buildAll). */
   arch?: Arch;
+  /** layout: source — leave the shared src/ staged (buildAll publishes it once every architecture is built). */
+  deferSharedSource?: boolean;
 }
 
 export interface BuildResult {
@@ -160,38 +163,38 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   }
 
   const kiln = kilnLayer({
-      deviceDir,
-      osRelease,
-      files,
-      programs,
-      bootJson: {
-        name: config.name,
-        hostname,
-        kilnVersion: KILN_VERSION,
-        buildId,
-        arch,
-        modules: modules.order.map((m) => ({ name: m.name, path: `/lib/modules/${kernel.release}/${m.path}` })),
-        // What the device applies at boot (see device/init): the primary config's device-side sections.
-        debug: config.debug,
-        storage: config.storage,
-        secondary: config.secondary,
-        network: config.network,
-        time: config.time,
-        sysctl: config.sysctl,
-        log: config.log,
-        logs: config.logs,
-        statusPort: config.statusPort,
-        apiPort: config.apiPort,
-        programs: programs.boot,
-        // Each container with the digest kiln.lock pins: the device runs exactly that image from its store.
-        ...(config.containers.length > 0
-          ? { containers: config.containers.map((c, i) => ({ ...c, digest: images[i]!.image.manifestDigest })), containerStore: config.containerStore }
-          : {}),
-      },
-    });
+    deviceDir,
+    osRelease,
+    files,
+    programs,
+    bootJson: {
+      name: config.name,
+      hostname,
+      kilnVersion: KILN_VERSION,
+      buildId,
+      arch,
+      modules: modules.order.map((m) => ({ name: m.name, path: `/lib/modules/${kernel.release}/${m.path}` })),
+      // What the device applies at boot (see device/init): the primary config's device-side sections.
+      debug: config.debug,
+      storage: config.storage,
+      secondary: config.secondary,
+      network: config.network,
+      time: config.time,
+      sysctl: config.sysctl,
+      log: config.log,
+      logs: config.logs,
+      statusPort: config.statusPort,
+      apiPort: config.apiPort,
+      programs: programs.boot,
+      // Each container with the digest kiln.lock pins: the device runs exactly that image from its store.
+      ...(config.containers.length > 0
+        ? { containers: config.containers.map((c, i) => ({ ...c, digest: images[i]!.image.manifestDigest })), containerStore: config.containerStore }
+        : {}),
+    },
+  });
   const modulesPlan = modulesLayer(kernel.release, modules, inputs.kernel.entry.sha256);
   let layers: LayerPlan[] = [runtimeLayer(runtime), modulesPlan, ...toolLayers, kiln];
-  let stick: StickFiles | undefined;
+  let stickPlan: { files: FatFile[]; own: string; label: string } | undefined;
   if (config.layout === 'source') {
     o.reporter.step('splitting the root between the UKI and the stick (layout: source)');
     const label = espLabel(config);
@@ -208,7 +211,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       build: async () => ({ entries: split.initramfs, parts: { 'first stage, boot.json, files, stubs, links': split.initramfs.reduce((n, e) => n + (e.type === 'file' ? e.data.length : 0), 0) } }),
     };
     layers = [modulesPlan, ...toolLayers, firstStageLayer];
-    stick = await writeStick(o.outDir, split.stick, archDir(names.deb), label);
+    stickPlan = { files: split.stick, own: archDir(names.deb), label };
   }
   const compression = config.compression[o.profile];
   const initramfs = await buildInitramfs(layers, { compression, arch, mtime: o.mtime, cache, reporter: o.reporter });
@@ -220,6 +223,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const cmdline = [baseCmdline(arch), config.kernel.cmdline.trim()].filter(Boolean).join(' ');
   const efiBytes = buildUki({ stub, linux, initrd: initramfs.data, cmdline, osrel: osRelease, uname: kernel.release });
   const efi = path.join(o.outDir, names.efiName);
+  // The stick's files first, once everything is built: a failed build leaves the output folder as it was.
+  const stick = stickPlan === undefined ? undefined : await writeStick(o.outDir, stickPlan.files, stickPlan.own, stickPlan.label);
+  if (stick !== undefined && !o.deferSharedSource) await publishSharedSource(o.outDir);
   await writeAtomically(efi, efiBytes);
 
   const parts: Record<string, number> = { 'kernel (vmlinuz)': linux.length, 'UKI stub': stub.length };
@@ -243,16 +249,19 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   };
 }
 
+/** Where the shared src/ is staged until every architecture of the run is built (then publishSharedSource). */
+const SHARED_STAGING = `.${SHARED_DIR}.new`;
+
 /**
  * Writes this architecture's stick files into the output folder: its own linux_<arch>/ replaced whole, and its
- * files of the shared src/ (buildAll empties src/ first, so it ends as the union over the architectures).
+ * files of the shared src/ into the staging folder, which ends as the union over the run's architectures.
  */
 async function writeStick(outDir: string, files: readonly { path: string; data: Uint8Array }[], own: string, label: string): Promise<StickFiles> {
   const fresh = path.join(outDir, `.${own}.new`);
   await rm(fresh, { recursive: true, force: true });
   for (const f of files) {
     const inOwn = f.path.startsWith(`${own}/`);
-    const target = inOwn ? path.join(fresh, f.path.slice(own.length + 1)) : path.join(outDir, f.path);
+    const target = inOwn ? path.join(fresh, f.path.slice(own.length + 1)) : path.join(outDir, SHARED_STAGING, f.path.slice(SHARED_DIR.length + 1));
     await mkdir(path.dirname(target), { recursive: true });
     await writeFile(target, f.data);
   }
@@ -268,23 +277,32 @@ async function writeStick(outDir: string, files: readonly { path: string; data: 
 export async function buildAll(o: BuildOptions): Promise<BuildResult[]> {
   const { config } = await loadConfig(o.configFile);
   const results: BuildResult[] = [];
-  // layout: source — the shared src/ is rewritten whole by this run's architectures (see writeStick).
-  if (config.layout === 'source') await clearSharedSource(o.outDir);
-  for (const arch of o.arch ? [o.arch] : configArches(config)) results.push(await build({ ...o, arch }));
+  // layout: source — the shared src/ is staged by every architecture of this run, then replaces the old one.
+  if (config.layout === 'source') {
+    await checkSharedSource(o.outDir);
+    await rm(path.join(o.outDir, SHARED_STAGING), { recursive: true, force: true });
+  }
+  for (const arch of o.arch ? [o.arch] : configArches(config)) results.push(await build({ ...o, arch, deferSharedSource: true }));
+  if (config.layout === 'source') await publishSharedSource(o.outDir);
   return results;
 }
 
-/** Empties the output folder's src/ — only when it is a stick tree kiln wrote (never a user's own src/ folder). */
-async function clearSharedSource(outDir: string): Promise<void> {
+/** The output folder's src/ may be replaced only when it is a stick tree kiln wrote (never a user's own src/). */
+async function checkSharedSource(outDir: string): Promise<void> {
   const shared = path.join(outDir, SHARED_DIR);
   const entries = await readdir(shared).catch(() => undefined);
-  if (entries === undefined) return;
-  if (!entries.includes('kiln')) {
+  if (entries !== undefined && !entries.includes('kiln')) {
     throw new KilnError('BUILD_OUT_DIR', `${shared} exists and is not a stick tree kiln wrote (no src/kiln): layout: source writes its shared src/ there`, {
       hint: 'Build into another folder: --out out',
     });
   }
-  await rm(shared, { recursive: true, force: true });
+}
+
+/** The staged shared src/ replaces the output folder's. */
+async function publishSharedSource(outDir: string): Promise<void> {
+  await checkSharedSource(outDir);
+  await rm(path.join(outDir, SHARED_DIR), { recursive: true, force: true });
+  await rename(path.join(outDir, SHARED_STAGING), path.join(outDir, SHARED_DIR));
 }
 
 function onlyArch(arches: Arch[], file: string): Arch {

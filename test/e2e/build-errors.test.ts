@@ -79,6 +79,23 @@ describe('kiln build rejects bad input', () => {
     expect(oneErrorLine(r.stderr)).toMatch(/--out .*a-file\/out: cannot write there \(ENOTDIR\)/);
   });
 
+  test('layout: source never replaces a src/ folder kiln did not write; nothing is written', async () => {
+    const file = await withConfig('source-out', 'name: x\nlayout: source\n', await readFile(path.join(root, 'examples/kiln.lock'), 'utf8'));
+    const own = path.join(out, 'src', 'app', 'main.ts');
+    await mkdir(path.dirname(own), { recursive: true });
+    await writeFile(own, 'user code\n');
+    try {
+      const r = await kiln(['build', file, '--out', out]);
+      expect(r.code).toBe(1);
+      expect(oneErrorLine(r.stderr)).toBe(`kiln: error: ${path.join(out, 'src')} exists and is not a stick tree kiln wrote (no src/kiln): layout: source writes its shared src/ there`);
+      expect(await readFile(own, 'utf8')).toBe('user code\n');
+      expect(await readFile(path.join(out, 'BOOTX64.EFI'))).toEqual(previous);
+      expect((await readdir(out)).sort()).toEqual(['BOOTX64.EFI', 'src']);
+    } finally {
+      await rm(path.join(out, 'src'), { recursive: true, force: true });
+    }
+  });
+
   test('a config file that does not exist', async () => {
     const r = await kiln(['build', path.join(work, 'nope.yml'), '--out', out]);
     expect(r.code).toBe(1);
