@@ -68,7 +68,10 @@ export const ARCHES: Readonly<Record<Arch, ArchSpec>> = {
     // Every feature of `max`, but pointer authentication with QEMU's cheap implementation-defined algorithm
     // instead of emulating QARMA: Node and glibc sign return addresses in every function.
     tcgCpu: 'max,pauth-impdef=on',
-    tcgThreads: 'multi',
+    // Single-threaded too: the same V8 crash ("Check failed: it->second.Size() > offset" in
+    // ThreadIsolation::WriteProtectMemory, then "Attempted to kill init") was seen under multi-threaded TCG on
+    // aarch64 as well (bench/layouts.mjs, twice in one afternoon of boots).
+    tcgThreads: 'single',
   },
 };
 

@@ -65,7 +65,7 @@ describe('buildQemuArgs', () => {
     const args = buildQemuArgs({ ...base, spec: ARCHES.aarch64 });
     expect(values(args, '-machine')).toEqual(['virt']);
     expect(values(args, '-cpu')).toEqual(['max,pauth-impdef=on']);
-    expect(values(args, '-accel')).toEqual(['tcg,thread=multi']);
+    expect(values(args, '-accel')).toEqual(['tcg,thread=single']);
     expect(values(buildQemuArgs({ ...base, spec: ARCHES.aarch64, accel: { accel: 'kvm', cpu: 'host' } }), '-cpu')).toEqual(['host']);
   });
 

@@ -42,7 +42,7 @@ export function runCommand(io: CliIo, setExitCode: (code: number) => void): Comm
     .option('--timeout <seconds>', 'stop the guest after this long (exit 124)', positiveNumber)
     .option('--expect <regex>', 'exit 0 as soon as the console matches (for scripts and tests)', regex)
     .option('--accel <mode>', 'auto = KVM when it really works here, else TCG software emulation; kvm; tcg', 'auto')
-    .option('--tcg-threads <mode>', 'under TCG: single = one host thread for all vCPUs (x86_64 default: V8 crashes under multi), multi = one per vCPU (aarch64 default)')
+    .option('--tcg-threads <mode>', 'under TCG: single = one host thread for all vCPUs (the default: V8 crashes now and then under multi), multi = one per vCPU (faster)')
     .option('--arch <arch>', 'x86_64 or aarch64: which guest boots a disk image (default x86_64), or which build of a multi-architecture config (default: its first)')
     .option('--forward <[hostaddr:]hostport:guestport>', 'forward a host TCP port to the guest (repeatable); listens on 127.0.0.1 unless hostaddr is given', collectForward)
     .option('--no-network', 'no network card (default: virtio-net on QEMU user networking)')
