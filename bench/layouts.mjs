@@ -52,7 +52,8 @@ try {
       const made = await kiln(['disk', config, '--out', disk, '--profile', 'fast', '-q']);
       if (made.code !== 0) throw new Error(`kiln disk (${layout}) failed:\n${made.stderr}`);
       for (const r of results) {
-        const run = await kiln(['run', disk, '--arch', r.arch, '--expect', 'memreport: used', '--timeout', '600']);
+        // The whole line: kiln run ends as soon as the console matches.
+        const run = await kiln(['run', disk, '--arch', r.arch, '--expect', 'memreport: used .* arch (x64|arm64)', '--timeout', '600']);
         const m = /memreport: used ([\d.]+) MiB of ([\d.]+) MiB; init RSS ([\d.]+) MiB; Shmem ([\d.]+) MiB/.exec(run.stdout);
         if (m === null) {
           const kept = path.join(os.tmpdir(), `kiln-bench-layouts-${layout}-${r.arch}.txt`);
