@@ -122,7 +122,9 @@ export function runContainer(c: ContainerConfig, events: ServiceEvents, deps: Cr
     try {
       await deps.fetch?.();
     } catch (error) {
-      await end(null, null, errorText(error));
+      // Nothing was created: no delete. A pull that failed is tried again with backoff, whatever the policy.
+      ended = true;
+      events.exit(null, null, errorText(error), { retry: true });
       return;
     }
     await oneAtATime(runOnce);

@@ -239,3 +239,20 @@ describe('supervisor policy', () => {
     expect(h.log.at(-1)).toBe('warn service web: exited with code 2 after 0 ms; restart 2 in 250 ms (restart: on-failure)');
   });
 });
+
+describe('supervisor retry', () => {
+  it('a run that could not start for a passing reason (retry) is started again with backoff, even under restart: never', async () => {
+    const h = harness();
+    const s = createSupervisor([spec('app', 'never', { initialMs: 500, maxMs: 4000, resetAfterMs: 60_000 })], h.deps);
+    s.start();
+    h.procs[0]!.events.exit(null, null, 'registry unreachable', { retry: true });
+    expect(h.log.at(-1)).toBe('warn service app: could not start (registry unreachable) after 0 ms; retry 1 in 500 ms');
+    await h.fireNext();
+    h.procs[1]!.events.exit(null, null, 'registry unreachable', { retry: true });
+    expect(h.log.at(-1)).toBe('warn service app: could not start (registry unreachable) after 0 ms; retry 2 in 1 s');
+    await h.fireNext();
+    // Once its code ran, the policy decides again.
+    h.procs[2]!.events.exit(1, null);
+    expect(h.log.at(-1)).toBe('warn service app: exited with code 1 after 0 ms; not restarting (restart: never)');
+  });
+});

@@ -20,8 +20,12 @@ export interface ServiceSpec {
 
 export interface ServiceEvents {
   line(stream: 'stdout' | 'stderr', text: string): void;
-  /** Exactly once per spawn: the process ended, or could not start (code and signal null, `error` set). */
-  exit(code: number | null, signal: string | null, error?: string): void;
+  /**
+   * Exactly once per spawn: the process ended, or could not start (code and signal null, `error` set).
+   * `retry`: it could not start for a reason that passes (its image could not be pulled yet): started again with
+   * backoff whatever the restart policy, which is about the runs of its own code.
+   */
+  exit(code: number | null, signal: string | null, error?: string, options?: { retry?: boolean }): void;
 }
 
 export interface ServiceProcess {
@@ -121,13 +125,13 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
     let ended = false;
     const process = deps.spawn(spec, {
       line: (_stream, text) => deps.log.info(`[${spec.name}] ${text}`),
-      exit: (code, signal, error) => {
+      exit: (code, signal, error, options) => {
         if (ended) return;
         ended = true;
         service.process = undefined;
         delete status.pid;
         resolveExited();
-        onExit(service, { code, signal, ranMs: deps.now() - service.startedAt }, error);
+        onExit(service, { code, signal, ranMs: deps.now() - service.startedAt }, error, options?.retry === true);
       },
     });
     if (!ended) {
@@ -138,7 +142,7 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
     }
   }
 
-  function onExit(service: Service, exit: ServiceExit, error: string | undefined): void {
+  function onExit(service: Service, exit: ServiceExit, error: string | undefined, retry = false): void {
     const { status } = service;
     const spec = { ...service.spec, ...deps.policy?.(service.spec) };
     status.restart = spec.restart;
@@ -153,7 +157,7 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
     if (stopping || service.held) {
       status.state = 'stopped';
       log(what);
-    } else if (failedBecause !== undefined ? spec.restart === 'never' : !shouldRestart(spec.restart, exit)) {
+    } else if (!retry && (failedBecause !== undefined ? spec.restart === 'never' : !shouldRestart(spec.restart, exit))) {
       status.state = 'exited';
       log(`${what}; not restarting (restart: ${spec.restart})`);
     } else {
@@ -161,7 +165,7 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
       service.backoff = next.state;
       status.state = 'waiting';
       status.nextStartAt = deps.now() + next.delayMs;
-      log(`${what}; restart ${status.starts} in ${formatDuration(next.delayMs)} (restart: ${spec.restart})`);
+      log(`${what}; ${retry ? 'retry' : 'restart'} ${status.starts} in ${formatDuration(next.delayMs)}${retry ? '' : ` (restart: ${spec.restart})`}`);
       service.cancelTimer = deps.setTimer(() => launch(service), next.delayMs);
     }
     changed();
