@@ -6,6 +6,8 @@ import type { AccelMode } from '../../run/options.js';
 import { parseForward, type PortForward } from '../../run/forward.js';
 import { KilnError } from '../../util/errors.js';
 import { ARCHES, type Arch } from '../../config/schema.js';
+import { ARCH_NAMES } from '../../inputs/catalog.js';
+import { diskBootArches } from '../../run/disk-arch.js';
 import { print, type CliIo } from '../io.js';
 import { DISK_IMAGE, diskFromConfig, diskFromImage, type RunDisk } from '../../run/boot-disk.js';
 import { printSummary, profileOption, runBuild, sourceDateEpoch } from './build.js';
@@ -43,7 +45,7 @@ export function runCommand(io: CliIo, setExitCode: (code: number) => void): Comm
     .option('--expect <regex>', 'exit 0 as soon as the console matches (for scripts and tests)', regex)
     .option('--accel <mode>', 'auto = KVM when it really works here, else TCG software emulation; kvm; tcg', 'auto')
     .option('--tcg-threads <mode>', 'under TCG: single = one host thread for all vCPUs (the default: V8 crashes now and then under multi), multi = one per vCPU (faster)')
-    .option('--arch <arch>', 'x86_64 or aarch64: which guest boots a disk image (default x86_64), or which build of a multi-architecture config (default: its first)')
+    .option('--arch <arch>', 'x86_64 or aarch64: which guest boots a disk image (default: what its ESP boots, x86_64 first), or which build of a multi-architecture config (default: its first)')
     .option('--forward <[hostaddr:]hostport:guestport>', 'forward a host TCP port to the guest (repeatable); listens on 127.0.0.1 unless hostaddr is given', collectForward)
     .option('--no-network', 'no network card (default: virtio-net on QEMU user networking)')
     .option('--keep-disk <path>', 'boot the disk at PATH in place: made from the image or config on first use, kept (with the device state) afterwards')
@@ -99,7 +101,13 @@ Examples:
         disk = await diskFromConfig(path.resolve(io.cwd, image), results, keepDisk, sourceDateEpoch(io.env));
       } else if (DISK_IMAGE.test(image)) {
         disk = await diskFromImage(efi, keepDisk);
-        arch = wantArch ?? 'x86_64';
+        // The guest its ESP can boot: x86_64 first; --arch picks another the disk has.
+        const bootable = await diskBootArches(disk.path);
+        if (wantArch !== undefined && bootable.length > 0 && !bootable.includes(wantArch)) {
+          await disk.cleanup();
+          throw new KilnError('RUN_BAD_OPTION', `--arch ${wantArch}: ${image} boots only ${bootable.join(', ')} (no EFI/BOOT/${ARCH_NAMES[wantArch].efiName} on its ESP)`);
+        }
+        arch = wantArch ?? bootable[0] ?? 'x86_64';
       } else {
         if (wantArch !== undefined && wantArch !== arch) throw new KilnError('RUN_BAD_OPTION', `--arch ${wantArch}: ${image} is named as an ${arch} EFI (BOOTX64.EFI / BOOTAA64.EFI)`);
         await access(efi).catch(() => {

@@ -1,0 +1,31 @@
+/**
+ * Which architectures a disk image boots: the removable-media boot files on its EFI System Partition
+ * (`EFI/BOOT/BOOTX64.EFI`, `EFI/BOOT/BOOTAA64.EFI`), read with kiln's GPT and FAT32 decoders. `kiln run disk.img`
+ * boots the guest that matches, and refuses an `--arch` the disk cannot boot instead of leaving the firmware at its
+ * shell.
+ */
+import { open, stat } from 'node:fs/promises';
+import type { Arch } from '../config/schema.js';
+import { decodeFat32 } from '../formats/fat/index.js';
+import { GPT_HEAD_SECTORS, GptPartitionType, SECTOR_SIZE, decodeGptHead } from '../formats/gpt/index.js';
+import { ARCH_NAMES } from '../inputs/catalog.js';
+
+/** The architectures with a boot file on the disk's ESP, x86_64 first; empty when there is no readable ESP. */
+export async function diskBootArches(image: string): Promise<Arch[]> {
+  const size = (await stat(image)).size;
+  const handle = await open(image, 'r');
+  try {
+    const head = new Uint8Array(GPT_HEAD_SECTORS * SECTOR_SIZE);
+    await handle.read(head, 0, head.length, 0);
+    const esp = decodeGptHead(head, size).partitions.find((p) => p.type === GptPartitionType.efiSystem);
+    if (esp === undefined) return [];
+    const bytes = new Uint8Array(esp.sizeBytes);
+    await handle.read(bytes, 0, bytes.length, esp.offsetBytes);
+    const files = new Set(decodeFat32(bytes).entries.filter((e) => e.kind === 'file').map((e) => e.path.toUpperCase()));
+    return (['x86_64', 'aarch64'] as const).filter((arch) => files.has(`EFI/BOOT/${ARCH_NAMES[arch].efiName}`));
+  } catch {
+    return [];
+  } finally {
+    await handle.close();
+  }
+}
