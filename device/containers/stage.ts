@@ -19,6 +19,7 @@ import { prepareBundle } from './bundle.ts';
 import { CRUN, CRUN_ROOT, crunExec, runContainer } from './crun.ts';
 import { createHealthMonitor, probeFor, type HealthMonitor } from './health.ts';
 import { leftoversOf } from './leftovers.ts';
+import { createStartGate } from './start-gate.ts';
 import { hasBlob, pullImage } from './pull.ts';
 import { parseCpuList } from './cpus.ts';
 
@@ -119,21 +120,6 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
   // Healthchecks, and the containers that wait for a dependency to be healthy (dependsOn) before their first start.
   const monitors = new Map<string, HealthMonitor>();
   let supervisor: Supervisor | undefined;
-  const waiting = new Set<string>();
-  const ready = (name: string) => {
-    if (waiting.has(name)) return false;
-    const monitor = monitors.get(name);
-    return monitor === undefined || monitor.status().state === 'healthy';
-  };
-  const startReady = () => {
-    for (const name of [...waiting]) {
-      const deps = byName.get(name)!.dependsOn;
-      if (!deps.every(ready)) continue;
-      waiting.delete(name);
-      ctx.log.info(`container ${name}: starting now that ${deps.join(', ')} ${deps.length === 1 ? 'is' : 'are'} ready`);
-      supervisor?.startOne(name);
-    }
-  };
   for (const c of runnable) {
     if (c.healthcheck === undefined) continue;
     const stopMs = c.stopTimeoutSeconds * 1000;
@@ -143,7 +129,7 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
         now: ctx.now,
         setTimer,
         log: ctx.log,
-        onChange: startReady,
+        onChange: () => gate.check(),
         onUnhealthy: () => {
           if (withOverride(c, ctx.settings().containers?.[c.name]).restart === 'never') ctx.log.warn(`container ${c.name}: left running (restart: never)`);
           else void supervisor?.failOne(c.name, 'unhealthy', { termGraceMs: stopMs });
@@ -151,12 +137,11 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
       }),
     );
   }
-  for (const c of runnable) {
-    const waitsFor = c.dependsOn.filter((d) => monitors.has(d) || waiting.has(d));
-    if (waitsFor.length === 0) continue;
-    waiting.add(c.name);
-    ctx.log.info(`container ${c.name}: waits for ${waitsFor.join(', ')} to be ${waitsFor.some((d) => monitors.has(d)) ? 'healthy' : 'started'}`);
-  }
+  const gate = createStartGate(runnable, {
+    health: (name) => monitors.get(name)?.status().state,
+    start: (name) => void supervisor?.startOne(name),
+    log: (message) => ctx.log.info(message),
+  });
 
   // An image the store lacks (new firmware on an old disk) is pulled by its pinned digest before the start.
   const pullIfMissing = async (c: BootContainer): Promise<void> => {
@@ -211,15 +196,15 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
     },
   });
   supervisor = sup;
-  sup.start((name) => !waiting.has(name));
+  sup.start((name) => !gate.waiting(name));
   // A container with no healthcheck is ready once started: those waiting on it may go now.
-  startReady();
+  gate.check();
   const stopMs = Math.max(...runnable.map((c) => c.stopTimeoutSeconds * 1000), 1000);
   const statusOf = (name: string) => sup.status().find((s) => s.name === name);
   const view = (c: BootContainer) => {
     const s = statusOf(c.name);
     const health = monitors.get(c.name)?.status();
-    const state = waiting.has(c.name) ? 'waiting for dependencies' : (s?.state ?? 'not started');
+    const state = gate.waiting(c.name) ? 'waiting for dependencies' : (s?.state ?? 'not started');
     return { name: c.name, image: c.image, digest: c.digest, restart: c.restart, state, pid: s?.pid, starts: s?.starts ?? 0, lastExit: s?.lastExit, ...(health === undefined ? {} : { health }) };
   };
   const known = (name: string) => byName.has(name) && statusOf(name) !== undefined;
@@ -229,7 +214,7 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
       const c = byName.get(name);
       return c === undefined ? undefined : { ...view(c), settings: withOverride(c, ctx.settings().containers?.[name]) };
     },
-    start: (name) => known(name) && (waiting.delete(name), sup.startOne(name)),
+    start: (name) => known(name) && (gate.release(name), sup.startOne(name)),
     stop: async (name) => known(name) && (await sup.stopOne(name, { termGraceMs: byName.get(name)!.stopTimeoutSeconds * 1000 })),
     restart: async (name) => known(name) && (await sup.stopOne(name, { termGraceMs: byName.get(name)!.stopTimeoutSeconds * 1000 })) && sup.startOne(name),
     logs: (name, tail) => {
