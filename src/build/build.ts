@@ -125,6 +125,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     `IMAGE_ID=${config.name}`,
     `IMAGE_VERSION=${buildId}`,
     `BUILD_ID=${buildId}`,
+    // kiln's own field (os-release allows vendor fields): kiln run tells an EFI that needs its stick by it.
+    ...(config.layout === 'source' ? [`KILN_LAYOUT=source`, `KILN_SOURCE_LABEL=${espLabel(config)}`] : []),
     '',
   ].join('\n');
 

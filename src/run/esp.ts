@@ -10,15 +10,35 @@ import type { ArchSpec } from './arch.js';
 import { readFatContent } from '../disk/content.js';
 import { ARCH_NAMES } from '../inputs/catalog.js';
 import { archDir, SHARED_DIR } from '../rootfs/source-root.js';
+import { decodePe } from '../formats/pe/index.js';
+
+/** The UKI's .osrel section, or '' for an EFI that is no UKI. */
+function osRelease(uki: Uint8Array): string {
+  try {
+    const section = decodePe(uki).sections.find((s) => s.name === '.osrel');
+    if (section === undefined) return '';
+    return Buffer.from(uki.subarray(section.pointerToRawData, section.pointerToRawData + Math.min(section.virtualSize, section.sizeOfRawData))).toString('utf8');
+  } catch {
+    return '';
+  }
+}
 
 /**
  * An EFI built with `layout: source` boots only with its stick: `kiln build` leaves the stick's tree beside the
  * EFI (linux_<arch>/ and src/), and it goes onto the run's ESP with it. Nothing for an ordinary EFI.
  */
-async function stickBeside(efi: string, spec: ArchSpec): Promise<{ path: string; data: Uint8Array }[]> {
+async function stickBeside(efi: string, uki: Uint8Array, spec: ArchSpec): Promise<{ path: string; data: Uint8Array }[]> {
   const dir = path.dirname(efi);
   const own = archDir(ARCH_NAMES[spec.arch].deb);
-  if (!(await access(path.join(dir, own, 'bin', 'node')).then(() => true, () => false))) return [];
+  const needsStick = /^KILN_LAYOUT=source$/m.test(osRelease(uki));
+  if (!needsStick) return [];
+  for (const sub of [path.join(own, 'bin', 'node'), path.join(SHARED_DIR, 'kiln')]) {
+    if (!(await access(path.join(dir, sub)).then(() => true, () => false))) {
+      throw new KilnError('RUN_NO_STICK', `${efi} is built with layout: source, and its stick's ${sub} is not beside it`, {
+        hint: 'Boot the output folder kiln build wrote (the EFI with linux_<arch>/ and src/ beside it), or a disk from kiln disk.',
+      });
+    }
+  }
   const files = [];
   for (const sub of [own, SHARED_DIR]) {
     for (const f of await readFatContent(path.join(dir, sub), `${efi}: the stick tree beside it`)) files.push({ path: `${sub}/${f.path}`, data: f.data });
@@ -37,5 +57,5 @@ export async function writeBootDisk(efi: string, spec: ArchSpec, outPath: string
     });
   }
   // Default size: the image plus a little free space. The disk is a throwaway copy for this one run.
-  await writeEspDisk(outPath, [{ path: spec.bootPath, data }, ...(await stickBeside(efi, spec))]);
+  await writeEspDisk(outPath, [{ path: spec.bootPath, data }, ...(await stickBeside(efi, data, spec))]);
 }

@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -78,6 +78,16 @@ describe('examples/multiarch.yml', () => {
       expect(existsSync(path.join(work, 'out', f)), f).toBe(true);
     }
     expect(results.map((r) => r.stick?.label)).toEqual(['ESP', 'ESP']);
+  });
+
+  test('kiln run of such an EFI away from its stick: one clear line, no boot', async () => {
+    const alone = path.join(work, 'alone');
+    await mkdir(alone);
+    await copyFile(path.join(work, 'out', 'BOOTX64.EFI'), path.join(alone, 'BOOTX64.EFI'));
+    const r = await kiln(['run', path.join(alone, 'BOOTX64.EFI'), '--timeout', '60']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`kiln: error: ${path.join(alone, 'BOOTX64.EFI')} is built with layout: source, and its stick's linux_amd64/bin/node is not beside it`);
+    expect(r.stdout).not.toContain('Linux version');
   });
 });
 
