@@ -168,12 +168,12 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
             remember(c.name, text);
             if (c.console) events.line(stream, text);
           },
-          exit: (code, signal, error) => {
+          exit: (code, signal, error, options) => {
             logFile(c.name)?.sync();
             monitors.get(c.name)?.stopped();
             // crun delete ran: nothing of the run may remain (its cgroup, its root's mounts).
             for (const leftover of leftoversOf(c.name, { readText: (p) => ctx.fs.readText(p), exists: existsSync })) ctx.log.warn(`container ${c.name}: ${leftover} after crun delete`);
-            events.exit(code, signal, error);
+            events.exit(code, signal, error, options);
           },
         },
         {
