@@ -10,11 +10,11 @@ import path from 'node:path';
 import { z } from 'zod';
 import { BlobMismatchError, ImageStoreError } from './image-errors.ts';
 import { parseImageConfig, type ImageConfig } from './image-config.ts';
+import { INDEX_TYPES } from './media-types.ts';
 
 export { BlobMismatchError, ImageStoreError };
 
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
-const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 
 const digestSchema = z.string().regex(/^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/, 'expected sha256:<64 hex> or sha512:<128 hex>');
 const platformSchema = z.object({ architecture: z.string(), os: z.string(), variant: z.string().optional() });
@@ -107,7 +107,7 @@ export async function openImageStore(dir: string): Promise<ImageStore> {
     const search = async (manifests: readonly Descriptor[], depth: number): Promise<Descriptor | undefined> => {
       for (const d of manifests) {
         if (byDigest ? d.digest === ref : d.annotations?.[REF_NAME_ANNOTATION] === ref) return d;
-        if (byDigest && INDEX_TYPES.has(d.mediaType) && depth < 4) {
+        if (byDigest && INDEX_TYPES.includes(d.mediaType) && depth < 4) {
           const found = await search((await readIndexBlob(d)).manifests, depth + 1);
           if (found !== undefined) return found;
         }
@@ -120,7 +120,7 @@ export async function openImageStore(dir: string): Promise<ImageStore> {
       throw new ImageStoreError(`${dir}: no image ${JSON.stringify(ref)}; the store has ${names.length === 0 ? 'no named images' : names.map((n) => JSON.stringify(n)).join(', ')}`);
     }
     let found: Descriptor = named;
-    for (let depth = 0; INDEX_TYPES.has(found.mediaType); depth++) {
+    for (let depth = 0; INDEX_TYPES.includes(found.mediaType); depth++) {
       if (depth >= 4) throw new ImageStoreError(`${dir}: image index ${found.digest} nests too deep`);
       const sub: Descriptor[] = (await readIndexBlob(found)).manifests;
       const match: Descriptor | undefined = sub.find((d) => d.platform?.os === wanted.os && d.platform.architecture === wanted.architecture);

@@ -1,22 +1,22 @@
 /**
- * The media types kiln reads: OCI image-spec v1 and their Docker "v2 schema 2" twins, which registries still
- * serve for images pushed by Docker. Layers are kept exactly as published; the device unpacks them, so the
- * compression is recorded here rather than undone.
+ * The media types kiln reads (the manifest, index and config types are shared with the device:
+ * device/containers/media-types.ts) and the layer types. Layers are kept exactly as published; the device unpacks
+ * them, so the compression is recorded here rather than undone.
  */
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+export {
+  CONFIG_TYPES,
+  DOCKER_CONFIG,
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+  INDEX_TYPES,
+  MANIFEST_ACCEPT,
+  MANIFEST_TYPES,
+  OCI_CONFIG,
+  OCI_INDEX,
+  OCI_MANIFEST,
+} from '../../device/containers/media-types.ts';
+
 export const OCI_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
-export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
-export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
-
-/** What a registry is asked for: image manifests and indexes of both families. */
-export const MANIFEST_ACCEPT = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST].join(', ');
-
-export const INDEX_TYPES: readonly string[] = [OCI_INDEX, DOCKER_MANIFEST_LIST];
-export const MANIFEST_TYPES: readonly string[] = [OCI_MANIFEST, DOCKER_MANIFEST];
-export const CONFIG_TYPES: readonly string[] = [OCI_CONFIG, DOCKER_CONFIG];
 
 export type LayerCompression = 'none' | 'gzip' | 'zstd';
 

@@ -1,0 +1,18 @@
+/**
+ * The OCI image-spec v1 media types and their Docker "v2 schema 2" twins, which registries still serve for images
+ * pushed by Docker. Shared: the device reads its store and pulls with them, the host (src/images/media-types.ts)
+ * resolves and writes images with them.
+ */
+export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
+
+/** What a registry is asked for: image manifests and indexes of both families. */
+export const MANIFEST_ACCEPT = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST].join(', ');
+
+export const INDEX_TYPES: readonly string[] = [OCI_INDEX, DOCKER_MANIFEST_LIST];
+export const MANIFEST_TYPES: readonly string[] = [OCI_MANIFEST, DOCKER_MANIFEST];
+export const CONFIG_TYPES: readonly string[] = [OCI_CONFIG, DOCKER_CONFIG];
