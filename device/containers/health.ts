@@ -8,6 +8,7 @@
  */
 import { connect } from 'node:net';
 import type { Healthcheck } from '../config/containers-schema.ts';
+import { describeFetchError } from './fetch-error.ts';
 
 export type HealthState = 'starting' | 'healthy' | 'unhealthy';
 
@@ -46,8 +47,7 @@ export function httpProbe(port: number, path: string, host = '127.0.0.1'): Probe
       await response.body?.cancel();
       return response.status >= 200 && response.status < 400 ? undefined : `GET ${url}: HTTP ${response.status}`;
     } catch (error) {
-      const e = error as Error & { cause?: { code?: string } };
-      return `GET ${url}: ${e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message)}`;
+      return `GET ${url}: ${(error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : describeFetchError(error)}`;
     }
   };
 }

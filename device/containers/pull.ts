@@ -15,14 +15,10 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseImageRef } from './image-ref.ts';
 import { REF_NAME_ANNOTATION } from './image-store.ts';
+import { describeFetchError } from './fetch-error.ts';
+import { MANIFEST_ACCEPT, OCI_MANIFEST } from './media-types.ts';
 import { parseChallenge, tokenUrl } from './www-authenticate.ts';
 
-const MANIFEST_ACCEPT = [
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-].join(', ');
 const REQUEST_TIMEOUT_MS = 60_000;
 
 export interface PullOptions {
@@ -107,7 +103,7 @@ async function pullOnce(o: PullOptions): Promise<PullResult> {
   }
   await writeAtomically(blobFile(o.layout, o.digest), manifestBytes);
   await addToIndex(o.layout, {
-    mediaType: manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
+    mediaType: manifest.mediaType ?? OCI_MANIFEST,
     digest: o.digest,
     size: manifestBytes.length,
     annotations: { [REF_NAME_ANNOTATION]: o.image },
@@ -185,7 +181,7 @@ class RegistryClient {
     } catch (error) {
       await rm(temp, { force: true });
       if (error instanceof PullError) throw error;
-      throw new PullError(`image "${this.image}": download of blob ${blob.digest} from ${this.origin} broke off (${describe(error)})`);
+      throw new PullError(`image "${this.image}": download of blob ${blob.digest} from ${this.origin} broke off (${describeFetchError(error)})`);
     }
   }
 
@@ -207,7 +203,7 @@ class RegistryClient {
     try {
       return await fetch(url, { headers, redirect: 'follow', ...(timeout ? { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) } : {}) });
     } catch (error) {
-      throw new PullError(`image "${this.image}": registry ${this.origin} is unreachable (${describe(error)})`);
+      throw new PullError(`image "${this.image}": registry ${this.origin} is unreachable (${describeFetchError(error)})`);
     }
   }
 
@@ -219,17 +215,11 @@ class RegistryClient {
     try {
       response = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     } catch (error) {
-      throw new PullError(`image "${this.image}": token server ${url.origin} is unreachable (${describe(error)})`);
+      throw new PullError(`image "${this.image}": token server ${url.origin} is unreachable (${describeFetchError(error)})`);
     }
     const body = (await response.json().catch(() => ({}))) as { token?: unknown; access_token?: unknown };
     const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
     if (!response.ok || token === undefined) throw new PullError(`image "${this.image}": ${url.origin} gave no anonymous token (HTTP ${response.status})`);
     this.token = token;
   }
-}
-
-function describe(error: unknown): string {
-  const e = error as Error & { cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError') return 'timed out';
-  return e.cause?.code ?? e.cause?.message ?? e.message;
 }

@@ -8,6 +8,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { KilnError } from '../util/errors.js';
 import { MAX_MANIFEST_BYTES, type ImageBlobStore } from './blob-store.js';
 import type { Descriptor } from './manifest.js';
+import { describeFetchError } from '../../device/containers/fetch-error.ts';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { isLoopback, type RegistryRef } from './reference.js';
 import type { FetchedManifest, ImageSource, Progress } from './source.js';
@@ -125,12 +126,6 @@ export class RegistrySource implements ImageSource {
   private error(code: string, message: string, hint: string): KilnError {
     return new KilnError(code, `image "${this.ref}": ${message}`, { hint });
   }
-}
-
-function describeFetchError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  if ((err as Error).name === 'TimeoutError') return 'timed out';
-  return cause?.code ?? cause?.message ?? (err as Error).message;
 }
 
 function formatBytes(n: number): string {
