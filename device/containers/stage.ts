@@ -81,6 +81,8 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
   ctx.fs.mkdir(`${store}/logs`, 0o755);
 
   const byName = new Map(containers.map((c) => [c.name, c]));
+  // A container's settings as the secondary config has them now: a reload changes its next start and exit.
+  const current = (name: string): BootContainer => withOverride(byName.get(name)!, ctx.settings().containers?.[name]);
   const runnable: BootContainer[] = [];
   for (const name of startOrder(containers) ?? containers.map((c) => c.name)) {
     const c = byName.get(name)!;
@@ -131,7 +133,7 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
         log: ctx.log,
         onChange: () => gate.check(),
         onUnhealthy: () => {
-          if (withOverride(c, ctx.settings().containers?.[c.name]).restart === 'never') ctx.log.warn(`container ${c.name}: left running (restart: never)`);
+          if (current(c.name).restart === 'never') ctx.log.warn(`container ${c.name}: left running (restart: never)`);
           else void supervisor?.failOne(c.name, 'unhealthy', { termGraceMs: stopMs });
         },
       }),
@@ -158,8 +160,7 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
   const sup = createSupervisor(specs, {
     noun: 'container',
     spawn: (spec, events) => {
-      // The secondary config's override, as it is now: a reload changes the next start.
-      const c = withOverride(byName.get(spec.name)!, ctx.settings().containers?.[spec.name]);
+      const c = current(spec.name);
       return runContainer(
         c,
         {
@@ -189,9 +190,8 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
     log: ctx.log,
     now: ctx.now,
     setTimer,
-    // restart and backoff as the secondary config says now: a reload changes what the next exit leads to.
     policy: (spec) => {
-      const c = withOverride(byName.get(spec.name)!, ctx.settings().containers?.[spec.name]);
+      const c = current(spec.name);
       return { restart: c.restart, backoff: c.backoff };
     },
   });
@@ -212,7 +212,7 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
     containers: () => containers.map(view),
     inspect: (name) => {
       const c = byName.get(name);
-      return c === undefined ? undefined : { ...view(c), settings: withOverride(c, ctx.settings().containers?.[name]) };
+      return c === undefined ? undefined : { ...view(c), settings: current(name) };
     },
     start: (name) => known(name) && (gate.release(name), sup.startOne(name)),
     stop: async (name) => known(name) && (await sup.stopOne(name, { termGraceMs: byName.get(name)!.stopTimeoutSeconds * 1000 })),
