@@ -4,7 +4,8 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { encodeFat32Extents, type FatFile } from '../formats/fat/index.js';
-import { GPT_HEAD_SECTORS, GptPartitionType, SECTOR_SIZE, decodeGptHead, type GptPartition } from '../formats/gpt/index.js';
+import { GptPartitionType, type GptPartition } from '../formats/gpt/index.js';
+import { readGptHead } from './gpt-head.js';
 import { KilnError } from '../util/errors.js';
 import { MiB } from './size.js';
 
@@ -18,11 +19,9 @@ export async function refreshEsp(image: string, files: readonly FatFile[], label
   const size = (await stat(image)).size;
   const handle = await open(image, 'r+');
   try {
-    const head = new Uint8Array(GPT_HEAD_SECTORS * SECTOR_SIZE);
-    await handle.read(head, 0, head.length, 0);
     let esp: GptPartition | undefined;
     try {
-      esp = decodeGptHead(head, size).partitions.find((p) => p.type === GptPartitionType.efiSystem);
+      esp = (await readGptHead(handle, size)).partitions.find((p) => p.type === GptPartitionType.efiSystem);
     } catch (error) {
       throw new KilnError('DISK_NOT_KILN', `${image}: not a GPT disk (${(error as Error).message})`, { hint: 'Remove it (or choose another --keep-disk path) to start from a new disk.' });
     }

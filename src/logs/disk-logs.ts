@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { splitBoots, type BootLog } from '../../device/logs/line-format.ts';
 import { sbinTool } from '../disk/ext4.js';
-import { decodeGptHead, GPT_HEAD_SECTORS, SECTOR_SIZE } from '../formats/gpt/index.js';
+import { readGptHead } from '../disk/gpt-head.js';
 import { KilnError } from '../util/errors.js';
 import { exec, lastLine } from '../util/exec.js';
 
@@ -37,11 +37,9 @@ export async function ext4Partitions(disk: string): Promise<Ext4Partition[]> {
   });
   try {
     const { size } = await file.stat();
-    const head = Buffer.alloc(GPT_HEAD_SECTORS * SECTOR_SIZE);
-    await file.read(head, 0, head.length, 0);
     let partitions;
     try {
-      partitions = decodeGptHead(head, size).partitions;
+      partitions = (await readGptHead(file, size)).partitions;
     } catch (err) {
       throw new KilnError('DISK_NOT_GPT', `${disk}: not a GPT disk image: ${(err as Error).message}`, {
         hint: 'kiln logs reads a disk made by `kiln disk` (or kept by `kiln run --keep-disk`).',

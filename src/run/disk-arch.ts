@@ -7,7 +7,8 @@
 import { open, stat } from 'node:fs/promises';
 import type { Arch } from '../config/schema.js';
 import { decodeFat32 } from '../formats/fat/index.js';
-import { GPT_HEAD_SECTORS, GptPartitionType, SECTOR_SIZE, decodeGptHead } from '../formats/gpt/index.js';
+import { GptPartitionType } from '../formats/gpt/index.js';
+import { readGptHead } from '../disk/gpt-head.js';
 import { ARCH_NAMES } from '../inputs/catalog.js';
 
 /** The architectures with a boot file on the disk's ESP, x86_64 first; empty when there is no readable ESP. */
@@ -15,9 +16,7 @@ export async function diskBootArches(image: string): Promise<Arch[]> {
   const size = (await stat(image)).size;
   const handle = await open(image, 'r');
   try {
-    const head = new Uint8Array(GPT_HEAD_SECTORS * SECTOR_SIZE);
-    await handle.read(head, 0, head.length, 0);
-    const esp = decodeGptHead(head, size).partitions.find((p) => p.type === GptPartitionType.efiSystem);
+    const esp = (await readGptHead(handle, size)).partitions.find((p) => p.type === GptPartitionType.efiSystem);
     if (esp === undefined) return [];
     const bytes = new Uint8Array(esp.sizeBytes);
     await handle.read(bytes, 0, bytes.length, esp.offsetBytes);
