@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { buildTinyPe } from '../formats/pe/_testing.js';
-import { decodePe, type PeImage } from '../formats/pe/index.js';
+import { decodePe, peSectionBytes, type PeImage } from '../formats/pe/index.js';
 import { KilnError } from '../util/errors.js';
 import { buildUki, type UkiParts } from './uki.js';
 
@@ -39,10 +39,10 @@ function parts(overrides: Partial<UkiParts> = {}): UkiParts {
 const UKI_SECTIONS = ['.osrel', '.cmdline', '.uname', '.initrd', '.linux'];
 const STUB_SECTIONS = ['.text', '.reloc', '.data', '.dynamic', '.rela', '.dynsym', '.sbat', '.sdmagic'];
 
-function sectionData(image: Uint8Array, pe: PeImage, name: string): Uint8Array {
-  const s = pe.sections.find((x) => x.name === name);
-  if (!s) throw new Error(`no ${name}`);
-  return image.subarray(s.pointerToRawData, s.pointerToRawData + Math.min(s.virtualSize, s.sizeOfRawData));
+function sectionData(bytes: Uint8Array, pe: PeImage, name: string): Uint8Array {
+  const data = peSectionBytes(bytes, pe, name);
+  if (!data) throw new Error(`no ${name}`);
+  return data;
 }
 
 /** Byte equality without vitest's element-by-element diff, which takes minutes on a kernel. */

@@ -10,14 +10,12 @@ import type { ArchSpec } from './arch.js';
 import { readFatContent } from '../disk/content.js';
 import { ARCH_NAMES } from '../inputs/catalog.js';
 import { archDir, SHARED_DIR } from '../rootfs/source-root.js';
-import { decodePe } from '../formats/pe/index.js';
+import { decodePe, peSectionBytes } from '../formats/pe/index.js';
 
 /** The UKI's .osrel section, or '' for an EFI that is no UKI. */
 function osRelease(uki: Uint8Array): string {
   try {
-    const section = decodePe(uki).sections.find((s) => s.name === '.osrel');
-    if (section === undefined) return '';
-    return Buffer.from(uki.subarray(section.pointerToRawData, section.pointerToRawData + Math.min(section.virtualSize, section.sizeOfRawData))).toString('utf8');
+    return Buffer.from(peSectionBytes(uki, decodePe(uki), '.osrel') ?? []).toString('utf8');
   } catch {
     return '';
   }

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { BuildResult } from '../../src/build/build.js';
-import { decodePe, IMAGE_FILE_MACHINE_AMD64, IMAGE_FILE_MACHINE_ARM64, type PeImage } from '../../src/formats/pe/index.js';
+import { decodePe, peSectionBytes, IMAGE_FILE_MACHINE_AMD64, IMAGE_FILE_MACHINE_ARM64, type PeImage } from '../../src/formats/pe/index.js';
 import { KILN_FROM_SOURCE, kiln } from '../helpers/cli.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -34,9 +34,9 @@ afterAll(async () => {
 });
 
 function section(bytes: Uint8Array, pe: PeImage, name: string): Uint8Array {
-  const s = pe.sections.find((x) => x.name === name);
-  if (!s) throw new Error(`no ${name} section`);
-  return bytes.subarray(s.pointerToRawData, s.pointerToRawData + Math.min(s.virtualSize, s.sizeOfRawData));
+  const data = peSectionBytes(bytes, pe, name);
+  if (!data) throw new Error(`no ${name} section`);
+  return data;
 }
 
 describe('examples/multiarch.yml', () => {

@@ -192,3 +192,13 @@ function isPowerOfTwo(value: number): boolean {
 function hexBytes(bytes: Uint8Array, offset: number, length: number): string {
   return Array.from(bytes.subarray(offset, offset + length), (b) => b.toString(16).padStart(2, '0')).join(' ');
 }
+
+/**
+ * The bytes a section holds in the file, without the padding to FileAlignment (its VirtualSize when that is
+ * smaller than its raw data); undefined when there is no such section. The twin of the ELF codec's sectionBytes.
+ * @example new TextDecoder().decode(peSectionBytes(uki, decodePe(uki), '.osrel'))
+ */
+export function peSectionBytes(bytes: Uint8Array, pe: PeImage, name: string): Uint8Array | undefined {
+  const s = pe.sections.find((x) => x.name === name);
+  return s === undefined ? undefined : bytes.subarray(s.pointerToRawData, s.pointerToRawData + Math.min(s.virtualSize, s.sizeOfRawData));
+}

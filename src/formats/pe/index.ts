@@ -1,5 +1,5 @@
 /** PE/COFF: read an image's headers and append sections to it (what a UKI is made of). Pure, no I/O. */
-export { decodePe, type PeDataDirectory, type PeImage, type PeSection } from './decode.js';
+export { decodePe, peSectionBytes, type PeDataDirectory, type PeImage, type PeSection } from './decode.js';
 export { appendSections, type AddedSection } from './append.js';
 export {
   IMAGE_FILE_MACHINE_AMD64,
