@@ -30,7 +30,7 @@ function sink(): { stream: Writable; text: () => string } {
 }
 
 describe.skipIf(!hasQemu)('runImage with QEMU', () => {
-  let tmp: string;
+  let tmp: string | undefined;
   const saved = { TMPDIR: process.env.TMPDIR, XDG_CACHE_HOME: process.env.XDG_CACHE_HOME };
 
   beforeAll(async () => {
@@ -43,7 +43,9 @@ describe.skipIf(!hasQemu)('runImage with QEMU', () => {
   });
   afterAll(async () => {
     for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v);
-    await rm(tmp, { recursive: true, force: true });
+    // Clean up only what beforeAll made: when it failed before mkdtemp, there is nothing to remove, and a second
+    // error here would hide the first.
+    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
   });
 
   const leftovers = () => readdir(process.env.TMPDIR!);
@@ -113,7 +115,7 @@ describe.skipIf(!hasQemu)('runImage with QEMU', () => {
   }, 180_000);
 
   test('a missing image is a KilnError before QEMU starts, and nothing is left behind', async () => {
-    const { options: o } = options({ efi: path.join(tmp, 'nope.efi') });
+    const { options: o } = options({ efi: path.join(tmp!, 'nope.efi') });
     await expect(runImage(o)).rejects.toMatchObject({ name: 'KilnError', code: 'RUN_NO_IMAGE' });
     expect(await leftovers()).toEqual([]);
   });
