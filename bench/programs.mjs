@@ -66,7 +66,7 @@ function writeSmallProgram(dir) {
 }
 
 function stub(file, program, entry) {
-  // The format of device/programs/stub.ts (the build writes these into /usr/bin).
+  // The format of device/contract/programs/stub.ts (the build writes these into /usr/bin).
   writeFileSync(file, `#!/usr/bin/node /usr/lib/kiln/device/programs/run.js\nprogram=${program}\nentry=${entry}\n`, { mode: 0o755 });
 }
 

@@ -5,7 +5,7 @@
  */
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { StageContext } from '../init/context.ts';
+import type { StageContext } from '../base/context.ts';
 import type { ContainerControl } from '../containers/stage.ts';
 import { statusDocument } from './stage.ts';
 import { startManagementServer, type DeviceControl } from './management.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseBootConfig } from '../init/boot-config.ts';
-import { parsePrefix } from '../net/ip.ts';
-import { AF_INET, AF_INET6, IFA_ADDRESS, IFA_LOCAL, NLMSG_DONE, NLM_F_MULTI, RTM_GETADDR, RTM_NEWADDR, decodeMessages, encodeAttribute, encodeMessage } from '../net/netlink.ts';
+import { parseBootConfig } from '../contract/boot-config.ts';
+import { parsePrefix } from '../formats/ip.ts';
+import { AF_INET, AF_INET6, IFA_ADDRESS, IFA_LOCAL, NLMSG_DONE, NLM_F_MULTI, RTM_GETADDR, RTM_NEWADDR, decodeMessages, encodeAttribute, encodeMessage } from '../formats/netlink.ts';
 import { fakeNetSys } from '../testing/fake-net.ts';
 import { fakeFs } from '../testing/fakes.ts';
 import { statusDocument } from './stage.ts';

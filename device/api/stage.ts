@@ -3,8 +3,8 @@
  * The document is made per request from the live system: the kernel's addresses (rtnetlink), /proc/uptime, the clock.
  */
 import * as os from 'node:os';
-import type { StageContext } from '../init/context.ts';
-import { parseUptimeMs } from '../init/uptime.ts';
+import type { StageContext } from '../base/context.ts';
+import { parseUptimeMs } from '../base/uptime.ts';
 import { readAddresses } from '../net/addresses.ts';
 import { lastTimeSync } from '../time/stage.ts';
 import { startStatusServer, type StatusDocument } from './status.ts';

@@ -3,8 +3,8 @@
  * except `sysctl`, merged by setting name (the secondary wins), so a secondary can tune one setting without
  * repeating the firmware's others. Network interfaces are not merged: a list of interfaces is one decision.
  */
-import type { DeviceSettings } from '../init/boot-config.ts';
-import type { Secondary } from './secondary-schema.ts';
+import type { DeviceSettings } from '../contract/boot-config.ts';
+import type { Secondary } from '../contract/config/secondary-schema.ts';
 
 export function mergeSettings(primary: DeviceSettings, secondary: Secondary): DeviceSettings {
   const merged: DeviceSettings = { ...primary };

@@ -4,9 +4,9 @@
  * needing a reboot and the settings in effect keep the running values, so settings() never claims what is not live.
  * An invalid file changes nothing.
  */
-import { primarySettings, type DeviceSettings } from '../init/boot-config.ts';
-import type { StageContext } from '../init/context.ts';
-import { applyAndReport, sysctlText } from '../init/sysctl.ts';
+import { primarySettings, type DeviceSettings } from '../contract/boot-config.ts';
+import type { StageContext } from '../base/context.ts';
+import { applyAndReport, sysctlText } from './sysctl.ts';
 import type { DataFs } from '../sys/data-fs.ts';
 import { mergeSettings } from './merge.ts';
 import { readSecondary, saveLastGood } from './secondary-file.ts';

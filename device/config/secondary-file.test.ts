@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createLog } from '../init/log.ts';
+import { createLog } from '../base/log.ts';
 import { fakeDataFs } from '../testing/fake-data-fs.ts';
 import { defaultSecondaryText, loadSecondary } from './secondary-file.ts';
-import { validateSecondary } from './validate-secondary.ts';
+import { validateSecondary } from '../contract/config/validate-secondary.ts';
 
 const PATH = '/data/kiln/secondary.yml';
 const GOOD = `${PATH}.last-good`;

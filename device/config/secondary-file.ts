@@ -9,10 +9,10 @@
  * Nothing here throws: a device never fails to boot because of its secondary config.
  */
 import { stringify } from 'yaml';
-import type { Log } from '../init/log.ts';
+import type { Log } from '../base/log.ts';
 import type { DataFs } from '../sys/data-fs.ts';
-import { SECONDARY_KEYS, type Secondary } from './secondary-schema.ts';
-import { validateSecondary } from './validate-secondary.ts';
+import { SECONDARY_KEYS, type Secondary } from '../contract/config/secondary-schema.ts';
+import { validateSecondary } from '../contract/config/validate-secondary.ts';
 
 export type SecondarySource = 'file' | 'first boot' | 'last known good' | 'default';
 

@@ -2,8 +2,8 @@
  * Boot stage "secondary": reads the secondary config (or writes the firmware's default there on first boot; see
  * secondary-file.ts) and puts primary ⊕ secondary in effect for the stages after it. Listens for SIGHUP to reload.
  */
-import type { StageContext } from '../init/context.ts';
-import { notMountedReason, placementOf } from '../init/mount-table.ts';
+import type { StageContext } from '../base/context.ts';
+import { notMountedReason, placementOf } from '../base/mount-table.ts';
 import { nodeDataFs, type DataFs } from '../sys/data-fs.ts';
 import { keysSet, mergeSettings } from './merge.ts';
 import { reloadSecondary } from './reload.ts';

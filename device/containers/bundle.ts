@@ -4,7 +4,7 @@
  * /run/kiln/containers/<name>/ from the container's settings (runtime-spec.ts). Every failure names the field.
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import type { BootContainer } from '../init/boot-config.ts';
+import type { BootContainer } from '../contract/boot-config.ts';
 import path from 'node:path';
 import { openImageStore, prepareRootfs } from './image-store.ts';
 import { archivePathComponents, resolveInRoot } from './root-path.ts';

@@ -3,7 +3,7 @@ import { SCHED_FIFO, SCHED_RR, type Sched } from '../sys/sched.ts';
 import { applyRealtime } from './crun.ts';
 import { parseCpuList } from './cpus.ts';
 import { cpuIssues } from './stage.ts';
-import { containerSchema } from '../config/containers-schema.ts';
+import { containerSchema } from '../contract/config/containers-schema.ts';
 import { deviceNumbers } from './bundle.ts';
 
 function fakeSched(override: Partial<{ policy: number; priority: number; cpus: number[] }> = {}): Sched & { calls: string[] } {

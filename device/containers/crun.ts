@@ -10,8 +10,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { promisify } from 'node:util';
-import type { ContainerConfig } from '../config/containers-schema.ts';
-import { trackChild, watchOrphanExit } from '../init/reaper.ts';
+import type { ContainerConfig } from '../contract/config/containers-schema.ts';
+import { trackChild, watchOrphanExit } from '../base/reaper.ts';
 import { LineSplitter } from '../programs/lines.ts';
 import type { ServiceEvents, ServiceProcess } from '../programs/supervisor.ts';
 import { decodeWaitStatus } from '../sys/libc.ts';

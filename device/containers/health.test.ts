@@ -1,7 +1,7 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { healthcheckSchema } from '../config/containers-schema.ts';
+import { healthcheckSchema } from '../contract/config/containers-schema.ts';
 import { createHealthMonitor, describeCheck, httpProbe, tcpProbe, type Probe } from './health.ts';
 
 function clock() {

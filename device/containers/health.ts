@@ -7,8 +7,8 @@
  * Probes never reject: they resolve with undefined (healthy) or the reason, so one bad probe cannot stop the loop.
  */
 import { connect } from 'node:net';
-import type { Healthcheck } from '../config/containers-schema.ts';
-import { describeFetchError } from './fetch-error.ts';
+import type { Healthcheck } from '../contract/config/containers-schema.ts';
+import { describeFetchError } from '../contract/oci/fetch-error.ts';
 
 export type HealthState = 'starting' | 'healthy' | 'unhealthy';
 

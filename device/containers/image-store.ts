@@ -10,7 +10,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { BlobMismatchError, ImageStoreError } from './image-errors.ts';
 import { parseImageConfig, type ImageConfig } from './image-config.ts';
-import { INDEX_TYPES } from './media-types.ts';
+import { INDEX_TYPES } from '../contract/oci/media-types.ts';
 
 export { BlobMismatchError, ImageStoreError };
 

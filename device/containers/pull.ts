@@ -13,11 +13,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { parseImageRef } from './image-ref.ts';
+import { parseImageRef } from '../contract/oci/image-ref.ts';
 import { REF_NAME_ANNOTATION } from './image-store.ts';
-import { describeFetchError } from './fetch-error.ts';
-import { MANIFEST_ACCEPT, OCI_MANIFEST } from './media-types.ts';
-import { parseChallenge, tokenUrl } from './www-authenticate.ts';
+import { describeFetchError } from '../contract/oci/fetch-error.ts';
+import { MANIFEST_ACCEPT, OCI_MANIFEST } from '../contract/oci/media-types.ts';
+import { parseChallenge, tokenUrl } from '../contract/oci/www-authenticate.ts';
 
 const REQUEST_TIMEOUT_MS = 60_000;
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { containerSchema, DEFAULT_CAPABILITIES } from '../config/containers-schema.ts';
+import { containerSchema, DEFAULT_CAPABILITIES } from '../contract/config/containers-schema.ts';
 import { containerArgs, containerEnv, resolveUser, runtimeSpec, type ImageConfig, type SpecContext } from './runtime-spec.ts';
 
 const image: ImageConfig = { entrypoint: ['/bin/app'], cmd: ['--serve'], env: ['PATH=/bin', 'MODE=image'], workingDir: '/srv', user: '' };

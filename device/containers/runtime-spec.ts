@@ -6,7 +6,7 @@
  * that image); /tmp and /run are fresh tmpfs. Real-time scheduling is not in here: crun 1.8 ignores
  * `process.scheduler`, so the init applies it between `crun create` and `crun start` (crun.ts).
  */
-import { DEFAULT_CAPABILITIES, type ContainerConfig } from '../config/containers-schema.ts';
+import { DEFAULT_CAPABILITIES, type ContainerConfig } from '../contract/config/containers-schema.ts';
 import type { ImageConfig as FullImageConfig } from './image-config.ts';
 
 /** What of the image's config the runtime config needs (image-config.ts parses the whole). */

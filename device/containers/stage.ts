@@ -7,9 +7,9 @@
  * `[name]` prefix.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { StageContext } from '../init/context.ts';
-import { startOrder, withOverride, type ContainerConfig } from '../config/containers-schema.ts';
-import type { BootContainer } from '../init/boot-config.ts';
+import type { StageContext } from '../base/context.ts';
+import { startOrder, withOverride, type ContainerConfig } from '../contract/config/containers-schema.ts';
+import type { BootContainer } from '../contract/boot-config.ts';
 import { openRotatingFile, type RotatingFile } from '../logs/rotating-file.ts';
 import { createSupervisor, type ServiceSpec, type Supervisor } from '../programs/supervisor.ts';
 import type { DeviceControl } from '../api/management.ts';

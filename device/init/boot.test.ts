@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BootStageError, InjectedCrash, runStages, type Stage } from './boot.ts';
-import { createLog } from './log.ts';
+import { createLog } from '../base/log.ts';
 
 function setup(crash?: string) {
   let console = '';

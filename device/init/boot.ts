@@ -5,7 +5,7 @@
  * warning and the boot goes on. `kiln.crash=<stage>` makes the named stage fail after its work is done, whether
  * required or not, to exercise the crash path on a real device.
  */
-import type { Log } from './log.ts';
+import type { Log } from '../base/log.ts';
 
 export interface Stage {
   name: string;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fakeLibc } from '../testing/fakes.ts';
 import { BootStageError, InjectedCrash } from './boot.ts';
 import { crash, describeCrash, resetCrashStateForTests } from './crash.ts';
-import { createLog } from './log.ts';
+import { createLog } from '../base/log.ts';
 
 afterEach(resetCrashStateForTests);
 

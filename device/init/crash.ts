@@ -5,7 +5,7 @@
  */
 import type { Libc } from '../sys/libc.ts';
 import { RB_AUTOBOOT } from '../sys/libc.ts';
-import type { Log } from './log.ts';
+import type { Log } from '../base/log.ts';
 
 export interface CrashDeps {
   /** Undefined when libc itself could not be bound (then only the exit is left). */

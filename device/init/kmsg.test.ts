@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeFs } from '../testing/fakes.ts';
 import { attachKernelLog, consoleLoglevelToSet } from './kmsg.ts';
-import { createLog } from './log.ts';
+import { createLog } from '../base/log.ts';
 
 describe('consoleLoglevelToSet', () => {
   it('lowers the default level 7 to 6 so kiln lines are not echoed twice', () => {

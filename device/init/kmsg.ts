@@ -8,7 +8,7 @@
  * records of priority 0-5 (notice and worse) still show. A console level chosen on the command line is left alone.
  */
 import type { HostFs } from '../sys/host-fs.ts';
-import type { Log } from './log.ts';
+import type { Log } from '../base/log.ts';
 
 /** Highest console_loglevel at which <6> (info) records are not echoed. */
 export const KILN_CONSOLE_LOGLEVEL = 6;

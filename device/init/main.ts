@@ -11,9 +11,9 @@ import { openLibc, type Libc } from '../sys/libc.ts';
 import { openNetSys } from '../sys/net.ts';
 import { openClock } from '../sys/clock.ts';
 import { crash } from './crash.ts';
-import { createLog } from './log.ts';
+import { createLog } from '../base/log.ts';
 import { watchPowerButtons } from './power-button.ts';
-import { isOwnChild } from './reaper.ts';
+import { isOwnChild } from '../base/reaper.ts';
 import { startInit } from './start.ts';
 
 const startedAt = performance.now();

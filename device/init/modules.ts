@@ -4,7 +4,7 @@
  *
  * A module that fails does not stop the boot: the device may still be usable and the log says what is missing.
  */
-import type { BootModule } from './boot-config.ts';
+import type { BootModule } from '../contract/boot-config.ts';
 import type { HostFs } from '../sys/host-fs.ts';
 import { MODULE_INIT_COMPRESSED_FILE, SyscallError, type Libc } from '../sys/libc.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fakeFs, fakeLibc, statLine } from '../testing/fakes.ts';
-import { createLog } from './log.ts';
+import { createLog } from '../base/log.ts';
 import { shutdown, SIGNAL_REQUESTS, type ShutdownDeps } from './shutdown.ts';
 
 const mounted = ['/proc', '/sys', '/dev', '/dev/pts', '/run', '/tmp', '/sys/fs/cgroup'];

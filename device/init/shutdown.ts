@@ -6,10 +6,10 @@
  */
 import type { HostFs } from '../sys/host-fs.ts';
 import { RB_AUTOBOOT, RB_POWER_OFF, SIGKILL, SIGTERM, SyscallError, type Libc } from '../sys/libc.ts';
-import type { Log } from './log.ts';
+import type { Log } from '../base/log.ts';
 import { unmountAll } from './mounts.ts';
-import { listProcesses, liveUserProcesses, type ProcessInfo } from './procfs.ts';
-import { reapOnce } from './reaper.ts';
+import { listProcesses, liveUserProcesses, type ProcessInfo } from '../base/procfs.ts';
+import { reapOnce } from '../base/reaper.ts';
 
 export type ShutdownAction = 'poweroff' | 'reboot';
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fakeFs, fakeLibc } from '../testing/fakes.ts';
 import { fakeClock, fakeNetSys } from '../testing/fake-net.ts';
 import { BootStageError } from './boot.ts';
-import { createLog } from './log.ts';
+import { createLog } from '../base/log.ts';
 import { startInit, STAGES, type InitHandle } from './start.ts';
 
 const dir = '/lib/modules/6.1.0-56-rt-amd64/kernel';

@@ -4,12 +4,12 @@
  */
 import type { HostFs } from '../sys/host-fs.ts';
 import { RB_DISABLE_CAD, type Libc } from '../sys/libc.ts';
-import { BOOT_CONFIG_PATH, parseBootConfig, primarySettings, type BootConfig, type DeviceSettings } from './boot-config.ts';
-import type { StageContext } from './context.ts';
+import { BOOT_CONFIG_PATH, parseBootConfig, primarySettings, type BootConfig, type DeviceSettings } from '../contract/boot-config.ts';
+import type { StageContext } from '../base/context.ts';
 import { storageStage } from '../storage/stage.ts';
 import { secondaryStage } from '../config/secondary-stage.ts';
 import { logsStage } from '../logs/stage.ts';
-import { sysctlStage } from './sysctl.ts';
+import { sysctlStage } from '../config/sysctl.ts';
 import { networkStage } from '../net/stage.ts';
 import { timeStage } from '../time/stage.ts';
 import { statusStage } from '../api/stage.ts';
@@ -21,13 +21,13 @@ import type { Clock } from '../sys/clock.ts';
 import { runStages, type Stage } from './boot.ts';
 import { crashStage, kilnOptions, splitCmdline } from './cmdline.ts';
 import { attachKernelLog } from './kmsg.ts';
-import type { Log } from './log.ts';
+import type { Log } from '../base/log.ts';
 import { loadModules, summarizeModules } from './modules.ts';
 import { mountAll } from './mounts.ts';
 import { findPowerButtons } from './power-button.ts';
-import { startReaper, type Reaper } from './reaper.ts';
+import { startReaper, type Reaper } from '../base/reaper.ts';
 import { POWER_BUTTON_REQUEST, SIGNAL_REQUESTS, shutdown, type ShutdownRequest } from './shutdown.ts';
-import { parseUptimeMs, readyMessage } from './uptime.ts';
+import { parseUptimeMs, readyMessage } from '../base/uptime.ts';
 
 export interface InitDeps {
   libc: Libc;

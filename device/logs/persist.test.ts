@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLog } from '../init/log.ts';
+import { createLog } from '../base/log.ts';
 import { fakeDataFs } from '../testing/fake-data-fs.ts';
 import type { KmsgReader } from '../sys/kmsg-reader.ts';
 import { persistLogs } from './persist.ts';

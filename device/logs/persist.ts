@@ -8,8 +8,8 @@
  */
 import type { DataFs } from '../sys/data-fs.ts';
 import type { KmsgReader } from '../sys/kmsg-reader.ts';
-import type { Log } from '../init/log.ts';
-import { formatInitEntry, formatKmsgRecord, kmsgSequence } from './line-format.ts';
+import type { Log } from '../base/log.ts';
+import { formatInitEntry, formatKmsgRecord, kmsgSequence } from '../contract/logs/line-format.ts';
 import { openRotatingFile, type RotatingFile, type RotationLimits } from './rotating-file.ts';
 
 export const INIT_LOG = 'init.log';

@@ -3,11 +3,11 @@
  * (see persist.ts) until shutdown. Never fails the boot: without a writable folder the log stays on the console and
  * in the kernel log, and the stage says why.
  */
-import type { StageContext } from '../init/context.ts';
-import { placementOf, notMountedReason } from '../init/mount-table.ts';
+import type { StageContext } from '../base/context.ts';
+import { placementOf, notMountedReason } from '../base/mount-table.ts';
 import { nodeDataFs, type DataFs } from '../sys/data-fs.ts';
 import { openKmsgReader, type KmsgReader } from '../sys/kmsg-reader.ts';
-import { bootMarker } from './line-format.ts';
+import { bootMarker } from '../contract/logs/line-format.ts';
 import { INIT_LOG, KERNEL_LOG, persistLogs } from './persist.ts';
 
 export interface LogsStageDeps {

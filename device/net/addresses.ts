@@ -8,8 +8,8 @@ import type { HostFs } from '../sys/host-fs.ts';
 import type { NetSys } from '../sys/net.ts';
 import { SyscallError } from '../sys/libc.ts';
 import { listInterfaces } from './interfaces.ts';
-import { formatPrefix } from './ip.ts';
-import { NLMSG_DONE, NLMSG_ERROR, RTM_NEWADDR, decodeAckErrno, decodeAddressMessage, decodeMessages, encodeAddressDump } from './netlink.ts';
+import { formatPrefix } from '../formats/ip.ts';
+import { NLMSG_DONE, NLMSG_ERROR, RTM_NEWADDR, decodeAckErrno, decodeAddressMessage, decodeMessages, encodeAddressDump } from '../formats/netlink.ts';
 
 let seq = 0x4b000000; // apart from rtnl.ts's requests, which count from 1 on the same socket
 

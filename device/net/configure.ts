@@ -3,8 +3,8 @@
  * routes make gateways reachable), then routes and the default route. Each step that fails is reported and the
  * rest still tried: one bad route must not leave the interface without its addresses.
  */
-import { formatPrefix, networkOf, parseAddress, parsePrefix } from './ip.ts';
-import { RTPROT_STATIC } from './netlink.ts';
+import { formatPrefix, networkOf, parseAddress, parsePrefix } from '../formats/ip.ts';
+import { RTPROT_STATIC } from '../formats/netlink.ts';
 import type { InterfaceConfig, PresentInterface } from './interfaces.ts';
 import type { Rtnl } from './rtnl.ts';
 

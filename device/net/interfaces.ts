@@ -2,7 +2,7 @@
  * The network interfaces the kernel has (/sys/class/net) and which configured interface is which: by name, by MAC
  * address, or by both (then both must agree). Pure over `HostFs`.
  */
-import type { Network } from '../config/secondary-schema.ts';
+import type { Network } from '../contract/config/secondary-schema.ts';
 import type { HostFs } from '../sys/host-fs.ts';
 
 export type InterfaceConfig = Network['interfaces'][number];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Network } from '../config/secondary-schema.ts';
+import type { Network } from '../contract/config/secondary-schema.ts';
 import { fakeRtnl, fakeTimers } from '../testing/fake-net.ts';
 import { fakeFs } from '../testing/fakes.ts';
 import { decodeDhcpMessage, encodeDhcpMessage, type DhcpOptions, type MessageType } from './dhcp/message.ts';

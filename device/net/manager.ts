@@ -9,14 +9,14 @@
  * nothing next to a timer-driven init.
  */
 import type { HostFs } from '../sys/host-fs.ts';
-import type { Network } from '../config/secondary-schema.ts';
+import type { Network } from '../contract/config/secondary-schema.ts';
 import { SyscallError } from '../sys/libc.ts';
 import { configureLink, configureRoutes } from './configure.ts';
 import { DhcpClient } from './dhcp/client.ts';
 import { describeLease, INFINITE_LEASE, type Lease } from './dhcp/lease.ts';
-import { parseIPv4, type Prefix } from './ip.ts';
+import { parseIPv4, type Prefix } from '../formats/ip.ts';
 import { describeInterfaceConfig, listInterfaces, matches, readCarrier, type InterfaceConfig, type PresentInterface } from './interfaces.ts';
-import { RTPROT_DHCP } from './netlink.ts';
+import { RTPROT_DHCP } from '../formats/netlink.ts';
 import { RESOLV_CONF_PATH, resolvConfText } from './resolv-conf.ts';
 import type { Rtnl } from './rtnl.ts';
 

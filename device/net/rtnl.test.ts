@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SyscallError } from '../sys/libc.ts';
 import { ackFor, fakeNetSys } from '../testing/fake-net.ts';
-import { parseIPv4, parsePrefix } from './ip.ts';
-import { RTM_NEWADDR, RTPROT_STATIC, decodeMessages } from './netlink.ts';
+import { parseIPv4, parsePrefix } from '../formats/ip.ts';
+import { RTM_NEWADDR, RTPROT_STATIC, decodeMessages } from '../formats/netlink.ts';
 import { createRtnl } from './rtnl.ts';
 
 describe('createRtnl', () => {

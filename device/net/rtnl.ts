@@ -5,7 +5,7 @@
  */
 import type { NetSys } from '../sys/net.ts';
 import { SyscallError } from '../sys/libc.ts';
-import { formatAddress, formatPrefix, type Prefix } from './ip.ts';
+import { formatAddress, formatPrefix, type Prefix } from '../formats/ip.ts';
 import {
   NLMSG_ERROR,
   decodeAckErrno,
@@ -16,7 +16,7 @@ import {
   type AddressChange,
   type LinkChange,
   type RouteChange,
-} from './netlink.ts';
+} from '../formats/netlink.ts';
 
 /** The network changes the init makes; `name` is the interface name, for messages. */
 export interface Rtnl {

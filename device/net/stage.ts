@@ -3,7 +3,7 @@
  * through dgram, Node's timers), brings up loopback and the configured interfaces, and waits a bounded time for
  * DHCP leases. A lease that has not come by then is logged when it comes; the boot goes on without it.
  */
-import type { StageContext } from '../init/context.ts';
+import type { StageContext } from '../base/context.ts';
 import type { Lease } from './dhcp/lease.ts';
 import { openDhcpSocket } from './dhcp/socket.ts';
 import { NetworkManager } from './manager.ts';

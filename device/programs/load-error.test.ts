@@ -86,7 +86,7 @@ describe('describeLoadError', () => {
         return file.endsWith('/backoff.ts') ? CHECK_OUTPUT : undefined;
       },
     });
-    expect(text).toMatch(/\/device\/programs\/backoff\.ts:3:7: syntax error: Identifier 'a' has already been declared\n  let a = 'y';\n {6}\^$/);
+    expect(text).toMatch(/\/device\/contract\/programs\/backoff\.ts:3:7: syntax error: Identifier 'a' has already been declared\n  let a = 'y';\n {6}\^$/);
     expect(checked.every((f) => !f.includes('node_modules'))).toBe(true);
   });
 

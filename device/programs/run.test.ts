@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/pr
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { programStub } from './stub.ts';
+import { programStub } from '../contract/programs/stub.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const launcher = path.join(import.meta.dirname, 'run.js');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseBootConfig } from '../init/boot-config.ts';
-import { createLog } from '../init/log.ts';
+import { parseBootConfig } from '../contract/boot-config.ts';
+import { createLog } from '../base/log.ts';
 import { fakeFs } from '../testing/fakes.ts';
 import { programsStage, type ProgramsContext } from './stage.ts';
 import type { ServiceEvents, ServiceSpec } from './supervisor.ts';

@@ -5,10 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { StageContext } from '../init/context.ts';
-import { trackChild } from '../init/reaper.ts';
-import { parseUptimeMs } from '../init/uptime.ts';
-import { serviceSpecs } from './boot-programs.ts';
+import type { StageContext } from '../base/context.ts';
+import { trackChild } from '../base/reaper.ts';
+import { parseUptimeMs } from '../base/uptime.ts';
+import { serviceSpecs } from '../contract/programs/boot-programs.ts';
 import { LineSplitter } from './lines.ts';
 import { STATUS_PATH, statusDocument } from './status-file.ts';
 import { createSupervisor, type ServiceEvents, type ServiceProcess, type ServiceSpec, type Supervisor } from './supervisor.ts';

@@ -4,7 +4,7 @@
  * changes state; `kiln-status` reads and prints it, reading again if it caught a rewrite half-way. Times are on the uptime clock (/proc/uptime), the one
  * clock both processes share.
  */
-import { describeExit, formatDuration } from './backoff.ts';
+import { describeExit, formatDuration } from '../contract/programs/backoff.ts';
 import type { ServiceStatus } from './supervisor.ts';
 
 export const STATUS_PATH = '/run/kiln/status.json';

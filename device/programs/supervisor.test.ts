@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BACKOFF } from './backoff.ts';
+import { DEFAULT_BACKOFF } from '../contract/programs/backoff.ts';
 import { createSupervisor, type ServiceEvents, type ServiceSpec } from './supervisor.ts';
 
 /** A fake clock with timers, fake processes and a recording log. */

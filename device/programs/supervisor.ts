@@ -6,17 +6,11 @@
  *
  * Processes, timers and the clock come in through `SupervisorDeps`, so the schedule is tested with a fake clock.
  */
-import { describeExit, formatDuration, INITIAL_BACKOFF_STATE, isFailure, nextDelay, shouldRestart, type Backoff, type BackoffState, type RestartPolicy, type ServiceExit } from './backoff.ts';
+import { describeExit, formatDuration, INITIAL_BACKOFF_STATE, isFailure, nextDelay, shouldRestart, type Backoff, type BackoffState, type RestartPolicy, type ServiceExit } from '../contract/programs/backoff.ts';
+import type { ServiceSpec } from '../contract/programs/boot-programs.ts';
 
-export interface ServiceSpec {
-  name: string;
-  /** The program's command (its stub in PATH). */
-  command: string;
-  args: readonly string[];
-  env: Readonly<Record<string, string>>;
-  restart: RestartPolicy;
-  backoff: Backoff;
-}
+/** A service as the supervisor runs it: defined with the boot contract's programs (boot-programs.ts). */
+export type { ServiceSpec };
 
 export interface ServiceEvents {
   line(stream: 'stdout' | 'stderr', text: string): void;

@@ -3,7 +3,7 @@
  * Debian's e2fsck or fsck.fat in the `tools` layer when a partition of that filesystem asks for a check, see
  * src/inputs/tools.ts). e2fsck's and fsck.fat's exit codes say whether the filesystem may be mounted.
  */
-import type { Partition } from '../config/storage-schema.ts';
+import type { Partition } from '../contract/config/storage-schema.ts';
 import type { StorageIo } from './io.ts';
 
 interface Checker {

@@ -4,9 +4,9 @@
  */
 import { readBlock, findExecutable } from '../sys/block.ts';
 import { runProgram, startOnConsole, type ProgramResult } from '../sys/process.ts';
-import { startConsoleShell } from '../init/console-shell.ts';
-import type { Log } from '../init/log.ts';
-import { trackChild } from '../init/reaper.ts';
+import { startConsoleShell } from '../base/console-shell.ts';
+import type { Log } from '../base/log.ts';
+import { trackChild } from '../base/reaper.ts';
 
 export interface StorageIo {
   /** `length` bytes at `offset` of a device; fewer at its end. Throws node:fs errors. */

@@ -2,7 +2,7 @@
  * Which block device holds each configured partition, by filesystem LABEL (never by device name, so one image
  * works on /dev/sda, /dev/vda and /dev/nvme0n1). Pure: decisions and the words that explain them.
  */
-import type { Partition } from '../config/storage-schema.ts';
+import type { Partition } from '../contract/config/storage-schema.ts';
 import { formatBytes, type BlockDevice } from './block-devices.ts';
 import type { Probe } from './probe.ts';
 

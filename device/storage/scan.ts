@@ -2,7 +2,7 @@
  * Waiting for the configured partitions: block devices appear as their drivers probe them (USB and some NVMe
  * controllers take seconds). sysfs sends no inotify events for new devices, so /sys/class/block is polled.
  */
-import type { Partition } from '../config/storage-schema.ts';
+import type { Partition } from '../contract/config/storage-schema.ts';
 import type { HostFs } from '../sys/host-fs.ts';
 import { listBlockDevices, type BlockDevice } from './block-devices.ts';
 import { matchPartitions, type Filesystem, type PartitionMatch } from './match.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Partition, Storage } from '../config/storage-schema.ts';
-import type { BootConfig } from '../init/boot-config.ts';
-import { createLog } from '../init/log.ts';
+import type { Partition, Storage } from '../contract/config/storage-schema.ts';
+import type { BootConfig } from '../contract/boot-config.ts';
+import { createLog } from '../base/log.ts';
 import { EXT4_DATA_HEAD, FAT32_ESP_HEAD } from '../testing/golden-filesystems.ts';
 import { fakeFs, fakeLibc, type FakeFs } from '../testing/fakes.ts';
 import type { StorageIo } from './io.ts';

@@ -5,12 +5,12 @@
  * that cannot reach its data partition must still be reachable to be repaired. Never a panic, never a hang
  * (the wait is bounded by storage.waitSeconds).
  */
-import type { Partition } from '../config/storage-schema.ts';
-import type { StageContext } from '../init/context.ts';
+import type { Partition } from '../contract/config/storage-schema.ts';
+import type { StageContext } from '../base/context.ts';
 import { checkFilesystem } from './fsck.ts';
 import { nodeStorageIo, type StorageIo } from './io.ts';
 import { describeSeen, type Filesystem, type PartitionMatch } from './match.ts';
-import { describeOptions, mountArguments } from './mount-options.ts';
+import { describeOptions, mountArguments } from '../contract/config/mount-options.ts';
 import { scanForPartitions } from './scan.ts';
 
 /** What the stage uses of the boot's StageContext. */

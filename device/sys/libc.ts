@@ -7,20 +7,8 @@
  */
 import { createRequire } from 'node:module';
 
-/** mount(2) flags (linux/mount.h). */
-export const MS_RDONLY = 0x1;
-export const MS_NOSUID = 0x2;
-export const MS_NODEV = 0x4;
-export const MS_NOEXEC = 0x8;
-export const MS_SYNCHRONOUS = 0x10;
-export const MS_DIRSYNC = 0x80;
-export const MS_NOSYMFOLLOW = 0x100;
-export const MS_NOATIME = 0x400;
-export const MS_NODIRATIME = 0x800;
-export const MS_SILENT = 0x8000;
-export const MS_RELATIME = 0x200000;
-export const MS_STRICTATIME = 0x1000000;
-export const MS_LAZYTIME = 0x2000000;
+/** mount(2) flags (linux/mount.h): defined beside the mount-option parser the host shares. */
+export { MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_SYNCHRONOUS, MS_DIRSYNC, MS_NOSYMFOLLOW, MS_NOATIME, MS_NODIRATIME, MS_SILENT, MS_RELATIME, MS_STRICTATIME, MS_LAZYTIME } from '../formats/mount-flags.ts';
 
 /** umount2(2): detach now, clean up when the last user goes away ("lazy" unmount). */
 export const MNT_DETACH = 0x2;

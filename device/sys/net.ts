@@ -10,7 +10,7 @@
  * for PID 1.
  */
 import { createRequire } from 'node:module';
-import { NLMSG_DONE, NLMSG_ERROR, decodeMessages } from '../net/netlink.ts';
+import { NLMSG_DONE, NLMSG_ERROR, decodeMessages } from '../formats/netlink.ts';
 import { SyscallError } from './libc.ts';
 
 const AF_INET = 2;

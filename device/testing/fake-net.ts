@@ -6,8 +6,8 @@ import type { Clock } from '../sys/clock.ts';
 import { SyscallError } from '../sys/libc.ts';
 import type { NetSys } from '../sys/net.ts';
 import { describeRoute, type Rtnl } from '../net/rtnl.ts';
-import { formatPrefix } from '../net/ip.ts';
-import { NLMSG_ERROR, decodeMessages } from '../net/netlink.ts';
+import { formatPrefix } from '../formats/ip.ts';
+import { NLMSG_ERROR, decodeMessages } from '../formats/netlink.ts';
 
 const ERRNO: Record<number, [string, string]> = {
   1: ['EPERM', 'Operation not permitted'],

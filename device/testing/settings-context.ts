@@ -2,9 +2,9 @@
  * A boot context for the stages that work on the settings (secondary, logs, sysctl): fakes for libc and the files,
  * a log captured as console text, and the signal handlers and shutdown hooks the stage registered.
  */
-import { parseBootConfig, primarySettings, type BootConfig, type DeviceSettings } from '../init/boot-config.ts';
-import type { StageContext } from '../init/context.ts';
-import { createLog } from '../init/log.ts';
+import { parseBootConfig, primarySettings, type BootConfig, type DeviceSettings } from '../contract/boot-config.ts';
+import type { StageContext } from '../base/context.ts';
+import { createLog } from '../base/log.ts';
 import { fakeFs, fakeLibc } from './fakes.ts';
 
 export type SettingsContext = Pick<StageContext, 'libc' | 'fs' | 'log' | 'config' | 'settings' | 'setSettings' | 'onSignal' | 'onShutdown'>;

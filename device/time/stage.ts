@@ -4,7 +4,7 @@
  * clock is still unsynchronised).
  */
 import { performance } from 'node:perf_hooks';
-import type { StageContext } from '../init/context.ts';
+import type { StageContext } from '../base/context.ts';
 import { onLease, setTimer } from '../net/stage.ts';
 import { sntpExchange } from './exchange.ts';
 import { parseServer, type TimeServer } from './servers.ts';

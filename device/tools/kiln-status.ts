@@ -3,7 +3,7 @@
  * and its commands — read from the status file the init keeps in /run/kiln. `--json` prints the file as it is.
  */
 import * as fs from 'node:fs';
-import { parseUptimeMs } from '../init/uptime.ts';
+import { parseUptimeMs } from '../base/uptime.ts';
 import { formatStatus, STATUS_PATH, type StatusFile } from '../programs/status-file.ts';
 
 export interface ToolIo {

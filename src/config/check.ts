@@ -3,8 +3,8 @@
  * (secondary) print, and returns every problem rather than stopping at the first.
  */
 import { readFile } from 'node:fs/promises';
-import { parseYaml } from '../../device/config/yaml-source.ts';
-import { validateSecondary } from '../../device/config/validate-secondary.ts';
+import { parseYaml } from '../../device/contract/config/yaml-source.ts';
+import { validateSecondary } from '../../device/contract/config/validate-secondary.ts';
 import { KilnError } from '../util/errors.js';
 import { ConfigError } from './errors.js';
 import { loadConfig } from './load.js';

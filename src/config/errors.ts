@@ -1,8 +1,8 @@
 import { KilnError } from '../util/errors.js';
-import { formatLocation, type ConfigLocation } from '../../device/config/location.ts';
+import { formatLocation, type ConfigLocation } from '../../device/contract/config/location.ts';
 
 // Shared with the device, which prints its secondary config's problems the same way.
-export { formatKeyPath, formatLocation, type ConfigLocation } from '../../device/config/location.ts';
+export { formatKeyPath, formatLocation, type ConfigLocation } from '../../device/contract/config/location.ts';
 
 /**
  * One problem in a config file, printed as one line:

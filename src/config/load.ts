@@ -7,10 +7,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { KilnError } from '../util/errors.js';
-import type { Problem } from '../../device/config/issues.ts';
-import { formatKeyPath, formatProblem, type ConfigLocation } from '../../device/config/location.ts';
-import { validateData } from '../../device/config/validate.ts';
-import { locateInYaml, parseYaml } from '../../device/config/yaml-source.ts';
+import type { Problem } from '../../device/contract/config/issues.ts';
+import { formatKeyPath, formatProblem, type ConfigLocation } from '../../device/contract/config/location.ts';
+import { validateData } from '../../device/contract/config/validate.ts';
+import { locateInYaml, parseYaml } from '../../device/contract/config/yaml-source.ts';
 import { configSchema, type Config } from './schema.js';
 import { ConfigError } from './errors.js';
 

@@ -6,9 +6,9 @@
  * Every object is strict: an unknown or misspelt key is an error, never silently ignored.
  */
 import { z } from 'zod';
-import { logSchema, networkSchema, secondarySchema, sysctlSchema, timeSchema } from '../../device/config/secondary-schema.ts';
-import { storageSchema } from '../../device/config/storage-schema.ts';
-import { containersSchema, isOnMount } from '../../device/config/containers-schema.ts';
+import { logSchema, networkSchema, secondarySchema, sysctlSchema, timeSchema } from '../../device/contract/config/secondary-schema.ts';
+import { storageSchema } from '../../device/contract/config/storage-schema.ts';
+import { containersSchema, isOnMount } from '../../device/contract/config/containers-schema.ts';
 import { programsSchema } from '../programs/schema.js';
 
 export const ARCHES = ['x86_64', 'aarch64'] as const;

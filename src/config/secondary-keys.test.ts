@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { SECONDARY_KEYS } from '../../device/config/secondary-schema.ts';
-import { PRIMARY_ONLY_KEYS } from '../../device/config/validate-secondary.ts';
+import { SECONDARY_KEYS } from '../../device/contract/config/secondary-schema.ts';
+import { PRIMARY_ONLY_KEYS } from '../../device/contract/config/validate-secondary.ts';
 import { configSchema } from './schema.js';
 
 describe('the secondary config keys', () => {

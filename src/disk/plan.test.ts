@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Partition, Storage } from '../../device/config/storage-schema.ts';
+import type { Partition, Storage } from '../../device/contract/config/storage-schema.ts';
 import { KilnError } from '../util/errors.js';
 import { DEFAULT_STORAGE, espLabel, planDisk, partitionWhere, storageOf } from './plan.js';
 

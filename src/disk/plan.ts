@@ -3,7 +3,7 @@
  * Partitions follow the config's order, each on a 1 MiB boundary after the previous one; a "rest" partition (the
  * last) takes what is left before the backup GPT. Errors name the config file, the key path and the partition.
  */
-import type { Partition, Storage } from '../../device/config/storage-schema.ts';
+import type { Partition, Storage } from '../../device/contract/config/storage-schema.ts';
 import { FAT32_MIN_SIZE_BYTES } from '../formats/fat/index.js';
 import { GPT_ALIGNMENT, GPT_HEAD_SECTORS, GPT_TAIL_SECTORS, SECTOR_SIZE } from '../formats/gpt/index.js';
 import { KilnError } from '../util/errors.js';

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Partition } from '../../device/config/storage-schema.ts';
+import type { Partition } from '../../device/contract/config/storage-schema.ts';
 import { planDisk } from './plan.js';
 import { refreshEsp } from './refresh-esp.js';
 import { writeDiskImage, type DiskSource } from './write.js';

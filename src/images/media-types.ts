@@ -1,6 +1,6 @@
 /**
  * The media types kiln reads (the manifest, index and config types are shared with the device:
- * device/containers/media-types.ts) and the layer types. Layers are kept exactly as published; the device unpacks
+ * device/contract/oci/media-types.ts) and the layer types. Layers are kept exactly as published; the device unpacks
  * them, so the compression is recorded here rather than undone.
  */
 export {
@@ -14,7 +14,7 @@ export {
   OCI_CONFIG,
   OCI_INDEX,
   OCI_MANIFEST,
-} from '../../device/containers/media-types.ts';
+} from '../../device/contract/oci/media-types.ts';
 
 export const OCI_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
 

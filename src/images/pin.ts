@@ -5,7 +5,7 @@
  * Errors name the container: `containers[1] (web).image: ...`.
  */
 import path from 'node:path';
-import type { ContainerConfig } from '../../device/config/containers-schema.ts';
+import type { ContainerConfig } from '../../device/contract/config/containers-schema.ts';
 import { LOCK_NAME, emptyLock, readLock, writeLock, type ImageLockEntry } from '../inputs/lock.js';
 import { KilnError } from '../util/errors.js';
 import type { Reporter } from '../util/report.js';

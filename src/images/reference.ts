@@ -1,11 +1,11 @@
 /**
- * Image references (syntax in device/containers/image-ref.ts, shared with the device): parsed there, with its
+ * Image references (syntax in device/contract/oci/image-ref.ts, shared with the device): parsed there, with its
  * errors turned into the CLI's KilnError (code IMAGE_REF) here.
  */
-import { ImageRefError, parseImageRef as parse, type ImageRef } from '../../device/containers/image-ref.ts';
+import { ImageRefError, parseImageRef as parse, type ImageRef } from '../../device/contract/oci/image-ref.ts';
 import { KilnError } from '../util/errors.js';
 
-export { DIGEST_PATTERN, isLoopback, type ImageRef, type RegistryRef } from '../../device/containers/image-ref.ts';
+export { DIGEST_PATTERN, isLoopback, type ImageRef, type RegistryRef } from '../../device/contract/oci/image-ref.ts';
 
 /**
  * Parses an image reference; throws a KilnError (code IMAGE_REF) saying how to write it.

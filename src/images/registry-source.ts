@@ -8,11 +8,11 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { KilnError } from '../util/errors.js';
 import { MAX_MANIFEST_BYTES, type ImageBlobStore } from './blob-store.js';
 import type { Descriptor } from './manifest.js';
-import { describeFetchError } from '../../device/containers/fetch-error.ts';
+import { describeFetchError } from '../../device/contract/oci/fetch-error.ts';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { isLoopback, type RegistryRef } from './reference.js';
 import type { FetchedManifest, ImageSource, Progress } from './source.js';
-import { parseChallenge, tokenUrl } from '../../device/containers/www-authenticate.ts';
+import { parseChallenge, tokenUrl } from '../../device/contract/oci/www-authenticate.ts';
 
 const MANIFEST_TIMEOUT_MS = 60_000;
 

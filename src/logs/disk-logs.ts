@@ -7,7 +7,7 @@
 import { copyFile, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { splitBoots, type BootLog } from '../../device/logs/line-format.ts';
+import { splitBoots, type BootLog } from '../../device/contract/logs/line-format.ts';
 import { sbinTool } from '../disk/ext4.js';
 import { readGptHead } from '../disk/gpt-head.js';
 import { KilnError } from '../util/errors.js';

@@ -1,7 +1,7 @@
 /**
  * The config's programs, ready for the root filesystem: each program's folder under /src/<name> (its files as they
  * are — TypeScript source, compiled on the device on first use — and its installed npm dependencies), a stub in
- * /usr/bin per command (device/programs/stub.ts), kiln's own device tools the same way, and the `programs` section
+ * /usr/bin per command (device/contract/programs/stub.ts), kiln's own device tools the same way, and the `programs` section
  * of boot.json. Everything that can be wrong with a program is found here, at build time, as one line naming the
  * program and what to fix: a missing folder or entry file, a dependency that does not resolve, an import of a file
  * or package that is not there, native code.
@@ -16,8 +16,8 @@ import type { Cache } from '../inputs/cache.js';
 import { readHostTree } from '../rootfs/host-files.js';
 import { KilnError } from '../util/errors.js';
 import type { Reporter } from '../util/report.js';
-import { programStub } from '../../device/programs/stub.ts';
-import type { BootProgram } from '../../device/programs/boot-programs.ts';
+import { programStub } from '../../device/contract/programs/stub.ts';
+import type { BootProgram } from '../../device/contract/programs/boot-programs.ts';
 import { installDependencies, pinDependencies, type PackageJson } from './dependencies.js';
 import { staticImports, unresolvedImport } from './imports.js';
 import type { ProgramConfig } from './schema.js';

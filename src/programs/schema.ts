@@ -4,9 +4,9 @@
  * (src/config/schema.ts); checks that need the disk (entry file, dependencies) happen at build time (prepare.ts).
  */
 import { z } from 'zod';
-import { COMMAND_NAME } from '../../device/programs/stub.ts';
-import { DEFAULT_BACKOFF } from '../../device/programs/backoff.ts';
-import { backoffSchema, restartSchema } from '../../device/config/service-schema.ts';
+import { COMMAND_NAME } from '../../device/contract/programs/stub.ts';
+import { DEFAULT_BACKOFF } from '../../device/contract/programs/backoff.ts';
+import { backoffSchema, restartSchema } from '../../device/contract/config/service-schema.ts';
 
 /**
  * Commands a device has or may have (the init, Node, a shell, busybox applets a debug build or the source-root

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Partition } from '../../device/config/storage-schema.ts';
+import type { Partition } from '../../device/contract/config/storage-schema.ts';
 import { cacheRoot } from '../inputs/cache.js';
 import { findKernel, selectModules } from './kernel-modules.js';
 import { storageModules } from './storage-modules.js';

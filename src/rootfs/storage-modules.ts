@@ -3,7 +3,7 @@
  * drivers and both filesystems as modules, and there is no modprobe on the device to load what the kernel asks
  * for on its own (ext4's crc32c, FAT's code pages), so everything is shipped and loaded at boot.
  */
-import type { Storage } from '../../device/config/storage-schema.ts';
+import type { Storage } from '../../device/contract/config/storage-schema.ts';
 
 /** Disk controllers: virtio-blk (QEMU, most VMs), NVMe, and AHCI SATA with the SCSI disk driver (/dev/sda). */
 export const DISK_DRIVERS = ['virtio_pci', 'virtio_blk', 'nvme', 'ahci', 'sd_mod'] as const;

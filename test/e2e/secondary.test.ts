@@ -12,7 +12,7 @@ import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { validateSecondary } from '../../device/config/validate-secondary.ts';
+import { validateSecondary } from '../../device/contract/config/validate-secondary.ts';
 import { ext4Partitions, openExt4 } from '../../src/logs/disk-logs.js';
 import { KILN_FROM_SOURCE, kiln } from '../helpers/cli.js';
 

@@ -1,5 +1,5 @@
 /** A DHCP lease as the client keeps it: what the ACK said, and when (monotonic ms) it was granted. Pure. */
-import { netmaskToLength, parseIPv4 } from '../ip.ts';
+import { netmaskToLength, parseIPv4 } from '../../formats/ip.ts';
 import type { DhcpMessage } from './message.ts';
 
 export interface Lease {

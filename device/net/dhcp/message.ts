@@ -6,7 +6,7 @@
  * does not use are skipped. Option overload (52, options inside `sname`/`file`) is not supported: no server kiln
  * has met sets it for the few options a client asks for.
  */
-import { formatIPv4, parseIPv4 } from '../ip.ts';
+import { formatIPv4, parseIPv4 } from '../../formats/ip.ts';
 
 export const SERVER_PORT = 67;
 export const CLIENT_PORT = 68;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import { SECONDARY_KEYS } from '../../../device/config/secondary-schema.ts';
+import { SECONDARY_KEYS } from '../../../device/contract/config/secondary-schema.ts';
 import { checkConfig } from '../../config/check.js';
 import { KilnError } from '../../util/errors.js';
 import { jsonSchema } from '../../config/json-schema.js';

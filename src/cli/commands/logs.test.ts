@@ -1,6 +1,6 @@
 /**
  * `kiln logs` against disk images made here: a GPT from kiln's codec around an ext4 partition from mkfs.ext4 -d,
- * holding log files in the device's format (see device/logs/line-format.ts).
+ * holding log files in the device's format (see device/contract/logs/line-format.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBootConfig } from '../init/boot-config.ts';
+import { parseBootConfig } from '../boot-config.ts';
 import { parseBootPrograms, serviceSpecs } from './boot-programs.ts';
 
 const backoff = { initialMs: 1000, maxMs: 60_000, resetAfterMs: 10_000 };

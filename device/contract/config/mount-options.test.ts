@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_RELATIME, MS_SYNCHRONOUS } from '../sys/libc.ts';
+import { MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_RELATIME, MS_SYNCHRONOUS } from '../../sys/libc.ts';
 import { describeOptions, mountArguments } from './mount-options.ts';
 
 describe('mountArguments', () => {

@@ -3,7 +3,7 @@
  * writes them) and the device (the init finds them by LABEL and mounts them). Erasable TypeScript only.
  */
 import { z } from 'zod';
-import { mountArguments } from '../storage/mount-options.ts';
+import { mountArguments } from './mount-options.ts';
 
 const sizePattern = /^(rest|\d+(\.\d+)?\s*(K|M|G|T)(i?B)?)$/i;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 // The launcher keeps its own copy of the stub parser (it must not load TypeScript): both must read the same format.
-import { parseStub as launcherParseStub } from './run.js';
+import { parseStub as launcherParseStub } from '../../programs/run.js';
 import { LAUNCHER_PATH, parseStub, programStub } from './stub.ts';
 
 describe('program stubs', () => {
@@ -43,7 +43,7 @@ describe('program stubs', () => {
 describe('the launcher\'s file URLs', () => {
   it('match url.pathToFileURL for the paths programs have', async () => {
     const { pathToFileURL } = await import('node:url');
-    const { fileUrl } = await import('./run.js');
+    const { fileUrl } = await import('../../programs/run.js');
     for (const p of ['/src/greet/main.ts', '/src/my-app/src/entry point.ts', '/src/x/a#b%c?.ts', '/src/x/ünï.ts']) {
       expect(new URL(fileUrl(p)).pathname).toBe(pathToFileURL(p).pathname);
     }

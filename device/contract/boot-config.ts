@@ -3,10 +3,10 @@
  * is a kiln bug, reported with the key path rather than tolerated.
  */
 
-import type { Network, Secondary, Time } from '../config/secondary-schema.ts';
-import type { Storage } from '../config/storage-schema.ts';
-import type { ContainerConfig, ContainerOverride } from '../config/containers-schema.ts';
-import { parseBootPrograms, type BootProgram } from '../programs/boot-programs.ts';
+import type { Network, Secondary, Time } from './config/secondary-schema.ts';
+import type { Storage } from './config/storage-schema.ts';
+import type { ContainerConfig, ContainerOverride } from './config/containers-schema.ts';
+import { parseBootPrograms, type BootProgram } from './programs/boot-programs.ts';
 
 export const BOOT_CONFIG_PATH = '/etc/kiln/boot.json';
 

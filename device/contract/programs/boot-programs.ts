@@ -4,7 +4,6 @@
  * reported with its key path.
  */
 import { RESTART_POLICIES, type Backoff, type RestartPolicy } from './backoff.ts';
-import type { ServiceSpec } from './supervisor.ts';
 
 export interface BootProgram {
   name: string;
@@ -13,6 +12,17 @@ export interface BootProgram {
   args: string[];
   env: Record<string, string>;
   service?: { restart: RestartPolicy; backoff: Backoff };
+}
+
+/** A service as the init's supervisor (device/programs/supervisor.ts) runs it. */
+export interface ServiceSpec {
+  name: string;
+  /** The program's command (its stub in PATH). */
+  command: string;
+  args: readonly string[];
+  env: Readonly<Record<string, string>>;
+  restart: RestartPolicy;
+  backoff: Backoff;
 }
 
 /** PATH and HOME for programs the init starts; the kernel gives the init no PATH at all. */

@@ -17,7 +17,7 @@ import {
   MS_SILENT,
   MS_STRICTATIME,
   MS_SYNCHRONOUS,
-} from '../sys/libc.ts';
+} from '../../formats/mount-flags.ts';
 
 export interface MountArguments {
   flags: number;

@@ -3,7 +3,7 @@
  * /proc/sys/net/ipv4/ip_forward), reads it back, and names each one that failed. A bad setting never stops the boot.
  */
 import type { HostFs } from '../sys/host-fs.ts';
-import type { StageContext } from './context.ts';
+import type { StageContext } from '../base/context.ts';
 
 export type SysctlValue = string | number | boolean;
 

@@ -6,7 +6,7 @@ import type { HostFs } from '../sys/host-fs.ts';
 import type { Libc } from '../sys/libc.ts';
 import type { NetSys } from '../sys/net.ts';
 import type { Clock } from '../sys/clock.ts';
-import type { BootConfig, DeviceSettings } from './boot-config.ts';
+import type { BootConfig, DeviceSettings } from '../contract/boot-config.ts';
 import type { Log } from './log.ts';
 
 export interface StageContext {
