@@ -12,6 +12,7 @@
  */
 import * as http from 'node:http';
 import { bearerMatches } from './token.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 export interface ContainerView {
   name: string;
@@ -96,7 +97,7 @@ export async function handleManagement(device: DeviceControl, request: http.Inco
     }
     return notFound();
   } catch (error) {
-    send(response, 500, { error: error instanceof Error ? error.message : String(error) });
+    send(response, 500, { error: errorMessage(error) });
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { errorMessage } from '../contract/error-message.ts';
 
 export interface StatusDocument {
   name: string;
@@ -47,7 +48,7 @@ export function handleStatusRequest(source: StatusSource, request: http.Incoming
   try {
     send(response, 200, source.document(), head);
   } catch (error) {
-    send(response, 500, { error: error instanceof Error ? error.message : String(error) }, head);
+    send(response, 500, { error: errorMessage(error) }, head);
   }
 }
 

@@ -10,6 +10,7 @@ import { applyAndReport, sysctlText } from './sysctl.ts';
 import type { DataFs } from '../sys/data-fs.ts';
 import { mergeSettings } from './merge.ts';
 import { readSecondary, saveLastGood } from './secondary-file.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
@@ -33,7 +34,7 @@ export function reloadSecondary(ctx: Pick<StageContext, 'libc' | 'fs' | 'log' | 
       ctx.libc.sethostname(next.hostname);
       applied.push(`hostname ${next.hostname}`);
     } catch (error) {
-      log.error(`reload: hostname ${next.hostname}: ${error instanceof Error ? error.message : String(error)}`);
+      log.error(`reload: hostname ${next.hostname}: ${errorMessage(error)}`);
       next.hostname = current.hostname;
     }
   }

@@ -13,6 +13,7 @@ import type { Log } from '../base/log.ts';
 import type { DataFs } from '../sys/data-fs.ts';
 import { SECONDARY_KEYS, type Secondary } from '../contract/config/secondary-schema.ts';
 import { validateSecondary } from '../contract/config/validate-secondary.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 export type SecondarySource = 'file' | 'first boot' | 'last known good' | 'default';
 
@@ -30,9 +31,6 @@ export interface SecondaryFileDeps {
 
 export const lastGoodPath = (path: string): string => `${path}.last-good`;
 
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** The file written on first boot: the default, with a header saying what the file is for. */
 export function defaultSecondaryText(name: string, secondary: Secondary): string {
@@ -50,7 +48,7 @@ export function readSecondary(data: DataFs, path: string): { ok: true; secondary
     text = data.readText(path);
   } catch (error) {
     const missing = (error as { code?: string }).code === 'ENOENT';
-    return { ok: false, problems: [`cannot read ${path}: ${reason(error)}`], missing };
+    return { ok: false, problems: [`cannot read ${path}: ${errorMessage(error)}`], missing };
   }
   const check = validateSecondary(path, text);
   return check.ok ? { ok: true, secondary: check.secondary, text } : { ok: false, problems: check.problems, missing: false };
@@ -67,7 +65,7 @@ export function saveLastGood(deps: SecondaryFileDeps, path: string, text: string
   try {
     deps.data.replaceFile(copy, text);
   } catch (error) {
-    deps.log.warn(`${deps.tag}: cannot save the last known good copy ${copy}: ${reason(error)}`);
+    deps.log.warn(`${deps.tag}: cannot save the last known good copy ${copy}: ${errorMessage(error)}`);
   }
 }
 
@@ -97,7 +95,7 @@ export function loadSecondary(deps: SecondaryFileDeps, path: string, name: strin
       deps.data.replaceFile(path, defaultSecondaryText(name, fallback));
       return { secondary: fallback, source: 'first boot' };
     } catch (error) {
-      deps.log.warn(`${deps.tag}: cannot write the default to ${path}: ${reason(error)}; using the default from the firmware`);
+      deps.log.warn(`${deps.tag}: cannot write the default to ${path}: ${errorMessage(error)}; using the default from the firmware`);
       return useDefault;
     }
   }

@@ -8,6 +8,7 @@ import { nodeDataFs, type DataFs } from '../sys/data-fs.ts';
 import { keysSet, mergeSettings } from './merge.ts';
 import { reloadSecondary } from './reload.ts';
 import { loadSecondary, type SecondarySource } from './secondary-file.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 const SOURCE_TEXT: Record<SecondarySource, string> = {
   file: '',
@@ -40,7 +41,7 @@ export async function secondaryStage(ctx: SecondaryContext, data: DataFs = nodeD
     try {
       reloadSecondary(ctx, data, path);
     } catch (error) {
-      ctx.log.error(`reload: failed: ${error instanceof Error ? error.message : String(error)}`);
+      ctx.log.error(`reload: failed: ${errorMessage(error)}`);
     }
   });
   const keys = keysSet(loaded.secondary);

@@ -4,6 +4,7 @@
  */
 import type { HostFs } from '../sys/host-fs.ts';
 import type { StageContext } from '../base/context.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 export type SysctlValue = string | number | boolean;
 
@@ -35,7 +36,7 @@ function reason(error: unknown, value: SysctlValue): string {
     case 'ERANGE':
       return `the kernel rejected the value ${JSON.stringify(sysctlText(value))}`;
     default:
-      return error instanceof Error ? error.message : String(error);
+      return errorMessage(error);
   }
 }
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { openImageStore, prepareRootfs } from './image-store.ts';
 import { archivePathComponents, resolveInRoot } from './root-path.ts';
 import { runtimeSpec, SpecError, type DeviceNode } from './runtime-spec.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 export const BUNDLES = '/run/kiln/containers';
 
@@ -93,7 +94,7 @@ export async function prepareBundle(c: BootContainer, ctx: BundleContext): Promi
     // By the digest kiln.lock pinned: a store seeded from another build does not silently run another image.
     prepared = await prepareRootfs(store, c.digest, `${ctx.store}/roots`);
   } catch (error) {
-    throw new BundleError(`image ${c.image}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new BundleError(`image ${c.image}: ${errorMessage(error)}`);
   }
   const devices = c.privileged ? [] : c.devices.map(deviceNode);
   let spec;

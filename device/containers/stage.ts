@@ -22,6 +22,7 @@ import { leftoversOf } from './leftovers.ts';
 import { createStartGate } from './start-gate.ts';
 import { hasBlob, pullImage } from './pull.ts';
 import { parseCpuList } from './cpus.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 export type ContainerControl = Pick<DeviceControl, 'containers' | 'inspect' | 'start' | 'stop' | 'restart' | 'logs' | 'follow'>;
 
@@ -73,7 +74,8 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
     ctx.log.error(`containers: ${CRUN} is missing from this image; no container runs`);
     return { detail: 'crun missing', stop: () => Promise.resolve(), control: NO_CONTAINERS };
   }
-  const store = ctx.config.containerStore ?? '/data/kiln/containers';
+  // The build fills its default (device-sections.ts) and parseBootConfig refuses containers without it.
+  const store = ctx.config.containerStore!;
   const online = parseCpuList(ctx.fs.readText('/sys/devices/system/cpu/online'));
   const partitions: Record<string, string> = {};
   for (const p of ctx.config.storage?.partitions ?? []) if (p.mount !== undefined && ctx.mounted.includes(p.mount)) partitions[p.label] = p.mount;
@@ -108,7 +110,7 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
       try {
         logs.set(name, openRotatingFile(nodeDataFs, `${store}/logs/${name}.log`, LOG_LIMITS));
       } catch (error) {
-        ctx.log.warn(`container ${name}: no log file: ${error instanceof Error ? error.message : String(error)}`);
+        ctx.log.warn(`container ${name}: no log file: ${errorMessage(error)}`);
         return undefined;
       }
     }

@@ -6,6 +6,7 @@
  * required or not, to exercise the crash path on a real device.
  */
 import type { Log } from '../base/log.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 export interface Stage {
   name: string;
@@ -17,7 +18,7 @@ export interface Stage {
 export class BootStageError extends Error {
   readonly stage: string;
   constructor(stage: string, cause: unknown) {
-    super(`boot stage ${stage} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`boot stage ${stage} failed: ${errorMessage(cause)}`, { cause });
     this.name = 'BootStageError';
     this.stage = stage;
   }
@@ -60,7 +61,7 @@ export async function runStages(stages: readonly Stage[], deps: RunnerDeps): Pro
     } catch (error) {
       const ms = deps.now() - started;
       if (stage.required || error instanceof InjectedCrash) throw new BootStageError(stage.name, error);
-      deps.log.warn(`${stage.name} failed (${formatMs(ms)}): ${error instanceof Error ? error.message : String(error)}`);
+      deps.log.warn(`${stage.name} failed (${formatMs(ms)}): ${errorMessage(error)}`);
       results.push({ name: stage.name, ok: false, ms });
       continue;
     }

@@ -7,6 +7,7 @@
 import type { BootModule } from '../contract/boot-config.ts';
 import type { HostFs } from '../sys/host-fs.ts';
 import { MODULE_INIT_COMPRESSED_FILE, SyscallError, type Libc } from '../sys/libc.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 export type ModuleStatus = 'loaded' | 'already-loaded' | 'failed';
 
@@ -24,7 +25,7 @@ function finitFlags(path: string): number {
 
 function describe(error: unknown): string {
   if (error instanceof SyscallError) return error.message.slice(error.call.length + 2);
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 export function loadModule(libc: Libc, fs: HostFs, module: BootModule): ModuleOutcome {

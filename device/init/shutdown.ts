@@ -10,6 +10,7 @@ import type { Log } from '../base/log.ts';
 import { unmountAll } from './mounts.ts';
 import { listProcesses, liveUserProcesses, type ProcessInfo } from '../base/procfs.ts';
 import { reapOnce } from '../base/reaper.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 export type ShutdownAction = 'poweroff' | 'reboot';
 
@@ -89,7 +90,7 @@ export async function shutdown(request: ShutdownRequest, deps: ShutdownDeps): Pr
     try {
       await deps.stopServices();
     } catch (error) {
-      log.warn(`stopping services failed: ${error instanceof Error ? error.message : String(error)}`);
+      log.warn(`stopping services failed: ${errorMessage(error)}`);
     }
   }
   signalAll(libc, SIGTERM);

@@ -28,6 +28,7 @@ import { findPowerButtons } from './power-button.ts';
 import { startReaper, type Reaper } from '../base/reaper.ts';
 import { POWER_BUTTON_REQUEST, SIGNAL_REQUESTS, shutdown, type ShutdownRequest } from './shutdown.ts';
 import { parseUptimeMs, readyMessage } from '../base/uptime.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 export interface InitDeps {
   libc: Libc;
@@ -80,7 +81,7 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
       try {
         hook();
       } catch (error) {
-        log.warn(`shutdown hook failed: ${error instanceof Error ? error.message : String(error)}`);
+        log.warn(`shutdown hook failed: ${errorMessage(error)}`);
       }
     }
   };
@@ -181,7 +182,7 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
         deps.watchPowerButtons(
           paths,
           () => requestShutdown(POWER_BUTTON_REQUEST),
-          (path, error) => log.warn(`power button ${path}: ${error instanceof Error ? error.message : String(error)}`),
+          (path, error) => log.warn(`power button ${path}: ${errorMessage(error)}`),
         );
         return paths.join(' ');
       },

@@ -11,6 +11,7 @@ import type { KmsgReader } from '../sys/kmsg-reader.ts';
 import type { Log } from '../base/log.ts';
 import { formatInitEntry, formatKmsgRecord, kmsgSequence } from '../contract/logs/line-format.ts';
 import { openRotatingFile, type RotatingFile, type RotationLimits } from './rotating-file.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 export const INIT_LOG = 'init.log';
 export const KERNEL_LOG = 'kernel.log';
@@ -88,7 +89,7 @@ export function persistLogs(deps: PersistDeps, options: PersistOptions): LogPers
           // Already failing; the message below is what matters.
         }
       }
-      log.warn(`logs: cannot write ${file.path}: ${error instanceof Error ? error.message : String(error)}; ` +
+      log.warn(`logs: cannot write ${file.path}: ${errorMessage(error)}; ` +
         'not persisting logs until the next boot (the console log goes on)');
     }
   }
@@ -122,7 +123,7 @@ export function persistLogs(deps: PersistDeps, options: PersistOptions): LogPers
   try {
     kmsg = deps.openKmsg();
   } catch (error) {
-    log.warn(`logs: cannot read the kernel log: ${error instanceof Error ? error.message : String(error)}; ${KERNEL_LOG} stays empty`);
+    log.warn(`logs: cannot read the kernel log: ${errorMessage(error)}; ${KERNEL_LOG} stays empty`);
   }
   copyKernelLog();
   if (running) {

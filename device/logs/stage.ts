@@ -9,6 +9,7 @@ import { nodeDataFs, type DataFs } from '../sys/data-fs.ts';
 import { openKmsgReader, type KmsgReader } from '../sys/kmsg-reader.ts';
 import { bootMarker } from '../contract/logs/line-format.ts';
 import { INIT_LOG, KERNEL_LOG, persistLogs } from './persist.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 export interface LogsStageDeps {
   data: DataFs;
@@ -63,7 +64,7 @@ export async function logsStage(ctx: LogsContext, deps: LogsStageDeps = realDeps
       },
     );
   } catch (error) {
-    ctx.log.warn(`logs: cannot write ${logs.path}: ${error instanceof Error ? error.message : String(error)}; not persisting logs (the console log goes on)`);
+    ctx.log.warn(`logs: cannot write ${logs.path}: ${errorMessage(error)}; not persisting logs (the console log goes on)`);
     return `level ${level}; not persisted`;
   }
   if (!persister.active()) return `level ${level}; not persisted`;

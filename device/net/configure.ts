@@ -7,6 +7,7 @@ import { formatPrefix, networkOf, parseAddress, parsePrefix } from '../formats/i
 import { RTPROT_STATIC } from '../formats/netlink.ts';
 import type { InterfaceConfig, PresentInterface } from './interfaces.ts';
 import type { Rtnl } from './rtnl.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 export interface ConfigureOutcome {
   /** What is now in place, for the log: "up", "mtu 1400", "192.168.1.10/24", "default via 192.168.1.1". */
@@ -15,9 +16,6 @@ export interface ConfigureOutcome {
   failed: string[];
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function stepper(outcome: ConfigureOutcome) {
   return (what: string, fn: () => void) => {
@@ -25,7 +23,7 @@ function stepper(outcome: ConfigureOutcome) {
       fn();
       outcome.done.push(what);
     } catch (error) {
-      outcome.failed.push(message(error));
+      outcome.failed.push(errorMessage(error));
     }
   };
 }

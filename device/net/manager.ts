@@ -19,6 +19,7 @@ import { describeInterfaceConfig, listInterfaces, matches, readCarrier, type Int
 import { RTPROT_DHCP } from '../formats/netlink.ts';
 import { RESOLV_CONF_PATH, resolvConfText } from './resolv-conf.ts';
 import type { Rtnl } from './rtnl.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 /** Routes from DHCP get a higher metric than configured ones, so a static gateway wins; one per interface index. */
 const DHCP_ROUTE_METRIC = 1024;
@@ -56,9 +57,6 @@ interface Managed {
   routesPending?: boolean;
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 export class NetworkManager {
   #deps: NetworkDeps;
@@ -84,7 +82,7 @@ export class NetworkManager {
         this.#deps.rtnl.setLink('lo', { index: lo.index, up: true });
         summary.push('lo up');
       } catch (error) {
-        this.#deps.log.warn(`network: lo: ${message(error)}`);
+        this.#deps.log.warn(`network: lo: ${errorMessage(error)}`);
         summary.push('lo failed');
       }
     }
@@ -209,7 +207,7 @@ export class NetworkManager {
     try {
       managed.socket = this.#deps.openDhcpSocket(name, (bytes) => client?.receive(bytes));
     } catch (error) {
-      this.#deps.log.warn(`network: ${name} dhcp: cannot open its socket: ${message(error)}`);
+      this.#deps.log.warn(`network: ${name} dhcp: cannot open its socket: ${errorMessage(error)}`);
       return;
     }
     const socket = managed.socket;
@@ -250,7 +248,7 @@ export class NetworkManager {
       try {
         fn();
       } catch (error) {
-        this.#deps.log.warn(`network: ${name} dhcp: ${message(error)}`);
+        this.#deps.log.warn(`network: ${name} dhcp: ${errorMessage(error)}`);
       }
     };
     // The kernel drops the address itself when the lease runs out, should the client not be there to do it.
@@ -287,7 +285,7 @@ export class NetworkManager {
         fn();
       } catch (error) {
         if (error instanceof SyscallError && ['EADDRNOTAVAIL', 'ESRCH', 'ENOENT', 'ENODEV'].includes(error.code)) return;
-        this.#deps.log.warn(`network: ${name} dhcp: ${message(error)}`);
+        this.#deps.log.warn(`network: ${name} dhcp: ${errorMessage(error)}`);
       }
     };
     if (lease.routers.length > 0 && managed.config.gateway === undefined) ignoreGone(() => this.#deps.rtnl.deleteRoute(name, this.#defaultRoute(managed, lease.routers[0]!)));
@@ -303,7 +301,7 @@ export class NetworkManager {
     try {
       this.#deps.fs.writeText(RESOLV_CONF_PATH, resolvConfText(this.#settings.dns, leases));
     } catch (error) {
-      this.#deps.log.warn(`network: cannot write ${RESOLV_CONF_PATH}: ${message(error)}`);
+      this.#deps.log.warn(`network: cannot write ${RESOLV_CONF_PATH}: ${errorMessage(error)}`);
     }
   }
 }

@@ -8,6 +8,7 @@ import type { Lease } from './dhcp/lease.ts';
 import { openDhcpSocket } from './dhcp/socket.ts';
 import { NetworkManager } from './manager.ts';
 import { createRtnl } from './rtnl.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 /** How long the boot waits for the first DHCP leases; QEMU's user network answers in well under a second. */
 export const DHCP_BOOT_WAIT_MS = 10_000;
@@ -51,7 +52,7 @@ export async function networkStage(ctx: StageContext): Promise<string> {
     try {
       manager.poll();
     } catch (error) {
-      ctx.log.warn(`network: watching links failed: ${error instanceof Error ? error.message : String(error)}`);
+      ctx.log.warn(`network: watching links failed: ${errorMessage(error)}`);
     }
   }, POLL_MS);
   poll.unref();

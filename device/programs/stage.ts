@@ -12,6 +12,7 @@ import { serviceSpecs } from '../contract/programs/boot-programs.ts';
 import { LineSplitter } from './lines.ts';
 import { STATUS_PATH, statusDocument } from './status-file.ts';
 import { createSupervisor, type ServiceEvents, type ServiceProcess, type ServiceSpec, type Supervisor } from './supervisor.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 export interface ProgramsHandle {
   /** The stage's log detail. */
@@ -64,7 +65,7 @@ export function programsStage(ctx: ProgramsContext, spawn: typeof spawnService =
       statusDirMade = true;
       ctx.fs.writeText(STATUS_PATH, `${JSON.stringify(document)}\n`);
     } catch (error) {
-      ctx.log.warn(`cannot write ${STATUS_PATH}: ${error instanceof Error ? error.message : String(error)}`);
+      ctx.log.warn(`cannot write ${STATUS_PATH}: ${errorMessage(error)}`);
     }
   };
   const supervisor = createSupervisor(specs, {

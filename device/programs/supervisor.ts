@@ -8,6 +8,7 @@
  */
 import { describeExit, formatDuration, INITIAL_BACKOFF_STATE, isFailure, nextDelay, shouldRestart, type Backoff, type BackoffState, type RestartPolicy, type ServiceExit } from '../contract/programs/backoff.ts';
 import type { ServiceSpec } from '../contract/programs/boot-programs.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 /** A service as the supervisor runs it: defined with the boot contract's programs (boot-programs.ts). */
 export type { ServiceSpec };
@@ -193,7 +194,7 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
         service.process.kill(signal);
         names.push(service.spec.name);
       } catch (error) {
-        deps.log.warn(`${noun} ${service.spec.name}: ${signal} failed: ${error instanceof Error ? error.message : String(error)}`);
+        deps.log.warn(`${noun} ${service.spec.name}: ${signal} failed: ${errorMessage(error)}`);
       }
     }
     return names;

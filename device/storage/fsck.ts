@@ -5,6 +5,7 @@
  */
 import type { Partition } from '../contract/config/storage-schema.ts';
 import type { StorageIo } from './io.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 interface Checker {
   name: string;
@@ -52,6 +53,6 @@ export async function checkFilesystem(io: StorageIo, partition: Partition, devic
     }
     return { kind: 'failed', note: `${checker.name} left errors uncorrected (exit ${code})${last === '' ? '' : `: ${last}`}` };
   } catch (error) {
-    return { kind: 'failed', note: `${checker.name} could not run: ${error instanceof Error ? error.message : String(error)}` };
+    return { kind: 'failed', note: `${checker.name} could not run: ${errorMessage(error)}` };
   }
 }

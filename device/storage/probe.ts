@@ -4,6 +4,7 @@
  */
 import { decodeExt4Superblock, hasExt4Magic, EXT4_SUPERBLOCK_OFFSET, EXT4_SUPERBLOCK_SIZE } from './ext4.ts';
 import { decodeFat32Entry, decodeFatBootSector, findFatLabelEntry, looksLikeFat, type FatBootSector } from './vfat.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 /** Reads `length` bytes at `offset` of the partition; fewer at its end. */
 export type ReadAt = (offset: number, length: number) => Uint8Array;
@@ -43,7 +44,7 @@ export function probeFilesystem(read: ReadAt): Probe {
       const sb = decodeExt4Superblock(head);
       return { filesystem: 'ext4', label: sb.label, uuid: sb.uuid, detail: sb.kind, hasErrors: sb.hasErrors };
     } catch (error) {
-      return { filesystem: 'ext4', label: '', uuid: '', detail: 'ext4', problem: messageOf(error) };
+      return { filesystem: 'ext4', label: '', uuid: '', detail: 'ext4', problem: errorMessage(error) };
     }
   }
   if (looksLikeFat(head)) {
@@ -51,7 +52,7 @@ export function probeFilesystem(read: ReadAt): Probe {
     try {
       boot = decodeFatBootSector(head);
     } catch (error) {
-      return { filesystem: 'vfat', label: '', uuid: '', detail: 'FAT', problem: messageOf(error) };
+      return { filesystem: 'vfat', label: '', uuid: '', detail: 'FAT', problem: errorMessage(error) };
     }
     const label = rootDirectoryLabel(read, boot) ?? boot.label;
     return { filesystem: 'vfat', label, uuid: boot.volumeId, detail: boot.variant };
@@ -75,6 +76,3 @@ function rootDirectoryLabel(read: ReadAt, boot: FatBootSector): string | undefin
   return undefined;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

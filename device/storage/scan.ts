@@ -7,6 +7,7 @@ import type { HostFs } from '../sys/host-fs.ts';
 import { listBlockDevices, type BlockDevice } from './block-devices.ts';
 import { matchPartitions, type Filesystem, type PartitionMatch } from './match.ts';
 import { probeFilesystem, type Probe } from './probe.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 export const POLL_MS = 100;
 /** With every required partition found, optional ones are waited for only until the device list stops changing. */
@@ -65,7 +66,7 @@ function probeOnce(deps: ScanDeps, probes: Map<string, Probe>, device: BlockDevi
       probe = probeFilesystem((offset, length) => deps.readAt(device.path, offset, length));
     } catch (error) {
       // Not remembered: media that is not ready yet may read fine on the next round.
-      return { filesystem: 'unknown', label: '', uuid: '', detail: 'unreadable', problem: error instanceof Error ? error.message : String(error) };
+      return { filesystem: 'unknown', label: '', uuid: '', detail: 'unreadable', problem: errorMessage(error) };
     }
     probes.set(key, probe);
   }

@@ -12,6 +12,7 @@ import { nodeStorageIo, type StorageIo } from './io.ts';
 import { describeSeen, type Filesystem, type PartitionMatch } from './match.ts';
 import { describeOptions, mountArguments } from '../contract/config/mount-options.ts';
 import { scanForPartitions } from './scan.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 /** What the stage uses of the boot's StageContext. */
 export type StorageContext = Pick<StageContext, 'libc' | 'fs' | 'log' | 'config' | 'mounted' | 'now' | 'sleep'>;
@@ -74,13 +75,13 @@ async function mountOne(ctx: StorageContext, io: StorageIo, partition: Partition
   try {
     args = mountArguments(partition.options);
   } catch (error) {
-    return { ok: false, why: `has bad options: ${messageOf(error)}` };
+    return { ok: false, why: `has bad options: ${errorMessage(error)}` };
   }
   try {
     ctx.fs.mkdir(mount, 0o755);
     ctx.libc.mount(where, mount, filesystem, args.flags, args.data);
   } catch (error) {
-    return { ok: false, why: `on ${where} could not be mounted at ${mount}: ${messageOf(error)}` };
+    return { ok: false, why: `on ${where} could not be mounted at ${mount}: ${errorMessage(error)}` };
   }
   ctx.mounted.push(mount);
   const options = describeOptions(partition.options);
@@ -102,6 +103,3 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -9,6 +9,7 @@ import { onLease, setTimer } from '../net/stage.ts';
 import { sntpExchange } from './exchange.ts';
 import { parseServer, type TimeServer } from './servers.ts';
 import { describeSuccess, TimeSync, type SyncSuccess } from './sync.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 /** The boot waits at most this long for the first answer. */
 export const BOOT_ATTEMPT_MS = 5_000;
@@ -26,7 +27,7 @@ export function timeServersOf(texts: readonly string[], warn: (message: string) 
     try {
       servers.push(parseServer(text));
     } catch (error) {
-      warn(`time: ${error instanceof Error ? error.message : String(error)}: skipped`);
+      warn(`time: ${errorMessage(error)}: skipped`);
     }
   }
   return servers;

@@ -8,6 +8,7 @@
  */
 import { checkReply, clockSample, decodeSntpPacket, encodeSntpRequest, fromNtp, toNtp } from './sntp.ts';
 import type { TimeServer } from './servers.ts';
+import { errorMessage } from '../contract/error-message.ts';
 
 /** Offsets smaller than this are left alone: without slewing, stepping by a few ms would only add jitter. */
 export const STEP_MIN_MS = 100;
@@ -160,7 +161,7 @@ export class TimeSync {
         this.#last = result;
         return result;
       } catch (error) {
-        failures.push(error instanceof Error ? error.message : String(error));
+        failures.push(errorMessage(error));
       }
     }
     this.#failures++;
@@ -182,7 +183,7 @@ export class TimeSync {
       reply = decodeSntpPacket(answer.bytes);
       checkReply(reply, sent);
     } catch (error) {
-      throw new Error(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(`${name}: ${errorMessage(error)}`);
     }
     const t1 = fromNtp(sent);
     const sample = clockSample(t1, fromNtp(reply.receive), fromNtp(reply.transmit), t1 + answer.roundTripMs);

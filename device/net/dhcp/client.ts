@@ -13,6 +13,7 @@
  */
 import { CLIENT_PORT, decodeDhcpMessage, encodeDhcpMessage, type DhcpMessage, type DhcpOptions, type MessageType } from './message.ts';
 import { INFINITE_LEASE, leaseFromAck, type Lease } from './lease.ts';
+import { errorMessage } from '../../contract/error-message.ts';
 
 export type DhcpState = 'stopped' | 'init' | 'selecting' | 'requesting' | 'bound' | 'renewing' | 'rebinding' | 'rebooting';
 
@@ -97,7 +98,7 @@ export class DhcpClient {
     try {
       message = decodeDhcpMessage(bytes);
     } catch (error) {
-      this.#deps.log(`${this.#deps.name} dhcp: ignored a bad message: ${error instanceof Error ? error.message : String(error)}`);
+      this.#deps.log(`${this.#deps.name} dhcp: ignored a bad message: ${errorMessage(error)}`);
       return;
     }
     if (message.op !== 'reply' || message.xid !== this.#xid || message.chaddr !== this.#deps.mac.toLowerCase()) return;
@@ -162,7 +163,7 @@ export class DhcpClient {
       this.#deps.send(bytes, destination);
     } catch (error) {
       // A down link or a missing route: the retransmission timer tries again.
-      if (this.#attempt <= 1) this.#deps.log(`${this.#deps.name} dhcp: sending ${type} failed: ${error instanceof Error ? error.message : String(error)}`);
+      if (this.#attempt <= 1) this.#deps.log(`${this.#deps.name} dhcp: sending ${type} failed: ${errorMessage(error)}`);
     }
   }
 
@@ -227,7 +228,7 @@ export class DhcpClient {
     try {
       lease = leaseFromAck(ack, this.#requestSentAt, this.#offer?.serverId ?? this.#lease?.serverId);
     } catch (error) {
-      this.#deps.log(`${this.#deps.name} dhcp: ignored an ACK: ${error instanceof Error ? error.message : String(error)}`);
+      this.#deps.log(`${this.#deps.name} dhcp: ignored an ACK: ${errorMessage(error)}`);
       return;
     }
     const previous = this.#lease;
