@@ -23,6 +23,7 @@ export const FLOORS: Readonly<Record<string, number>> = {
   programs: 3,
   containers: 3,
   api: 3,
+  update: 3, // firmware updates (device/update/README.md)
   init: 4, // PID 1: wires the stages in order
   tools: 4, // commands on the device (kiln-status, kiln-reload)
 };

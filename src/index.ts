@@ -2,6 +2,6 @@
 export { defineConfig } from './config/define.js';
 export type { UserConfig, Config, Profile } from './config/schema.js';
 export { loadConfig } from './config/load.js';
-export { build, buildAll, type BuildOptions, type BuildResult } from './build/build.js';
+export { build, buildAll, type BuildOptions, type BuildResult } from './pipeline/build.js';
 export { makeDisk, type DiskOptions, type DiskResult } from './disk/index.js';
 export { runImage } from './run/index.js';

@@ -3,8 +3,8 @@
  * is a kiln bug, reported with the key path rather than tolerated.
  */
 
-import type { Network, Secondary, Time } from './config/secondary-schema.ts';
-import type { Storage } from './config/storage-schema.ts';
+import type { Network, Time } from './config/secondary-schema.ts';
+import type { DeviceSections } from './device-sections.ts';
 import type { ContainerConfig, ContainerOverride } from './config/containers-schema.ts';
 import { parseBootPrograms, type BootProgram } from './programs/boot-programs.ts';
 
@@ -25,24 +25,24 @@ export interface DeviceSettings {
   registries?: Record<string, { mirror: string }>;
 }
 
-/** The primary config's device-side sections, validated by the host's schema before the build wrote them. */
-export interface DeviceSections {
-  debug: boolean;
-  storage?: Storage;
-  secondary?: { path: string; default: Secondary };
-  network?: Network;
-  time?: Time;
-  sysctl?: Record<string, string | number | boolean>;
-  log?: { level: 'debug' | 'info' | 'warn' | 'error' };
-  logs?: { path: string; maxBytes: number; keep: number };
-  /** TCP port of the read-only status endpoint (device/api); none when absent. */
-  statusPort?: number;
-  /** TCP port of the management API (device/api/management.ts); only with a token from the secondary config. */
-  apiPort?: number;
-  /** OCI containers the init runs (device/containers), and the folder holding their images. */
-  containers?: BootContainer[];
-  containerStore?: string;
-}
+/**
+ * The primary config's device-side sections, one entry per key of device-sections.ts (the type checks that both list
+ * the same keys), with the JSON shape the init checks it has. Their values were validated by the host's schema.
+ */
+export const DEVICE_SECTIONS: { readonly [K in keyof DeviceSections]-?: 'flag' | 'object' | 'port' } = {
+  debug: 'flag',
+  storage: 'object',
+  secondary: 'object',
+  network: 'object',
+  time: 'object',
+  sysctl: 'object',
+  log: 'object',
+  logs: 'object',
+  statusPort: 'port',
+  apiPort: 'port',
+};
+
+export type { DeviceSections };
 
 /** A container as boot.json carries it: the config's settings and the manifest digest kiln.lock pinned. */
 export type BootContainer = ContainerConfig & { digest: string };
@@ -54,6 +54,9 @@ export interface BootModule {
 }
 
 export interface BootConfig extends DeviceSections {
+  /** OCI containers the init runs (device/containers), and the folder holding their images: both or neither. */
+  containers?: BootContainer[];
+  containerStore?: string;
   name: string;
   hostname: string;
   kilnVersion: string;
@@ -89,38 +92,35 @@ export function parseBootConfig(json: string): BootConfig {
     buildId: text(record.buildId, 'buildId'),
     arch,
     modules,
-    debug: record.debug === true,
-    ...(pick(record, ['storage', 'secondary', 'network', 'time', 'sysctl', 'log', 'logs']) as Omit<DeviceSections, 'debug'>),
-    ...statusPort(record.statusPort),
-    ...(typeof record.apiPort === 'number' ? { apiPort: record.apiPort } : {}),
+    ...deviceSections(record),
     ...(record.programs === undefined ? {} : { programs: parseBootPrograms(record.programs) }),
     ...containers(record),
   };
 }
 
-function containers(record: Record<string, unknown>): Pick<DeviceSections, 'containers' | 'containerStore'> {
+/** Each device-side section present in boot.json, checked for its JSON shape (its content was checked by the build). */
+function deviceSections(record: Record<string, unknown>): DeviceSections {
+  const out: Record<string, unknown> = {};
+  for (const [key, kind] of Object.entries(DEVICE_SECTIONS)) {
+    const value = record[key];
+    if (kind === 'flag') {
+      out[key] = value === true;
+      continue;
+    }
+    if (value === undefined || value === null) continue;
+    if (kind === 'object' && (typeof value !== 'object' || Array.isArray(value))) throw new TypeError(`${BOOT_CONFIG_PATH}: ${key} must be an object`);
+    if (kind === 'port' && (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535)) {
+      throw new TypeError(`${BOOT_CONFIG_PATH}: ${key} must be a port number (1-65535)`);
+    }
+    out[key] = value;
+  }
+  return out as unknown as DeviceSections;
+}
+
+function containers(record: Record<string, unknown>): Pick<BootConfig, 'containers' | 'containerStore'> {
   if (record.containers === undefined || record.containers === null) return {};
   if (!Array.isArray(record.containers)) throw new TypeError(`${BOOT_CONFIG_PATH}: containers must be an array`);
   return { containers: record.containers as BootContainer[], containerStore: text(record.containerStore, 'containerStore') };
-}
-
-function statusPort(value: unknown): { statusPort?: number } {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
-    throw new TypeError(`${BOOT_CONFIG_PATH}: statusPort must be a port number (1-65535)`);
-  }
-  return { statusPort: value };
-}
-
-function pick(record: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key of keys) {
-    const value = record[key];
-    if (value === undefined || value === null) continue;
-    if (typeof value !== 'object') throw new TypeError(`${BOOT_CONFIG_PATH}: ${key} must be an object`);
-    out[key] = value;
-  }
-  return out;
 }
 
 /** The primary config's settings: what applies until (and unless) a secondary config says otherwise. */

@@ -6,8 +6,7 @@
  * Every object is strict: an unknown or misspelt key is an error, never silently ignored.
  */
 import { z } from 'zod';
-import { logSchema, networkSchema, secondarySchema, sysctlSchema, timeSchema } from '../../device/contract/config/secondary-schema.ts';
-import { storageSchema } from '../../device/contract/config/storage-schema.ts';
+import { deviceSectionsShape, DEFAULT_CONTAINER_STORE } from '../../device/contract/device-sections.ts';
 import { containersSchema, isOnMount } from '../../device/contract/config/containers-schema.ts';
 import { programsSchema } from '../programs/schema.js';
 
@@ -101,43 +100,8 @@ export const configSchema = z
       })
       .strict()
       .default({ release: DEFAULT_RELEASE_COMPRESSION, fast: DEFAULT_FAST_COMPRESSION }),
-    debug: z.boolean().default(false).describe('Development: a console shell when the boot is degraded, more logging.'),
-    storage: storageSchema.optional().describe('The partitions of the device disk, found by filesystem LABEL at boot.'),
-    secondary: z
-      .object({
-        path: z.string().regex(/^\/./, 'expected an absolute path on a writable partition, like "/data/kiln/secondary.yml"'),
-        default: secondarySchema.default({}).describe('Written to `path` on first boot when no file exists there.'),
-      })
-      .strict()
-      .optional()
-      .describe('Where the writable secondary config lives, and its default.'),
-    network: networkSchema.optional(),
-    time: timeSchema.optional(),
-    sysctl: sysctlSchema.optional(),
-    log: logSchema.optional(),
-    logs: z
-      .object({
-        path: z.string().regex(/^\/./, 'expected an absolute folder on a writable partition, like "/data/log"'),
-        maxBytes: z.number().int().min(4096).default(1 << 20).describe('Rotate a log file when it reaches this size.'),
-        keep: z.number().int().min(1).max(100).default(3).describe('Rotated files kept per log.'),
-      })
-      .strict()
-      .optional()
-      .describe('Persist the init log and the kernel log to this folder, with size-capped rotation.'),
-    statusPort: z
-      .number()
-      .int()
-      .min(1)
-      .max(65535)
-      .optional()
-      .describe('TCP port of a read-only HTTP status endpoint served by the init: GET /status answers JSON (name, hostname, uptime, clock, addresses). No authentication: only for trusted networks. @default off'),
-    apiPort: z
-      .number()
-      .int()
-      .min(1)
-      .max(65535)
-      .optional()
-      .describe('TCP port of the management API (status, containers, logs, reload, reboot), with the bearer token the secondary config provisions (api.token); without a token there is no TCP listener. The API is always on the unix socket /run/kiln/api.sock. @default off'),
+    // The device-side sections (debug … apiPort): defined once in the boot contract, carried into boot.json as they are.
+    ...deviceSectionsShape,
     files: z
       .array(
         z
@@ -155,7 +119,7 @@ export const configSchema = z
     containerStore: z
       .string()
       .regex(/^\/./, 'expected an absolute folder on a writable partition, like "/data/kiln/containers"')
-      .default('/data/kiln/containers')
+      .default(DEFAULT_CONTAINER_STORE)
       .describe('Where the device keeps container images (an OCI image layout, seeded by `kiln disk`), their root filesystems and logs.'),
   })
   .strict()

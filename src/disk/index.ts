@@ -5,8 +5,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildAll, type BuildResult } from '../build/build.js';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { buildAll, type BuildResult } from '../pipeline/build.js';
+import type { LoadedConfig } from '../config/load.js';
+import { resolveConfig } from '../config/resolve.js';
 import type { Profile } from '../config/schema.js';
 import { sha256 } from '../inputs/cache.js';
 import { KilnError } from '../util/errors.js';
@@ -64,14 +65,14 @@ export async function makeDisk(o: DiskOptions): Promise<DiskResult> {
   if ((o.out === undefined) === (o.device === undefined)) {
     throw new KilnError('DISK_BAD_OPTION', 'give exactly one of --out FILE (an image) or --device /dev/sdX (a real disk)');
   }
-  const loaded = await loadConfig(o.configFile);
+  const loaded = await resolveConfig(o.configFile); // once: the target checks, every architecture's build, the writer
   const disk = await prepareTarget(loaded, o);
   if (disk.device !== undefined && !(await o.confirm(disk.device))) {
     throw new KilnError('DISK_NOT_CONFIRMED', `${disk.device.path} was not written: not confirmed`);
   }
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'kiln-disk-'));
   try {
-    const built = await buildAll({ configFile: loaded.file, outDir: scratch, profile: o.profile, cacheRoot: o.cacheRoot, reporter: o.reporter, mtime: o.mtime });
+    const built = await buildAll({ resolved: loaded, outDir: scratch, profile: o.profile, cacheRoot: o.cacheRoot, reporter: o.reporter, mtime: o.mtime });
     o.reporter.step(`writing the disk ${disk.device === undefined ? 'image' : describeBlockDevice(disk.device)}`);
     const partitions = await writeDisk(loaded, disk, built, o.mtime);
     return {

@@ -142,7 +142,7 @@ export function modulesLayer(release: string, modules: ShippedModules, kernelHas
 
 export interface KilnLayerSources {
   deviceDir: string;
-  bootJson: object;
+  bootJson: string;
   osRelease: string;
   files: { source: string; target: string; mode?: number; where: string }[];
   /** The config's programs under /src, their command stubs and kiln's tool stubs (src/programs), with their sizes. */
@@ -165,7 +165,7 @@ export function kilnLayer(src: KilnLayerSources): LayerPlan {
           include: (rel) => (rel.endsWith('.ts') && !rel.endsWith('.test.ts') && !rel.startsWith('testing/')) || rel === 'package.json' || rel === 'programs/run.js',
           where: 'device sources',
         })),
-        { type: 'file', path: '/etc/kiln/boot.json', mode: 0o644, data: Buffer.from(`${JSON.stringify(src.bootJson, null, 2)}\n`) },
+        { type: 'file', path: '/etc/kiln/boot.json', mode: 0o644, data: Buffer.from(src.bootJson) },
         { type: 'file', path: '/etc/os-release', mode: 0o644, data: Buffer.from(src.osRelease) },
       ];
       const base: CpioEntry[] = [

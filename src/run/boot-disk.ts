@@ -7,8 +7,8 @@
 import { access, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { BuildResult } from '../build/build.js';
-import { loadConfig } from '../config/load.js';
+import type { BuildResult } from '../pipeline/build.js';
+import type { ResolvedConfig } from '../config/resolve.js';
 import { contentFolder, readFatContent } from '../disk/content.js';
 import { prepareTarget, stickFiles, writeDisk } from '../disk/index.js';
 import { partitionWhere } from '../disk/plan.js';
@@ -72,8 +72,8 @@ export async function diskFromImage(image: string, keep: string | undefined): Pr
  * that exists gets the new build on its ESP and keeps everything else. Undefined for a config without storage
  * (it boots from an ESP-only disk as before).
  */
-export async function diskFromConfig(configFile: string, built: readonly BuildResult[], keep: string | undefined, mtime: number): Promise<RunDisk | undefined> {
-  const loaded = await loadConfig(configFile);
+export async function diskFromConfig(loaded: ResolvedConfig, built: readonly BuildResult[], keep: string | undefined, mtime: number): Promise<RunDisk | undefined> {
+  const configFile = loaded.file;
   if (loaded.config.storage === undefined && loaded.config.layout !== 'source') {
     if (keep !== undefined) {
       throw new KilnError('RUN_BAD_OPTION', `--keep-disk: ${configFile} has no storage section, so there is no state to keep`, {

@@ -13,7 +13,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { BuildResult } from '../../src/build/build.js';
+import type { BuildResult } from '../../src/pipeline/build.js';
 import { decodePe, peSectionBytes, IMAGE_FILE_MACHINE_AMD64, IMAGE_FILE_MACHINE_ARM64, type PeImage } from '../../src/formats/pe/index.js';
 import { KILN_FROM_SOURCE, kiln } from '../helpers/cli.js';
 

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { buildAll, type BuildResult } from '../../build/build.js';
+import { buildAll, type BuildResult } from '../../pipeline/build.js';
 import { cacheRoot } from '../../inputs/cache.js';
+import { resolveConfig, type ResolvedConfig } from '../../config/resolve.js';
 import { createReporter } from '../../util/report.js';
 import { mb, table } from '../format.js';
 import { print, type CliIo } from '../io.js';
@@ -17,10 +18,10 @@ export function sourceDateEpoch(env: NodeJS.ProcessEnv): number {
 }
 
 /** Builds every architecture the config names (one result each, in the config's order). */
-export async function runBuild(configFile: string, opts: { out: string; profile: 'release' | 'fast'; json?: boolean; quiet?: boolean }, io: CliIo): Promise<BuildResult[]> {
+export async function runBuild(config: string | ResolvedConfig, opts: { out: string; profile: 'release' | 'fast'; json?: boolean; quiet?: boolean }, io: CliIo): Promise<BuildResult[]> {
   const reporter = createReporter(io.stderr, { quiet: opts.quiet, env: io.env });
   return buildAll({
-    configFile: path.resolve(io.cwd, configFile),
+    resolved: typeof config === 'string' ? await resolveConfig(path.resolve(io.cwd, config)) : config,
     outDir: path.resolve(io.cwd, opts.out),
     profile: opts.profile,
     cacheRoot: cacheRoot(io.env),

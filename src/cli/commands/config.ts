@@ -4,7 +4,7 @@ import { SECONDARY_KEYS } from '../../../device/contract/config/secondary-schema
 import { checkConfig } from '../../config/check.js';
 import { KilnError } from '../../util/errors.js';
 import { jsonSchema } from '../../config/json-schema.js';
-import { writeAtomically } from '../../build/out-dir.js';
+import { writeAtomically } from '../../pipeline/out-dir.js';
 import { print, type CliIo } from '../io.js';
 
 export function configCommand(io: CliIo): Command {

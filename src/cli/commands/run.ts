@@ -11,6 +11,7 @@ import { diskBootArches } from '../../run/disk-arch.js';
 import { print, type CliIo } from '../io.js';
 import { DISK_IMAGE, diskFromConfig, diskFromImage, type RunDisk } from '../../run/boot-disk.js';
 import { printSummary, profileOption, runBuild, sourceDateEpoch } from './build.js';
+import { resolveConfig } from '../../config/resolve.js';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -91,14 +92,15 @@ Examples:
       let disk: RunDisk | undefined;
       if (/\.(ya?ml|[cm]?[jt]s)$/.test(image)) {
         // A config with several architectures builds them all and boots the first it names.
-        const results = await runBuild(image, { out: opts.out, profile: opts.profile }, io);
+        const resolved = await resolveConfig(path.resolve(io.cwd, image)); // once, for the build and the disk
+        const results = await runBuild(resolved, { out: opts.out, profile: opts.profile }, io);
         const result = wantArch === undefined ? results[0]! : results.find((r) => r.arch === wantArch);
         if (result === undefined) throw new KilnError('RUN_BAD_OPTION', `--arch ${wantArch}: ${image} does not name that architecture (it builds ${results.map((r) => r.arch).join(', ')})`);
         printSummary(result, { ...io, stdout: io.stderr });
         efi = result.efi;
         arch = result.arch;
         // With storage, the device boots from its whole disk (every EFI built on its ESP).
-        disk = await diskFromConfig(path.resolve(io.cwd, image), results, keepDisk, sourceDateEpoch(io.env));
+        disk = await diskFromConfig(resolved, results, keepDisk, sourceDateEpoch(io.env));
       } else if (DISK_IMAGE.test(image)) {
         disk = await diskFromImage(efi, keepDisk);
         // The guest its ESP can boot: x86_64 first; --arch picks another the disk has.
