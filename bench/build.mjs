@@ -19,8 +19,13 @@ function kiln(args, { echo = false } = {}) {
     const started = process.hrtime.bigint();
     const child = spawn(process.execPath, [kilnBin, ...args], { cwd: work, env: { ...process.env, CI: 'true' } });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; if (echo) process.stderr.write(d); });
-    child.stderr.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (echo) process.stderr.write(d);
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, out, seconds: Number(process.hrtime.bigint() - started) / 1e9 }));
   });

@@ -38,11 +38,15 @@ storage:
   partitions:
     - { label: ESP, filesystem: vfat, size: 64M, esp: true }
     - { label: DATA, filesystem: ext4, size: rest, mount: /data }
-${withContainer ? `containers:
+${
+  withContainer
+    ? `containers:
   - name: first
     image: oci:images:busybox
     command: [/bin/sh, -c, 'read up rest < /proc/uptime; echo "bench: first container code at $up s uptime"; sleep 600']
-` : ''}`;
+`
+    : ''
+}`;
 
 function run(args) {
   return execFileSync(process.execPath, [kiln, ...args], { cwd: work, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -62,7 +66,9 @@ try {
   writeFileSync(path.join(work, 'without.yml'), config(false));
   for (const name of ['without', 'with']) run(['build', `${name}.yml`, '--out', `out-${name}`, '-q']);
   const sizes = Object.fromEntries(['without', 'with'].map((n) => [n, statSync(path.join(work, `out-${n}`, 'BOOTX64.EFI')).size]));
-  console.log(`release EFI: ${(sizes.without / 1e6).toFixed(1)} MB without containers, ${(sizes.with / 1e6).toFixed(1)} MB with (crun and its libraries add ${((sizes.with - sizes.without) / 1e6).toFixed(2)} MB)`);
+  console.log(
+    `release EFI: ${(sizes.without / 1e6).toFixed(1)} MB without containers, ${(sizes.with / 1e6).toFixed(1)} MB with (crun and its libraries add ${((sizes.with - sizes.without) / 1e6).toFixed(2)} MB)`,
+  );
 
   run(['disk', 'with.yml', '--out', 'disk.img', '--size', '256M', '--profile', 'fast', '-q']);
   const child = spawn(process.execPath, [kiln, 'run', 'disk.img', '--timeout', '400', '--forward', `${port}:8080`], { cwd: work });
@@ -79,7 +85,9 @@ try {
           const first = /bench: first container code at ([\d.]+) s uptime/.exec(out)[1];
           const ready = /kiln: ready in (\d+) ms/.exec(out)[1];
           console.log(`boot to first container running: ${Number(first).toFixed(1)} s uptime (init ready at ${(ready / 1000).toFixed(1)} s)`);
-          console.log(`memory after boot (10 s idle): init RSS ${(status.memory.initRssBytes / 2 ** 20).toFixed(1)} MiB; system used ${(status.memory.systemUsedBytes / 2 ** 20).toFixed(1)} MiB of ${(status.memory.systemTotalBytes / 2 ** 20).toFixed(0)} MiB`);
+          console.log(
+            `memory after boot (10 s idle): init RSS ${(status.memory.initRssBytes / 2 ** 20).toFixed(1)} MiB; system used ${(status.memory.systemUsedBytes / 2 ** 20).toFixed(1)} MiB of ${(status.memory.systemTotalBytes / 2 ** 20).toFixed(0)} MiB`,
+          );
         } finally {
           child.kill('SIGTERM');
         }

@@ -45,7 +45,11 @@ try {
     line(label, `${r.seconds.toFixed(1)} s`);
   }
   const st = await stat(disk);
-  line('disk image: apparent size / space used on the host', `${(st.size / 2 ** 20).toFixed(0)} MiB`, `/ ${((st.blocks * 512) / 2 ** 20).toFixed(0)} MiB (sparse)`);
+  line(
+    'disk image: apparent size / space used on the host',
+    `${(st.size / 2 ** 20).toFixed(0)} MiB`,
+    `/ ${((st.blocks * 512) / 2 ** 20).toFixed(0)} MiB (sparse)`,
+  );
   if (boot) {
     await kiln(['disk', config, '--out', disk, '-q']); // boot the release image, as a device would
     const r = await kiln(['run', disk, '--expect', 'kiln: ready in \\d+ ms', '--timeout', '400']);
@@ -55,7 +59,12 @@ try {
     const mounted = /kiln: (DATA \(ext4\) \S+ → \/data)/.exec(r.out);
     line('boot from the disk to "kiln: ready" (kiln run), wall', `${r.seconds.toFixed(1)} s`, `(exit ${r.code})`);
     if (ready) line('kernel start -> ready (the ready line)', `${(Number(ready[1]) / 1000).toFixed(2)} s`);
-    if (complete) line("node startup / init's own share (init start -> ready)", `${(Number(complete[2]) / 1000).toFixed(2)} s`, `/ ${(Number(complete[3]) / 1000).toFixed(2)} s`);
+    if (complete)
+      line(
+        "node startup / init's own share (init start -> ready)",
+        `${(Number(complete[2]) / 1000).toFixed(2)} s`,
+        `/ ${(Number(complete[3]) / 1000).toFixed(2)} s`,
+      );
     if (storage) line('storage stage (find DATA by label, mount it)', `${storage[1]} ms`, mounted ? mounted[1] : 'DATA NOT MOUNTED');
   }
 } finally {

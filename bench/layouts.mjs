@@ -62,7 +62,12 @@ try {
         }
         const ready = /kiln: ready in (\d+) ms/.exec(run.stdout)?.[1];
         memory[r.arch] = m
-          ? { used: `${m[1]} of ${m[2]} MiB`, rss: `${m[3]} MiB`, shmem: `${m[4]} MiB`, ready: ready === undefined ? '-' : `${(Number(ready) / 1000).toFixed(1)} s` }
+          ? {
+              used: `${m[1]} of ${m[2]} MiB`,
+              rss: `${m[3]} MiB`,
+              shmem: `${m[4]} MiB`,
+              ready: ready === undefined ? '-' : `${(Number(ready) / 1000).toFixed(1)} s`,
+            }
           : { used: `no report (exit ${run.code})`, rss: '-', shmem: '-', ready: '-' };
       }
     }

@@ -65,8 +65,13 @@ try {
     await mkdir(path.join(fresh, 'kiln', 'layers'), { recursive: true });
     for (const d of ['blobs', 'trees', 'apt']) await symlink(path.join(cacheHome, 'kiln', d), path.join(fresh, 'kiln', d));
     const coldRelease = await build('release build, inputs cached, no layer cached', [config, '--out', `${out}-cold`], { XDG_CACHE_HOME: fresh });
-    row('  second architecture (aarch64), layers compressed', `${(coldRelease[1].durationMs / 1000).toFixed(1).padStart(6)} s  (Sourcery: +90 s per architecture)`);
-    const coldFast = await build('fast build, inputs cached, no layer cached', [config, '--out', `${out}-cold-fast`, '--profile', 'fast'], { XDG_CACHE_HOME: fresh });
+    row(
+      '  second architecture (aarch64), layers compressed',
+      `${(coldRelease[1].durationMs / 1000).toFixed(1).padStart(6)} s  (Sourcery: +90 s per architecture)`,
+    );
+    const coldFast = await build('fast build, inputs cached, no layer cached', [config, '--out', `${out}-cold-fast`, '--profile', 'fast'], {
+      XDG_CACHE_HOME: fresh,
+    });
     row('  second architecture (aarch64), layers compressed', `${(coldFast[1].durationMs / 1000).toFixed(1).padStart(6)} s`);
   }
 

@@ -78,13 +78,10 @@ async function bootFigures(label, yaml) {
 
 try {
   console.log(`kiln bench: network and time (${os.cpus().length} cores, TCG; SNTP on the host's 127.0.0.1:${sntpPort})`);
-  await bootFigures('network+time+status', [
-    'name: bench-net',
-    'network: {interfaces: [{name: eth0, dhcp: true}]}',
-    `time: {servers: ["10.0.2.2:${sntpPort}"]}`,
-    'statusPort: 8080',
-    '',
-  ].join('\n'));
+  await bootFigures(
+    'network+time+status',
+    ['name: bench-net', 'network: {interfaces: [{name: eth0, dhcp: true}]}', `time: {servers: ["10.0.2.2:${sntpPort}"]}`, 'statusPort: 8080', ''].join('\n'),
+  );
   if (baseline) await bootFigures('baseline (no network, time or status)', 'name: bench-net\nkernel: {modules: [virtio_pci, virtio_net]}\n');
   console.log(`(load average: ${os.loadavg()[0].toFixed(2)}; TCG times grow with load)`);
 } finally {

@@ -21,7 +21,9 @@ function deviceNode() {
   const cache = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'kiln');
   const node = sha && path.join(cache, 'trees', sha, 'bin', 'node');
   if (!node || !existsSync(node)) {
-    console.error('bench/programs.mjs: the device Node (x86_64/node in examples/kiln.lock) is not in kiln\'s cache; run `npx kiln build examples/minimal.yml --out out --profile fast` first');
+    console.error(
+      "bench/programs.mjs: the device Node (x86_64/node in examples/kiln.lock) is not in kiln's cache; run `npx kiln build examples/minimal.yml --out out --profile fast` first",
+    );
     process.exit(2);
   }
   return node;
@@ -38,15 +40,59 @@ function writeBigProgram(dir) {
     L.push(`export class Store${i} {`, `  readonly #items = new Map<number, Item${i}>();`, '  private count = 0;', '');
     L.push(`  add(item: Item${i}): this {`, '    this.#items.set(item.id, item);', '    this.count += 1;', '    return this;', '  }', '');
     L.push(`  get(id: number): Item${i} | undefined {`, '    return this.#items.get(id);', '  }', '');
-    L.push('  total(): number {', '    let sum = 0;', '    for (const item of this.#items.values()) {', '      sum += item.weight ?? 1;', '    }', '    return sum;', '  }', '}', '');
+    L.push(
+      '  total(): number {',
+      '    let sum = 0;',
+      '    for (const item of this.#items.values()) {',
+      '      sum += item.weight ?? 1;',
+      '    }',
+      '    return sum;',
+      '  }',
+      '}',
+      '',
+    );
     for (let j = 0; j < 4; j++) {
       L.push(`/** Scores item tags (${i}.${j}). */`, `export function score${i}_${j}(items: readonly Item${i}[], options: Options = {}): number {`);
-      L.push('  const seen = new Set<string>();', '  let result = 0;', '  for (const item of items) {', '    for (const tag of item.tags) {', '      if (seen.has(tag)) continue;', '      seen.add(tag);');
-      L.push(`      result += tag.length * ${j + 1} + (options.bias ?? 0);`, '    }', '    if (item.name.startsWith(options.prefix ?? "x")) {', '      result -= 1;', '    } else {', `      result += item.id % ${j + 2};`, '    }', '  }');
-      L.push('  const label: string = `${result}`;', '  if (label.length > 8) {', '    throw new RangeError(`score too large: ${label}`);', '  }', '  return result;', '}', '');
+      L.push(
+        '  const seen = new Set<string>();',
+        '  let result = 0;',
+        '  for (const item of items) {',
+        '    for (const tag of item.tags) {',
+        '      if (seen.has(tag)) continue;',
+        '      seen.add(tag);',
+      );
+      L.push(
+        `      result += tag.length * ${j + 1} + (options.bias ?? 0);`,
+        '    }',
+        '    if (item.name.startsWith(options.prefix ?? "x")) {',
+        '      result -= 1;',
+        '    } else {',
+        `      result += item.id % ${j + 2};`,
+        '    }',
+        '  }',
+      );
+      L.push(
+        '  const label: string = `${result}`;',
+        '  if (label.length > 8) {',
+        '    throw new RangeError(`score too large: ${label}`);',
+        '  }',
+        '  return result;',
+        '}',
+        '',
+      );
     }
-    L.push(`export function run${i}(n: number): number {`, `  const store = new Store${i}();`, '  for (let k = 0; k < n; k++) {', `    store.add({ id: k, name: \`item\${k}\`, tags: ['a', 'b', String(k % 3)] });`, '  }');
-    L.push(`  return store.total() + score${i}_0([...Array(n).keys()].map((id) => store.get(id)!))${i + 1 < MODULES ? ` + new Store${i + 1}().total()` : ''};`, '}', '');
+    L.push(
+      `export function run${i}(n: number): number {`,
+      `  const store = new Store${i}();`,
+      '  for (let k = 0; k < n; k++) {',
+      `    store.add({ id: k, name: \`item\${k}\`, tags: ['a', 'b', String(k % 3)] });`,
+      '  }',
+    );
+    L.push(
+      `  return store.total() + score${i}_0([...Array(n).keys()].map((id) => store.get(id)!))${i + 1 < MODULES ? ` + new Store${i + 1}().total()` : ''};`,
+      '}',
+      '',
+    );
     writeFileSync(path.join(dir, `src/store${i}.ts`), L.join('\n'));
   }
   writeFileSync(path.join(dir, 'src/types.ts'), 'export interface Options {\n  bias?: number;\n  prefix?: string;\n}\n');
@@ -81,7 +127,15 @@ function timeRun(node, args, env = {}) {
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
   const wall = Number(/KILN-WALL (\d+)/.exec(r.stdout)[1]) / 1000;
   // `times`: the shell's own user/system, then its children's: "0m0.033s 0m0.004s".
-  const children = r.stdout.trim().split('\n').at(-1).match(/(\d+)m([\d.]+)s/g).map((t) => { const [, m, sec] = /(\d+)m([\d.]+)s/.exec(t); return Number(m) * 60 + Number(sec); });
+  const children = r.stdout
+    .trim()
+    .split('\n')
+    .at(-1)
+    .match(/(\d+)m([\d.]+)s/g)
+    .map((t) => {
+      const [, m, sec] = /(\d+)m([\d.]+)s/.exec(t);
+      return Number(m) * 60 + Number(sec);
+    });
   return { wall, cpu: (children[0] + children[1]) * 1000 };
 }
 
@@ -133,16 +187,19 @@ try {
   const diff = (field) => stats(series.first.map((r, i) => r[field] - series.second[i][field]));
   const pct = (a, b) => (Number.isNaN(a) ? '' : `${a >= b ? '+' : ''}${(((a - b) / b) * 100).toFixed(0)} %`);
   const row = (label, w, c, note = '') => console.log(`${label.padEnd(58)} ${fmt(w.min)} ${fmt(w.median)}  ${fmt(c.min)} ${fmt(c.median)}${note}`);
-  const vsBase = (key) => `   vs node -e 0: ${pct(of(key, 'wall').min, of('base', 'wall').min)} wall, ${pct(of(key, 'cpu').min, of('base', 'cpu').min)} CPU (min)`;
+  const vsBase = (key) =>
+    `   vs node -e 0: ${pct(of(key, 'wall').min, of('base', 'wall').min)} wall, ${pct(of(key, 'cpu').min, of('base', 'cpu').min)} CPU (min)`;
 
-  console.log(`kiln bench: programs, Node ${spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim()} on this machine (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}), ${ROUNDS} rounds`);
+  console.log(
+    `kiln bench: programs, Node ${spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim()} on this machine (${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}), ${ROUNDS} rounds`,
+  );
   console.log(`big program: ${lines} lines of TypeScript in 26 modules, importing ms and yaml (npm)`);
   console.log(`${''.padEnd(58)} ${'wall min'.padStart(8)} ${'median'.padStart(8)}  ${'CPU min'.padStart(8)} ${'median'.padStart(8)}`);
   row('big: first run (compile included)', of('first', 'wall'), of('first', 'cpu'));
   row('big: second run (from the compile cache)', of('second', 'wall'), of('second', 'cpu'));
   row('big: first run minus cached run (aim < 150 ms, max 500)', diff('wall'), diff('cpu'));
   row('node -e 0', of('base', 'wall'), of('base', 'cpu'));
-  row('empty program, cached (the launcher\'s own cost)', of('empty', 'wall'), of('empty', 'cpu'), vsBase('empty'));
+  row("empty program, cached (the launcher's own cost)", of('empty', 'wall'), of('empty', 'cpu'), vsBase('empty'));
   row('small program (ms, 3 lines), cached (aim: within 10 %)', of('small', 'wall'), of('small', 'cpu'), vsBase('small'));
   row('small program by node itself (node main.ts, NODE_COMPILE_CACHE)', of('smallDirect', 'wall'), of('smallDirect', 'cpu'), vsBase('smallDirect'));
   row('big program, cached', of('big', 'wall'), of('big', 'cpu'), vsBase('big'));

@@ -20,11 +20,15 @@ const kiln = path.join(root, 'bin', 'kiln.js');
 const out = mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-tcg-'));
 
 function run(config, mode, expect, timeout) {
-  const r = spawnSync(process.execPath, [kiln, 'run', config, '--out', path.join(out, mode), '--tcg-threads', mode, '--expect', expect, '--timeout', String(timeout)], {
-    cwd: root,
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [kiln, 'run', config, '--out', path.join(out, mode), '--tcg-threads', mode, '--expect', expect, '--timeout', String(timeout)],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    },
+  );
   if (r.status !== 0) console.error(`kiln run ${config} --tcg-threads ${mode}: exit ${r.status}\n${(r.stderr ?? '').slice(-2000)}`);
   return r.stdout + r.stderr;
 }
@@ -39,7 +43,9 @@ try {
     const text = run(path.join(stressDir, 'kiln.yml'), mode, 'stress: done: .*each', 60 + rounds * 40);
     const done = text.match(/stress: done: (\d+) starts, (\d+) failed, (\d+) ms each/);
     const kinds = [...text.matchAll(/stress: start failed: (.*)/g)].map((m) => m[1].replace(/\s+$/, ''));
-    console.log(done ? `TCG ${mode}: ${done[2]} of ${done[1]} Node starts crashed, ${done[3]} ms a start (two at a time)` : `TCG ${mode}: the stress run did not finish`);
+    console.log(
+      done ? `TCG ${mode}: ${done[2]} of ${done[1]} Node starts crashed, ${done[3]} ms a start (two at a time)` : `TCG ${mode}: the stress run did not finish`,
+    );
     for (const k of new Set(kinds)) console.log(`  ${kinds.filter((x) => x === k).length} × ${k}`);
   }
   for (const mode of modes) {

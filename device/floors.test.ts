@@ -36,7 +36,9 @@ function sources(dir: string, keep: (file: string) => boolean): string[] {
 }
 
 function relativeImports(file: string, text = readFileSync(file, 'utf8')): string[] {
-  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g)].map((m) => path.resolve(path.dirname(file), m[1] ?? m[2]!));
+  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g)].map((m) =>
+    path.resolve(path.dirname(file), m[1] ?? m[2]!),
+  );
 }
 
 const topFolder = (file: string) => path.relative(DEVICE, file).split(path.sep)[0]!;

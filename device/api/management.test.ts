@@ -64,7 +64,8 @@ describe('management API over TCP', () => {
   test('start, stop, restart, reload, reboot and poweroff reach the device', async () => {
     const calls: string[] = [];
     const base = await tcp(calls);
-    for (const action of ['start', 'stop', 'restart']) expect((await fetch(`${base}/v1/containers/web/${action}`, { method: 'POST', headers: auth })).status).toBe(200);
+    for (const action of ['start', 'stop', 'restart'])
+      expect((await fetch(`${base}/v1/containers/web/${action}`, { method: 'POST', headers: auth })).status).toBe(200);
     expect((await fetch(`${base}/v1/containers/db/stop`, { method: 'POST', headers: auth })).status).toBe(404);
     for (const action of ['reload', 'reboot', 'poweroff']) expect((await fetch(`${base}/v1/${action}`, { method: 'POST', headers: auth })).status).toBe(202);
     await new Promise((r) => setTimeout(r, 20));
@@ -92,7 +93,9 @@ test('the unix socket needs no token', async () => {
       let data = '';
       res.on('data', (d) => (data += d));
       res.on('end', () => resolve(data));
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
   expect(JSON.parse(body)).toEqual({ name: 'dev', uptimeSeconds: 12 });
 });

@@ -51,7 +51,12 @@ function send(response: http.ServerResponse, status: number, body: unknown): voi
 
 const ROUTES = 'GET /v1/status, GET /v1/containers[/<name>[/logs]], POST /v1/containers/<name>/{start,stop,restart}, POST /v1/{reload,reboot,poweroff}';
 
-export async function handleManagement(device: DeviceControl, request: http.IncomingMessage, response: http.ServerResponse, token: (() => string) | undefined): Promise<void> {
+export async function handleManagement(
+  device: DeviceControl,
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  token: (() => string) | undefined,
+): Promise<void> {
   // token undefined: the unix socket, where file permissions are the access control.
   if (token !== undefined && !bearerMatches(request.headers.authorization, token())) {
     response.setHeader('www-authenticate', 'Bearer realm="kiln"');
@@ -74,7 +79,15 @@ export async function handleManagement(device: DeviceControl, request: http.Inco
     if (parts[1] !== 'containers') return notFound();
     if (method === 'GET' && parts.length === 2) return send(response, 200, device.containers());
     const name = parts[2]!;
-    const missing = () => send(response, 404, { error: `no container named "${name}"; the device runs: ${device.containers().map((c) => c.name).join(', ') || 'none'}` });
+    const missing = () =>
+      send(response, 404, {
+        error: `no container named "${name}"; the device runs: ${
+          device
+            .containers()
+            .map((c) => c.name)
+            .join(', ') || 'none'
+        }`,
+      });
     if (method === 'GET' && parts.length === 3) {
       const found = device.inspect(name);
       return found === undefined ? missing() : send(response, 200, found);
@@ -102,7 +115,11 @@ export async function handleManagement(device: DeviceControl, request: http.Inco
 }
 
 /** Listens on a unix socket path (mode 0600) or a TCP port (every address); resolves once listening. */
-export function startManagementServer(where: { socket: string } | { port: number }, device: DeviceControl, token: (() => string) | undefined): Promise<http.Server> {
+export function startManagementServer(
+  where: { socket: string } | { port: number },
+  device: DeviceControl,
+  token: (() => string) | undefined,
+): Promise<http.Server> {
   const server = http.createServer((request, response) => void handleManagement(device, request, response, token));
   server.headersTimeout = 5_000;
   // No requestTimeout: a followed log stays open as long as the client wants.

@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { parseBootConfig } from '../contract/boot-config.ts';
 import { parsePrefix } from '../formats/ip.ts';
-import { AF_INET, AF_INET6, IFA_ADDRESS, IFA_LOCAL, NLMSG_DONE, NLM_F_MULTI, RTM_GETADDR, RTM_NEWADDR, decodeMessages, encodeAttribute, encodeMessage } from '../formats/netlink.ts';
+import {
+  AF_INET,
+  AF_INET6,
+  IFA_ADDRESS,
+  IFA_LOCAL,
+  NLMSG_DONE,
+  NLM_F_MULTI,
+  RTM_GETADDR,
+  RTM_NEWADDR,
+  decodeMessages,
+  encodeAttribute,
+  encodeMessage,
+} from '../formats/netlink.ts';
 import { fakeNetSys } from '../testing/fake-net.ts';
 import { fakeFs } from '../testing/fakes.ts';
 import { statusDocument } from './stage.ts';
@@ -28,12 +40,17 @@ function kernelWithAddresses(addresses: [number, string][]) {
     net.requests.push(Uint8Array.from(request));
     const [message] = decodeMessages(request);
     expect(message!.type).toBe(RTM_GETADDR);
-    return Buffer.concat([...addresses.map(([index, text]) => newAddr(message!.seq, index, text)), encodeMessage(NLMSG_DONE, NLM_F_MULTI, message!.seq, [new Uint8Array(4)])]);
+    return Buffer.concat([
+      ...addresses.map(([index, text]) => newAddr(message!.seq, index, text)),
+      encodeMessage(NLMSG_DONE, NLM_F_MULTI, message!.seq, [new Uint8Array(4)]),
+    ]);
   };
   return net;
 }
 
-const config = parseBootConfig(JSON.stringify({ name: 'nettest', hostname: 'nettest', kilnVersion: '0.1.0', buildId: 'b1', arch: 'x86_64', modules: [], statusPort: 8080 }));
+const config = parseBootConfig(
+  JSON.stringify({ name: 'nettest', hostname: 'nettest', kilnVersion: '0.1.0', buildId: 'b1', arch: 'x86_64', modules: [], statusPort: 8080 }),
+);
 const fs = fakeFs({
   '/proc/uptime': '19.25 30.10\n',
   '/sys/class/net/lo/ifindex': '1\n',
@@ -46,7 +63,12 @@ describe('statusDocument', () => {
   // The e2e bug: eth0 held 10.0.2.15/24 (the forwarded port answered on it), yet /status listed only lo, because
   // the addresses came from os.networkInterfaces(), which leaves out every interface not both UP and RUNNING.
   it('lists the addresses the kernel has on each interface, whatever the link state', () => {
-    const net = kernelWithAddresses([[1, '127.0.0.1/8'], [2, '10.0.2.15/24'], [1, '::1/128'], [2, 'fe80::5054:ff:fe12:3456/64']]);
+    const net = kernelWithAddresses([
+      [1, '127.0.0.1/8'],
+      [2, '10.0.2.15/24'],
+      [1, '::1/128'],
+      [2, 'fe80::5054:ff:fe12:3456/64'],
+    ]);
     const document = statusDocument({ config, fs, net });
     expect(document.addresses).toEqual({ lo: ['127.0.0.1/8', '::1/128'], eth0: ['10.0.2.15/24', 'fe80::5054:ff:fe12:3456/64'] });
     expect(document).toMatchObject({ name: 'nettest', kiln: '0.1.0', buildId: 'b1', uptimeSeconds: 19.25 });

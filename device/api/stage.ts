@@ -31,9 +31,10 @@ export function statusDocument(ctx: Pick<StageContext, 'config' | 'fs' | 'net'>)
     kiln: ctx.config.kilnVersion,
     buildId: ctx.config.buildId,
     uptimeSeconds: parseUptimeMs(ctx.fs.readText('/proc/uptime')) / 1000,
-    time: sync === undefined
-      ? { now: new Date().toISOString(), synchronised: false }
-      : { now: new Date().toISOString(), synchronised: true, source: sync.source, offsetSeconds: sync.offsetMs / 1000, stratum: sync.stratum },
+    time:
+      sync === undefined
+        ? { now: new Date().toISOString(), synchronised: false }
+        : { now: new Date().toISOString(), synchronised: true, source: sync.source, offsetSeconds: sync.offsetMs / 1000, stratum: sync.stratum },
     addresses: readAddresses(ctx.net, ctx.fs),
   };
 }

@@ -77,7 +77,7 @@ describe('status endpoint', () => {
 });
 
 describe('interfaceAddresses', () => {
-  it('lists each interface\'s addresses with their prefix length', () => {
+  it("lists each interface's addresses with their prefix length", () => {
     expect(
       interfaceAddresses({
         lo: [{ address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' }],

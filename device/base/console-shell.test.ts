@@ -23,11 +23,14 @@ describe('startConsoleShell', () => {
       },
       'the boot is degraded',
     );
-    expect(started).toEqual([{ program: '/usr/bin/node', args: ['--interactive'], env: { HOME: '/', TERM: 'linux', NODE_REPL_HISTORY: '', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }]);
+    expect(started).toEqual([
+      { program: '/usr/bin/node', args: ['--interactive'], env: { HOME: '/', TERM: 'linux', NODE_REPL_HISTORY: '', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } },
+    ]);
     expect(tracked).toEqual([child]);
     exit!(0, null);
     expect(console).toBe(
-      'kiln: console shell: a Node.js REPL on this console because the boot is degraded (debug: true); .exit leaves it\n' + 'kiln: console shell ended (exit 0)\n',
+      'kiln: console shell: a Node.js REPL on this console because the boot is degraded (debug: true); .exit leaves it\n' +
+        'kiln: console shell ended (exit 0)\n',
     );
   });
 });

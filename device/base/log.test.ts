@@ -50,7 +50,10 @@ describe('log level and file sink', () => {
     let console = '';
     const records: string[] = [];
     const entries: string[] = [];
-    const log = createLog((text) => (console += text), () => 1);
+    const log = createLog(
+      (text) => (console += text),
+      () => 1,
+    );
     log.attachKmsg((record) => records.push(record));
     log.attachFile((entry) => entries.push(`${entry.level} ${entry.message}`));
     log.debug('hidden at info');
@@ -67,7 +70,10 @@ describe('log level and file sink', () => {
 
   it('replays to the file what was logged since boot, with the time it was logged', () => {
     let clock = 1.5;
-    const log = createLog(() => {}, () => clock);
+    const log = createLog(
+      () => {},
+      () => clock,
+    );
     log.info('early');
     clock = 9;
     const entries: unknown[] = [];

@@ -54,7 +54,10 @@ export function monotonicSeconds(): number {
 
 /** Console text for one message: every line of it prefixed, so multi-line stacks stay grep-able. */
 export function formatConsole(message: string): string {
-  return message.split('\n').map((line) => PREFIX + line + '\n').join('');
+  return message
+    .split('\n')
+    .map((line) => PREFIX + line + '\n')
+    .join('');
 }
 
 /** /dev/kmsg records for one message: one record per line, each with its priority. */

@@ -64,7 +64,5 @@ export function notMountedReason(path: string, partitions: readonly { label: str
   const expected = partitions
     .filter((p) => p.mount !== undefined && (path === p.mount || path.startsWith(`${p.mount}/`)))
     .sort((a, b) => b.mount!.length - a.mount!.length)[0];
-  return expected === undefined
-    ? 'it is in RAM: no partition is mounted above it'
-    : `partition ${expected.label} is not mounted at ${expected.mount}`;
+  return expected === undefined ? 'it is in RAM: no partition is mounted above it' : `partition ${expected.label} is not mounted at ${expected.mount}`;
 }

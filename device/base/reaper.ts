@@ -35,14 +35,8 @@ export function isOwnChild(pid: number): boolean {
 }
 
 /** The zombies the init may reap: its own children (orphans re-parented to it) that Node did not spawn. */
-export function orphanZombies(
-  processes: readonly ProcessInfo[],
-  selfPid: number,
-  ownChild: (pid: number) => boolean,
-): number[] {
-  return processes
-    .filter((process) => process.state === 'Z' && process.ppid === selfPid && !ownChild(process.pid))
-    .map((process) => process.pid);
+export function orphanZombies(processes: readonly ProcessInfo[], selfPid: number, ownChild: (pid: number) => boolean): number[] {
+  return processes.filter((process) => process.state === 'Z' && process.ppid === selfPid && !ownChild(process.pid)).map((process) => process.pid);
 }
 
 export interface ReaperDeps {

@@ -71,7 +71,9 @@ describe('the secondary file at boot', () => {
     const { data, load, console } = setup();
     data.fail('write', '/data', 'EROFS');
     expect(load()).toEqual({ secondary: fallback, source: 'default' });
-    expect(console()).toMatch(/^kiln: secondary: cannot write the default to \/data\/kiln\/secondary\.yml: EROFS: read-only file system, .*; using the default from the firmware\n$/);
+    expect(console()).toMatch(
+      /^kiln: secondary: cannot write the default to \/data\/kiln\/secondary\.yml: EROFS: read-only file system, .*; using the default from the firmware\n$/,
+    );
   });
 
   it('a read-only partition with a valid file: uses it, says the copy could not be saved', () => {

@@ -31,7 +31,6 @@ export interface SecondaryFileDeps {
 
 export const lastGoodPath = (path: string): string => `${path}.last-good`;
 
-
 /** The file written on first boot: the default, with a header saying what the file is for. */
 export function defaultSecondaryText(name: string, secondary: Secondary): string {
   const header =
@@ -42,7 +41,10 @@ export function defaultSecondaryText(name: string, secondary: Secondary): string
 }
 
 /** Reads and validates the file: the settings, or problems (as lines), or the read error. */
-export function readSecondary(data: DataFs, path: string): { ok: true; secondary: Secondary; text: string } | { ok: false; problems: string[]; missing: boolean } {
+export function readSecondary(
+  data: DataFs,
+  path: string,
+): { ok: true; secondary: Secondary; text: string } | { ok: false; problems: string[]; missing: boolean } {
   let text: string;
   try {
     text = data.readText(path);

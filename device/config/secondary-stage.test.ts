@@ -8,13 +8,19 @@ const network = { interfaces: [{ name: 'eth0', dhcp: true, addresses: [], routes
 
 function setup(files: Record<string, string> = {}, path = PATH) {
   const data = fakeDataFs(files);
-  const env = settingsContext({
-    hostname: 'gw',
-    network,
-    sysctl: { 'vm.swappiness': 60 },
-    storage: { waitSeconds: 10, partitions: [{ label: 'DATA', filesystem: 'ext4', size: 'rest', esp: false, mount: '/data', options: [], required: true, fsck: false }] },
-    secondary: { path, default: { hostname: 'gw-default' } },
-  }, { '/proc/sys/vm/swappiness': '60\n', '/proc/sys/kernel/hostname': 'gw\n' });
+  const env = settingsContext(
+    {
+      hostname: 'gw',
+      network,
+      sysctl: { 'vm.swappiness': 60 },
+      storage: {
+        waitSeconds: 10,
+        partitions: [{ label: 'DATA', filesystem: 'ext4', size: 'rest', esp: false, mount: '/data', options: [], required: true, fsck: false }],
+      },
+      secondary: { path, default: { hostname: 'gw-default' } },
+    },
+    { '/proc/sys/vm/swappiness': '60\n', '/proc/sys/kernel/hostname': 'gw\n' },
+  );
   return { data, ...env, run: () => secondaryStage(env.ctx, data) };
 }
 
@@ -78,7 +84,10 @@ describe('SIGHUP reload', () => {
 
   it('says what needs a reboot, and keeps the running network in the settings', async () => {
     const { data, ctx, signals, console } = await booted();
-    data.files.set(PATH, 'hostname: gw-7\nsysctl:\n  vm.swappiness: 10\nnetwork:\n  interfaces:\n    - name: eth1\n      dhcp: true\ntime:\n  servers: [ntp.example]\n');
+    data.files.set(
+      PATH,
+      'hostname: gw-7\nsysctl:\n  vm.swappiness: 10\nnetwork:\n  interfaces:\n    - name: eth1\n      dhcp: true\ntime:\n  servers: [ntp.example]\n',
+    );
     signals.get('SIGHUP')!();
     expect(console()).toBe(
       'kiln: reload: network changed: needs a reboot\n' +

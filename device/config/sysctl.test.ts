@@ -27,7 +27,9 @@ describe('sysctl', () => {
   });
 
   it('writes each setting, reads it back, and names each failure', () => {
-    const fs = procSys({ '/proc/sys/vm/swappiness': '60\n', '/proc/sys/kernel/printk': '7\t4\t1\t7\n', '/proc/sys/kernel/osrelease': '6.1\n' }, ['/proc/sys/kernel/osrelease']);
+    const fs = procSys({ '/proc/sys/vm/swappiness': '60\n', '/proc/sys/kernel/printk': '7\t4\t1\t7\n', '/proc/sys/kernel/osrelease': '6.1\n' }, [
+      '/proc/sys/kernel/osrelease',
+    ]);
     const outcomes = applySysctl(fs, {
       'vm.swappiness': 10,
       'kernel.printk': 4,
@@ -46,7 +48,12 @@ describe('sysctl', () => {
 
   it('summarizes', () => {
     expect(summarizeSysctl([])).toBe('none set');
-    expect(summarizeSysctl([{ name: 'a.b', value: '1' }, { name: 'c.d', error: 'no such setting' }])).toBe('1 set: a.b=1; 1 failed: c.d');
+    expect(
+      summarizeSysctl([
+        { name: 'a.b', value: '1' },
+        { name: 'c.d', error: 'no such setting' },
+      ]),
+    ).toBe('1 set: a.b=1; 1 failed: c.d');
     expect(summarizeSysctl([{ name: 'c.d', error: 'x' }])).toBe('0 set; 1 failed: c.d');
   });
 

@@ -1,5 +1,19 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -78,23 +92,49 @@ function snapshot(root: string): string[] {
 describe('applyLayer', () => {
   it('stacks layers: whiteouts delete lower entries, an opaque folder keeps only its own layer', async () => {
     const root = newRoot();
-    await apply(root, layer({
-      etc: { dir: true }, 'etc/keep': 'keep', 'etc/old': 'old', 'etc/olddir': { dir: true }, 'etc/olddir/x': 'x',
-      opq: { dir: true }, 'opq/lower': 'lower', 'opq/sub': { dir: true }, 'opq/sub/deep': 'deep',
-      bin: { dir: true }, 'bin/tool': { mode: 0o4755, text: 'tool' }, 'bin/alias': { hardlink: 'bin/tool' }, 'bin/sh': { symlink: 'tool' },
-      'becomes-dir': 'file',
-    }));
-    await apply(root, layer({
-      'etc/.wh.old': '', 'etc/.wh.olddir': '',
-      opq: { dir: true }, 'opq/.wh..wh..opq': '', 'opq/new': 'new',
-      'becomes-dir': { dir: true, mode: 0o700 }, 'becomes-dir/inside': 'inside',
-      'bin/sh': 'now a file',
-    }));
+    await apply(
+      root,
+      layer({
+        etc: { dir: true },
+        'etc/keep': 'keep',
+        'etc/old': 'old',
+        'etc/olddir': { dir: true },
+        'etc/olddir/x': 'x',
+        opq: { dir: true },
+        'opq/lower': 'lower',
+        'opq/sub': { dir: true },
+        'opq/sub/deep': 'deep',
+        bin: { dir: true },
+        'bin/tool': { mode: 0o4755, text: 'tool' },
+        'bin/alias': { hardlink: 'bin/tool' },
+        'bin/sh': { symlink: 'tool' },
+        'becomes-dir': 'file',
+      }),
+    );
+    await apply(
+      root,
+      layer({
+        'etc/.wh.old': '',
+        'etc/.wh.olddir': '',
+        opq: { dir: true },
+        'opq/.wh..wh..opq': '',
+        'opq/new': 'new',
+        'becomes-dir': { dir: true, mode: 0o700 },
+        'becomes-dir/inside': 'inside',
+        'bin/sh': 'now a file',
+      }),
+    );
     expect(snapshot(root)).toEqual([
-      'becomes-dir/ 700', 'becomes-dir/inside 644 "inside"',
-      'bin/ 755', 'bin/alias 4755 "tool" nlink=2', 'bin/sh 644 "now a file"', 'bin/tool 4755 "tool" nlink=2',
-      'etc/ 755', 'etc/keep 644 "keep"',
-      'opq/ 755', 'opq/new 644 "new"',
+      'becomes-dir/ 700',
+      'becomes-dir/inside 644 "inside"',
+      'bin/ 755',
+      'bin/alias 4755 "tool" nlink=2',
+      'bin/sh 644 "now a file"',
+      'bin/tool 4755 "tool" nlink=2',
+      'etc/ 755',
+      'etc/keep 644 "keep"',
+      'opq/ 755',
+      'opq/new 644 "new"',
     ]);
   });
 
@@ -110,8 +150,14 @@ describe('applyLayer', () => {
     const long = `${'a'.repeat(70)}/${'b'.repeat(70)}/${'c'.repeat(70)}`;
     for (const format of ['gnu', 'posix'] as const) {
       const root = newRoot();
-      await apply(root, layer({ [long]: 'deep', 'link': { symlink: long }, 'ro': { dir: true, mode: 0o555 }, 'ro/f': { mode: 0o400, text: 'f' } },
-        { format, tarArgs: ['--mtime=@1500000000', '--owner=1234', '--group=5678', '--numeric-owner'] }), { sameOwner: true });
+      await apply(
+        root,
+        layer(
+          { [long]: 'deep', link: { symlink: long }, ro: { dir: true, mode: 0o555 }, 'ro/f': { mode: 0o400, text: 'f' } },
+          { format, tarArgs: ['--mtime=@1500000000', '--owner=1234', '--group=5678', '--numeric-owner'] },
+        ),
+        { sameOwner: true },
+      );
       expect(readFileSync(path.join(root, long), 'utf8')).toBe('deep');
       expect(readlinkSync(path.join(root, 'link'))).toBe(long);
       const ro = statSync(path.join(root, 'ro'));
@@ -136,12 +182,17 @@ describe('applyLayer', () => {
     execFileSync('tar', ['--format=gnu', '-cf', tar, '-C', src, 'fifo', '-C', '/', 'dev/null']);
     const skipped = await apply(newRoot(), tar);
     expect(skipped.skipped).toEqual([
-      { path: 'fifo', reason: 'fifo node: no mknod' }, { path: 'dev/null', reason: 'char node: no mknod' },
+      { path: 'fifo', reason: 'fifo node: no mknod' },
+      { path: 'dev/null', reason: 'char node: no mknod' },
     ]);
     const made: string[] = [];
     const mknod: MakeNode = async (hostPath, kind, mode, major, minor) => {
       made.push(`${path.basename(hostPath)} ${kind} ${mode.toString(8)} ${major}:${minor}`);
-      const r = spawnSync('mknod', ['-m', mode.toString(8), hostPath, ...(kind === 'fifo' ? ['p'] : [kind === 'char' ? 'c' : 'b', String(major), String(minor)])], { encoding: 'utf8' });
+      const r = spawnSync(
+        'mknod',
+        ['-m', mode.toString(8), hostPath, ...(kind === 'fifo' ? ['p'] : [kind === 'char' ? 'c' : 'b', String(major), String(minor)])],
+        { encoding: 'utf8' },
+      );
       if (r.status !== 0) throw Object.assign(new Error(r.stderr), { code: /not permitted/.test(r.stderr) ? 'EPERM' : 'EIO' });
     };
     const root = newRoot();
@@ -158,7 +209,8 @@ describe('applyLayer', () => {
     mkdirSync(src);
     writeFileSync(path.join(src, 'ping'), 'ping', { mode: 0o755 });
     const setcap = spawnSync('setcap', ['cap_net_raw+ep', path.join(src, 'ping')], { encoding: 'utf8' });
-    if (setcap.error !== undefined || setcap.status !== 0) throw new Error(`setcap (apt-get install -y libcap2-bin) failed: ${setcap.error?.message ?? setcap.stderr}`);
+    if (setcap.error !== undefined || setcap.status !== 0)
+      throw new Error(`setcap (apt-get install -y libcap2-bin) failed: ${setcap.error?.message ?? setcap.stderr}`);
     const tar = path.join(work, 'caps.tar');
     execFileSync('tar', ['--format=posix', '--xattrs', '--xattrs-include=*', '-cf', tar, '-C', src, 'ping']);
     const set: { name: string; value: Buffer }[] = [];
@@ -210,7 +262,14 @@ describe('applyLayer keeps every write inside the root', () => {
     const escape = path.relative(root, outside); // ../outside, relative to the root
     await apply(root, layer({ up: { symlink: `../../../../..${outside}` }, 'sub/abs': { symlink: outside }, rel: { symlink: escape } }));
     // A layer cannot hold "up" as a symlink and "up/a" as a file from a real folder, so build that one by hand:
-    await applyLayer(root, entries([{ path: 'up/a', text: 'a' }, { path: 'sub/abs/b', text: 'b' }, { path: 'rel/c', text: 'c' }]));
+    await applyLayer(
+      root,
+      entries([
+        { path: 'up/a', text: 'a' },
+        { path: 'sub/abs/b', text: 'b' },
+        { path: 'rel/c', text: 'c' },
+      ]),
+    );
     expect(existsSync(outside)).toBe(false);
     expect(readFileSync(path.join(root, outside, 'a'), 'utf8')).toBe('a');
     expect(readFileSync(path.join(root, outside, 'b'), 'utf8')).toBe('b');
@@ -220,7 +279,9 @@ describe('applyLayer keeps every write inside the root', () => {
   it('refuses hard links out of the root and to missing targets', async () => {
     const root = newRoot();
     const up = layer({ a: 'a', b: { hardlink: 'a' } }, { tarArgs: ['-P', '--transform', 's,^a$,../../etc/passwd,hR'] });
-    expect(((await apply(root, up).catch((e: unknown) => e)) as Error).message).toBe('Refusing layer path "b": hard link target "../../etc/passwd" leaves the root');
+    expect(((await apply(root, up).catch((e: unknown) => e)) as Error).message).toBe(
+      'Refusing layer path "b": hard link target "../../etc/passwd" leaves the root',
+    );
     const abs = layer({ a: 'a', b: { hardlink: 'a' } }, { tarArgs: ['-P', '--transform', 's,^a$,/etc/hostname,hR'] });
     const error = await apply(newRoot(), abs).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LayerPathError);
@@ -240,7 +301,25 @@ describe('applyLayer keeps every write inside the root', () => {
 async function* entries(files: { path: string; text: string }[]): AsyncGenerator<import('../formats/tar/index.ts').TarEntry> {
   for (const f of files) {
     const data = Buffer.from(f.text);
-    yield { path: f.path, type: 'file', mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', size: data.length, mtime: 0, linkPath: '', devMajor: 0, devMinor: 0, xattrs: {}, offset: 0, body: (async function* () { yield data; })() };
+    yield {
+      path: f.path,
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      uname: '',
+      gname: '',
+      size: data.length,
+      mtime: 0,
+      linkPath: '',
+      devMajor: 0,
+      devMinor: 0,
+      xattrs: {},
+      offset: 0,
+      body: (async function* () {
+        yield data;
+      })(),
+    };
   }
 }
 
@@ -252,4 +331,3 @@ await unpackLayer(process.argv[1], createReadStream(process.argv[2]));`;
   const r = spawnSync(node, ['--input-type=module', '-e', script, root, file], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`device Node failed: ${r.stderr}`);
 }
-

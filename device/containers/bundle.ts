@@ -75,7 +75,12 @@ async function checkExecutable(rootfs: string, spec: { process: { args: string[]
   const program = spec.process.args[0]!;
   const field = c.command !== undefined ? 'command' : c.args !== undefined ? 'args' : 'image';
   const pathVar = spec.process.env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/bin:/bin';
-  const candidates = program.includes('/') ? [program] : pathVar.split(':').filter(Boolean).map((dir) => `${dir}/${program}`);
+  const candidates = program.includes('/')
+    ? [program]
+    : pathVar
+        .split(':')
+        .filter(Boolean)
+        .map((dir) => `${dir}/${program}`);
   for (const candidate of candidates) {
     try {
       const host = await resolveInRoot(rootfs, archivePathComponents(candidate), candidate, true);
@@ -84,7 +89,9 @@ async function checkExecutable(rootfs: string, spec: { process: { args: string[]
       // A path the image cannot hold: not found.
     }
   }
-  throw new BundleError(`${field}: "${program}" is not ${program.includes('/') ? 'a file in the image' : `in the image's PATH (${pathVar})`}${field === 'args' ? '; args replace the image\'s Cmd, command replaces its Entrypoint' : ''}`);
+  throw new BundleError(
+    `${field}: "${program}" is not ${program.includes('/') ? 'a file in the image' : `in the image's PATH (${pathVar})`}${field === 'args' ? "; args replace the image's Cmd, command replaces its Entrypoint" : ''}`,
+  );
 }
 
 export async function prepareBundle(c: BootContainer, ctx: BundleContext): Promise<string> {

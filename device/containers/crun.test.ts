@@ -35,7 +35,7 @@ describe('applyRealtime', () => {
 });
 
 describe('CPUs', () => {
-  test('the kernel\'s CPU list format', () => {
+  test("the kernel's CPU list format", () => {
     expect(parseCpuList('0-1\n')).toEqual([0, 1]);
     expect(parseCpuList('0,2-4,7')).toEqual([0, 2, 3, 4, 7]);
   });
@@ -49,7 +49,7 @@ describe('CPUs', () => {
   });
 });
 
-test('device numbers from rdev (glibc\'s encoding)', () => {
+test("device numbers from rdev (glibc's encoding)", () => {
   expect(deviceNumbers(4 * 256 + 65)).toEqual({ major: 4, minor: 65 });
   // major 259, minor 300: the big-number encoding.
   expect(deviceNumbers(((300 & ~0xff) << 12) | (259 << 8) | (300 & 0xff))).toEqual({ major: 259, minor: 300 });

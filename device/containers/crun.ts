@@ -23,7 +23,11 @@ const execFileAsync = promisify(execFile);
  * crun as a Node child, registered with the reaper: an untracked child's exit could be reaped by the init's zombie
  * reaper before libuv sees it, and its promise would then never settle (seen: `crun exec` healthchecks hanging).
  */
-function run(file: string, args: readonly string[], options: { maxBuffer: number; timeout: number; killSignal: NodeJS.Signals }): Promise<{ stdout: string; stderr: string }> {
+function run(
+  file: string,
+  args: readonly string[],
+  options: { maxBuffer: number; timeout: number; killSignal: NodeJS.Signals },
+): Promise<{ stdout: string; stderr: string }> {
   const pending = execFileAsync(file, args, { ...options, encoding: 'utf8' });
   trackChild(pending.child);
   return pending;
@@ -94,7 +98,8 @@ export function applyRealtime(sched: Sched, pid: number, realtime: NonNullable<C
   const cpus = sched.getAffinity(pid);
   const described = `${POLICY_NAMES[actual.policy] ?? actual.policy} priority ${actual.priority}, CPUs {${cpus.join(',')}}`;
   const cpusWrong = realtime.cpus !== undefined && [...realtime.cpus].sort((a, b) => a - b).join(',') !== cpus.join(',');
-  if (actual.policy !== policy || actual.priority !== realtime.priority || cpusWrong) throw new Error(`real-time settings did not hold: read back ${described}`);
+  if (actual.policy !== policy || actual.priority !== realtime.priority || cpusWrong)
+    throw new Error(`real-time settings did not hold: read back ${described}`);
   return described;
 }
 
@@ -173,7 +178,9 @@ export function runContainer(c: ContainerConfig, events: ServiceEvents, deps: Cr
         const { code, signal } = decodeWaitStatus(status);
         // The last lines first, then the exit (as for program services).
         // A daemon forked inside may hold the pipes open: the exit is not held up by more than a second.
-        void Promise.race([drained, new Promise((r) => setTimeout(r, 1000))]).then(() => end(code, signal === null ? null : (SIGNAL_NAMES.get(signal) ?? `signal ${signal}`)));
+        void Promise.race([drained, new Promise((r) => setTimeout(r, 1000))]).then(() =>
+          end(code, signal === null ? null : (SIGNAL_NAMES.get(signal) ?? `signal ${signal}`)),
+        );
       });
       if (c.realtime !== undefined) deps.info(`container ${c.name}: ${applyRealtime(deps.sched, pid, c.realtime)} (before its code runs)`);
       await crun('start', c.name);

@@ -44,7 +44,13 @@ function monitor(check: Record<string, unknown>, results: (string | undefined)[]
 
 describe('createHealthMonitor', () => {
   it('healthy on the first success; unhealthy after `retries` failures in a row, told once', async () => {
-    const { c, m, log, unhealthy, states } = monitor({ http: { port: 8080, path: '/health' }, intervalSeconds: 2, retries: 3 }, [undefined, 'HTTP 500', 'HTTP 500', 'HTTP 503', 'HTTP 503']);
+    const { c, m, log, unhealthy, states } = monitor({ http: { port: 8080, path: '/health' }, intervalSeconds: 2, retries: 3 }, [
+      undefined,
+      'HTTP 500',
+      'HTTP 500',
+      'HTTP 503',
+      'HTTP 503',
+    ]);
     m.started();
     await c.tick();
     expect(m.status()).toEqual({ state: 'healthy', failures: 0, checks: 1 });
@@ -57,11 +63,19 @@ describe('createHealthMonitor', () => {
     await c.tick();
     expect(unhealthy).toEqual(['HTTP 503']);
     expect(states).toEqual(['healthy', 'unhealthy']);
-    expect(log).toEqual(['info container web: healthy (http :8080/health)', 'warn container web: unhealthy: 3 checks in a row failed (http :8080/health: HTTP 503)']);
+    expect(log).toEqual([
+      'info container web: healthy (http :8080/health)',
+      'warn container web: unhealthy: 3 checks in a row failed (http :8080/health: HTTP 503)',
+    ]);
   });
 
   it('failures within the start period do not count; a stop ends the checks; a start begins again', async () => {
-    const { c, m } = monitor({ exec: ['/bin/check'], intervalSeconds: 1, retries: 1, startPeriodSeconds: 3 }, ['exit code 1', 'exit code 1', 'exit code 1', 'exit code 1']);
+    const { c, m } = monitor({ exec: ['/bin/check'], intervalSeconds: 1, retries: 1, startPeriodSeconds: 3 }, [
+      'exit code 1',
+      'exit code 1',
+      'exit code 1',
+      'exit code 1',
+    ]);
     m.started();
     await c.tick();
     await c.tick();

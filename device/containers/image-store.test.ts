@@ -35,8 +35,16 @@ function tarOf(name: string, files: Record<string, string>): Buffer {
 }
 
 function image(arch: string, layers: { tar: Buffer; bytes: Buffer; mediaType: string }[], config: Record<string, unknown> = {}): Descriptor {
-  const cfg = blob(JSON.stringify({ architecture: arch, os: 'linux', config, rootfs: { type: 'layers', diff_ids: layers.map((l) => sha(l.tar)) } }), 'application/vnd.oci.image.config.v1+json');
-  const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: cfg, layers: layers.map((l) => blob(l.bytes, l.mediaType)) };
+  const cfg = blob(
+    JSON.stringify({ architecture: arch, os: 'linux', config, rootfs: { type: 'layers', diff_ids: layers.map((l) => sha(l.tar)) } }),
+    'application/vnd.oci.image.config.v1+json',
+  );
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: cfg,
+    layers: layers.map((l) => blob(l.bytes, l.mediaType)),
+  };
   return blob(JSON.stringify(manifest), 'application/vnd.oci.image.manifest.v1+json', { platform: { architecture: arch, os: 'linux' } });
 }
 
@@ -48,16 +56,29 @@ beforeAll(() => {
   const base = tarOf('base', { 'etc/hostname': 'base\n', 'etc/gone': 'gone\n', 'app/run': 'run\n' });
   const top = tarOf('top', { 'etc/.wh.gone': '', 'etc/new': 'new\n' });
   // A plain layer labelled gzip: the magic bytes decide, not the label.
-  amd64 = image('amd64', [
-    { tar: base, bytes: gzipSync(base), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' },
-    { tar: top, bytes: top, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' },
-  ], { Entrypoint: ['/app/run'], Cmd: null, Env: ['PATH=/bin', 'A=1'], WorkingDir: '/app', User: '1000:1000' });
+  amd64 = image(
+    'amd64',
+    [
+      { tar: base, bytes: gzipSync(base), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' },
+      { tar: top, bytes: top, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' },
+    ],
+    { Entrypoint: ['/app/run'], Cmd: null, Env: ['PATH=/bin', 'A=1'], WorkingDir: '/app', User: '1000:1000' },
+  );
   arm64 = image('arm64', [{ tar: base, bytes: gzipSync(base), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }]);
-  const multi = blob(JSON.stringify({ schemaVersion: 2, manifests: [amd64, arm64] }), 'application/vnd.oci.image.index.v1+json', { annotations: { [REF_NAME_ANNOTATION]: 'multi' } });
+  const multi = blob(JSON.stringify({ schemaVersion: 2, manifests: [amd64, arm64] }), 'application/vnd.oci.image.index.v1+json', {
+    annotations: { [REF_NAME_ANNOTATION]: 'multi' },
+  });
   const zstTar = tarOf('zst', { 'z/file': 'zstd\n' });
-  zst = image('amd64', [{ tar: zstTar, bytes: execFileSync('zstd', ['-q', '-c'], { input: zstTar }), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }], { Cmd: ['sh'] });
+  zst = image(
+    'amd64',
+    [{ tar: zstTar, bytes: execFileSync('zstd', ['-q', '-c'], { input: zstTar }), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }],
+    { Cmd: ['sh'] },
+  );
   writeFileSync(path.join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(path.join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [multi, { ...zst, annotations: { [REF_NAME_ANNOTATION]: 'zst' } }] }));
+  writeFileSync(
+    path.join(layout, 'index.json'),
+    JSON.stringify({ schemaVersion: 2, manifests: [multi, { ...zst, annotations: { [REF_NAME_ANNOTATION]: 'zst' } }] }),
+  );
 });
 
 describe('openImageStore', () => {
@@ -66,7 +87,9 @@ describe('openImageStore', () => {
     expect((await store.findManifest('multi', { os: 'linux', architecture: 'amd64' })).digest).toBe(amd64.digest);
     expect((await store.findManifest('multi', { os: 'linux', architecture: 'arm64' })).digest).toBe(arm64.digest);
     expect((await store.findManifest(arm64.digest)).digest).toBe(arm64.digest);
-    await expect(store.findManifest('multi', { os: 'linux', architecture: 's390x' })).rejects.toThrow(`${layout}: image "multi" has no linux/s390x manifest (has linux/amd64, linux/arm64)`);
+    await expect(store.findManifest('multi', { os: 'linux', architecture: 's390x' })).rejects.toThrow(
+      `${layout}: image "multi" has no linux/s390x manifest (has linux/amd64, linux/arm64)`,
+    );
   });
 
   it('refuses a folder that is not an image layout', async () => {
@@ -78,7 +101,16 @@ describe('openImageStore', () => {
     const prepared = await prepareRootfs(store, 'multi', path.join(work, 'roots'), { platform: { os: 'linux', architecture: 'amd64' } }); // fsync: the default
     expect(readFileSync(path.join(prepared.rootfs, 'etc/new'), 'utf8')).toBe('new\n');
     expect(existsSync(path.join(prepared.rootfs, 'etc/gone'))).toBe(false);
-    expect(prepared.image).toEqual({ entrypoint: ['/app/run'], cmd: [], env: ['PATH=/bin', 'A=1'], workingDir: '/app', user: '1000:1000', architecture: 'amd64', os: 'linux', diffIds: expect.any(Array) });
+    expect(prepared.image).toEqual({
+      entrypoint: ['/app/run'],
+      cmd: [],
+      env: ['PATH=/bin', 'A=1'],
+      workingDir: '/app',
+      user: '1000:1000',
+      architecture: 'amd64',
+      os: 'linux',
+      diffIds: expect.any(Array),
+    });
   });
 
   it('unpacks a zstd layer', async () => {
@@ -113,4 +145,3 @@ describe('parseImageConfig', () => {
     expect(() => parseImageConfig(Buffer.from('{'))).toThrow(/^Invalid image config: not JSON: /);
   });
 });
-

@@ -117,7 +117,9 @@ export async function openImageStore(dir: string): Promise<ImageStore> {
     const named = await search(index.manifests, 0);
     if (named === undefined) {
       const names = index.manifests.map((d) => d.annotations?.[REF_NAME_ANNOTATION]).filter((n) => n !== undefined);
-      throw new ImageStoreError(`${dir}: no image ${JSON.stringify(ref)}; the store has ${names.length === 0 ? 'no named images' : names.map((n) => JSON.stringify(n)).join(', ')}`);
+      throw new ImageStoreError(
+        `${dir}: no image ${JSON.stringify(ref)}; the store has ${names.length === 0 ? 'no named images' : names.map((n) => JSON.stringify(n)).join(', ')}`,
+      );
     }
     let found: Descriptor = named;
     for (let depth = 0; INDEX_TYPES.includes(found.mediaType); depth++) {

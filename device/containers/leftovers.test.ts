@@ -10,7 +10,7 @@ const MOUNTINFO = [
 ].join('\n');
 
 describe('leftoversOf', () => {
-  it('names a cgroup that is still there and the mounts under the bundle (not a longer name\'s)', () => {
+  it("names a cgroup that is still there and the mounts under the bundle (not a longer name's)", () => {
     const fs = { readText: () => MOUNTINFO, exists: (p: string) => p === '/sys/fs/cgroup/kiln/web' };
     expect(leftoversOf('web', fs)).toEqual([
       'its cgroup /sys/fs/cgroup/kiln/web is still there',

@@ -1,6 +1,21 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, linkSync, chmodSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  linkSync,
+  chmodSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +50,9 @@ function buildImage(): void {
   const busybox = run('sh', ['-c', 'command -v busybox']).trim();
   copyFileSync(busybox, path.join(root, 'bin/busybox'));
   chmodSync(path.join(root, 'bin/busybox'), 0o755);
-  for (const applet of run(path.join(root, 'bin/busybox'), ['--list']).split('\n').filter((a) => a !== '' && a !== 'busybox')) {
+  for (const applet of run(path.join(root, 'bin/busybox'), ['--list'])
+    .split('\n')
+    .filter((a) => a !== '' && a !== 'busybox')) {
     symlinkSync('busybox', path.join(root, 'bin', applet));
   }
   linkSync(path.join(root, 'bin/busybox'), path.join(root, 'bin/bb-hardlink'));
@@ -60,8 +77,23 @@ function buildImage(): void {
   run('umoci', ['insert', '--image', `${layout}:bb`, '--whiteout', '/etc/motd']);
   run('umoci', ['insert', '--image', `${layout}:bb`, '--opaque', newOpt, '/opt']);
   run('umoci', ['insert', '--image', `${layout}:bb`, path.join(work, 'true-file'), '/bin/true']);
-  run('umoci', ['config', '--image', `${layout}:bb`, '--config.entrypoint', '/bin/sh', '--config.cmd', '-c', '--config.cmd', 'echo hi',
-    '--config.env', 'GREETING=hello', '--config.workingdir', '/srv', '--config.user', 'web']);
+  run('umoci', [
+    'config',
+    '--image',
+    `${layout}:bb`,
+    '--config.entrypoint',
+    '/bin/sh',
+    '--config.cmd',
+    '-c',
+    '--config.cmd',
+    'echo hi',
+    '--config.env',
+    'GREETING=hello',
+    '--config.workingdir',
+    '/srv',
+    '--config.user',
+    'web',
+  ]);
   run('umoci', ['unpack', '--rootless', '--image', `${layout}:bb`, path.join(work, 'umoci-bundle')]);
 }
 
@@ -102,14 +134,30 @@ describe('prepareRootfs on an OCI layout made by umoci', () => {
     const ours = tree(prepared.rootfs);
     expect(ours).toEqual(tree(path.join(work, 'umoci-bundle/rootfs')));
     // The judge agrees on what matters; check that it is what we think it is.
-    expect(ours).toContain('bin/true 755 ' + createHash('sha256').update(readFileSync(path.join(work, 'true-file'))).digest('hex').slice(0, 16));
+    expect(ours).toContain(
+      'bin/true 755 ' +
+        createHash('sha256')
+          .update(readFileSync(path.join(work, 'true-file')))
+          .digest('hex')
+          .slice(0, 16),
+    );
     expect(ours).toContain('tmp/ 1777');
     expect(ours).toContain('etc/abs-link -> /etc/passwd');
-    expect(ours.filter((l) => l.startsWith('opt/'))).toEqual(['opt/ 755', 'opt/fresh 644 ' + createHash('sha256').update('fresh\n').digest('hex').slice(0, 16)]);
+    expect(ours.filter((l) => l.startsWith('opt/'))).toEqual([
+      'opt/ 755',
+      'opt/fresh 644 ' + createHash('sha256').update('fresh\n').digest('hex').slice(0, 16),
+    ]);
     expect(ours.some((l) => l.startsWith('etc/motd'))).toBe(false);
     expect(ours.some((l) => l.startsWith(LONG))).toBe(true);
     expect(lstatSync(path.join(prepared.rootfs, 'bin/bb-hardlink')).ino).toBe(lstatSync(path.join(prepared.rootfs, 'bin/busybox')).ino);
-    expect(prepared.image).toMatchObject({ entrypoint: ['/bin/sh'], cmd: ['-c', 'echo hi'], workingDir: '/srv', user: 'web', architecture: 'amd64', os: 'linux' });
+    expect(prepared.image).toMatchObject({
+      entrypoint: ['/bin/sh'],
+      cmd: ['-c', 'echo hi'],
+      workingDir: '/srv',
+      user: 'web',
+      architecture: 'amd64',
+      os: 'linux',
+    });
     expect(prepared.image.env).toContain('GREETING=hello');
     // The unpacked busybox runs.
     expect(run(path.join(prepared.rootfs, 'bin/busybox'), ['echo', 'ok']).trim()).toBe('ok');
@@ -141,7 +189,11 @@ describe('prepareRootfs on an OCI layout made by umoci', () => {
 
 describe('a corrupt store', () => {
   /** A copy of the layout with one byte of the blob `pick` chooses flipped (or the blob cut short). */
-  async function corrupt(name: string, pick: (s: ImageStore) => Promise<string>, how: 'flip' | 'truncate' = 'flip'): Promise<{ store: ImageStore; digest: string }> {
+  async function corrupt(
+    name: string,
+    pick: (s: ImageStore) => Promise<string>,
+    how: 'flip' | 'truncate' = 'flip',
+  ): Promise<{ store: ImageStore; digest: string }> {
     const copy = path.join(work, name);
     cpSync(layout, copy, { recursive: true });
     const copied = await openImageStore(copy);

@@ -61,7 +61,8 @@ export async function prepareRootfs(store: ImageStore, image: string, rootsDir: 
   if (running !== undefined) return running;
   const work = (async (): Promise<PreparedRootfs> => {
     const done = await readMarker(finalDir, descriptor.digest);
-    if (done !== undefined) return { rootfs: path.join(finalDir, 'rootfs'), image: done.image, manifestDigest: descriptor.digest, reused: true, skipped: done.skipped };
+    if (done !== undefined)
+      return { rootfs: path.join(finalDir, 'rootfs'), image: done.image, manifestDigest: descriptor.digest, reused: true, skipped: done.skipped };
     await mkdir(rootsDir, { recursive: true });
     // What a power cut or a failure left: an unfinished folder, or one without its marker.
     for (const name of await readdir(rootsDir)) {

@@ -71,7 +71,9 @@ describe('pullImage', () => {
     try {
       const image = `${origin}/kiln/tiny:1`;
       await expect(pullImage({ image, digest: digest(manifest), layout })).rejects.toThrow(
-        new RegExp(`^image "${image}": blob ${digest(layer)} from ${origin} does not match its digest: found sha256:[0-9a-f]{64} \\(${layer.length} of ${layer.length} bytes\\)$`),
+        new RegExp(
+          `^image "${image}": blob ${digest(layer)} from ${origin} does not match its digest: found sha256:[0-9a-f]{64} \\(${layer.length} of ${layer.length} bytes\\)$`,
+        ),
       );
       expect(await hasBlob(layout, digest(layer))).toBe(false);
       expect(await hasBlob(layout, digest(manifest))).toBe(false);
@@ -85,7 +87,9 @@ describe('pullImage', () => {
   it('a manifest that is not the pinned one, and an unreachable registry, are errors naming the image', async () => {
     const layout = path.join(os.tmpdir(), `kiln-pull-none-${process.pid}`);
     const other = `sha256:${'0'.repeat(64)}`;
-    await expect(pullImage({ image: `${origin}/kiln/tiny:1`, digest: other, layout })).rejects.toThrow(`image "${origin}/kiln/tiny:1": ${origin} answered HTTP 404 for manifests ${other}`);
+    await expect(pullImage({ image: `${origin}/kiln/tiny:1`, digest: other, layout })).rejects.toThrow(
+      `image "${origin}/kiln/tiny:1": ${origin} answered HTTP 404 for manifests ${other}`,
+    );
     const closed = createServer().listen(0, '127.0.0.1');
     await new Promise((r) => closed.once('listening', r));
     const port = (closed.address() as AddressInfo).port;
@@ -93,6 +97,8 @@ describe('pullImage', () => {
     await expect(pullImage({ image: `http://127.0.0.1:${port}/kiln/tiny:1`, digest: other, layout })).rejects.toThrow(
       `image "http://127.0.0.1:${port}/kiln/tiny:1": registry http://127.0.0.1:${port} is unreachable (ECONNREFUSED)`,
     );
-    await expect(pullImage({ image: 'oci:images:web', digest: other, layout })).rejects.toThrow('image "oci:images:web" is not in a registry: only kiln disk can put it in the store');
+    await expect(pullImage({ image: 'oci:images:web', digest: other, layout })).rejects.toThrow(
+      'image "oci:images:web" is not in a registry: only kiln disk can put it in the store',
+    );
   });
 });

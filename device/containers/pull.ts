@@ -175,7 +175,9 @@ class RegistryClient {
       await pipeline(body, createWriteStream(temp));
       const found = `sha256:${hash.digest('hex')}`;
       if (found !== blob.digest || size !== blob.size) {
-        throw new PullError(`image "${this.image}": blob ${blob.digest} from ${this.origin} does not match its digest: found ${found} (${size} of ${blob.size} bytes)`);
+        throw new PullError(
+          `image "${this.image}": blob ${blob.digest} from ${this.origin} does not match its digest: found ${found} (${size} of ${blob.size} bytes)`,
+        );
       }
       await rename(temp, target);
     } catch (error) {
@@ -209,7 +211,8 @@ class RegistryClient {
 
   private async authenticate(header: string | null): Promise<void> {
     const challenge = header === null ? undefined : parseChallenge(header);
-    if (challenge?.scheme !== 'bearer' || !challenge.params.realm) throw new PullError(`image "${this.image}": ${this.origin} requires authentication kiln does not do (HTTP 401)`);
+    if (challenge?.scheme !== 'bearer' || !challenge.params.realm)
+      throw new PullError(`image "${this.image}": ${this.origin} requires authentication kiln does not do (HTTP 401)`);
     const url = tokenUrl(challenge, `repository:${this.repository}:pull`);
     let response: Response;
     try {

@@ -14,12 +14,12 @@ describe('runtimeSpec', () => {
     expect(() => containerArgs(container(), { ...image, entrypoint: [], cmd: [] })).toThrow(/no Entrypoint or Cmd/);
   });
 
-  test('the container\'s env overrides the image\'s, PATH is always set', () => {
+  test("the container's env overrides the image's, PATH is always set", () => {
     expect(containerEnv(container({ env: { MODE: 'edge' } }), image)).toEqual(['PATH=/bin', 'MODE=edge']);
     expect(containerEnv(container(), { ...image, env: [] })[0]).toMatch(/^PATH=\/usr\/local\/sbin:/);
   });
 
-  test('users by number or by name from the image\'s passwd and group', () => {
+  test("users by number or by name from the image's passwd and group", () => {
     expect(resolveUser('', undefined, undefined)).toEqual({ uid: 0, gid: 0 });
     expect(resolveUser('1000:27', undefined, undefined)).toEqual({ uid: 1000, gid: 27 });
     const passwd = 'root:x:0:0::/root:/bin/sh\nwww:x:33:34::/var/www:/bin/false\n';
@@ -37,16 +37,28 @@ describe('runtimeSpec', () => {
     expect(spec.process.noNewPrivileges).toBe(true);
     expect(spec.linux.namespaces.map((n: { type: string }) => n.type)).not.toContain('network');
     expect(spec.linux.cgroupsPath).toBe('/kiln/web');
-    expect(spec.mounts.map((m: { destination: string }) => m.destination)).toEqual(
-      ['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup', '/tmp', '/run', '/etc/resolv.conf'],
-    );
+    expect(spec.mounts.map((m: { destination: string }) => m.destination)).toEqual([
+      '/proc',
+      '/dev',
+      '/dev/pts',
+      '/dev/shm',
+      '/dev/mqueue',
+      '/sys',
+      '/sys/fs/cgroup',
+      '/tmp',
+      '/run',
+      '/etc/resolv.conf',
+    ]);
   });
 
   test('network none, partition and tmpfs mounts, resources through cgroup v2, real-time rlimit and CAP_SYS_NICE', () => {
     const spec = runtimeSpec(
       container({
         network: 'none',
-        mounts: [{ type: 'partition', label: 'DATA', path: 'web', target: '/var/lib/web' }, { type: 'tmpfs', target: '/cache', size: '8M', readOnly: true }],
+        mounts: [
+          { type: 'partition', label: 'DATA', path: 'web', target: '/var/lib/web' },
+          { type: 'tmpfs', target: '/cache', size: '8M', readOnly: true },
+        ],
         resources: { memory: '256M', cpuWeight: 50, cpus: [0, 1] },
         realtime: { policy: 'fifo', priority: 80, cpus: [1] },
       }),

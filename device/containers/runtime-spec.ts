@@ -38,12 +38,47 @@ export interface SpecContext {
 
 /** Every capability Linux 6.1 knows: what `privileged` grants. */
 export const ALL_CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW',
-  'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
-  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD',
-  'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
-  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT',
+  'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG',
+  'CAP_MKNOD',
+  'CAP_LEASE',
+  'CAP_AUDIT_WRITE',
+  'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE',
+  'CAP_MAC_ADMIN',
+  'CAP_SYSLOG',
+  'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ',
+  'CAP_PERFMON',
+  'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
 ];
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -78,7 +113,10 @@ export function resolveUser(spec: string, passwd: string | undefined, group: str
   if (spec === '') return { uid: 0, gid: 0 };
   const [userPart, groupPart] = spec.split(':') as [string, string | undefined];
   const lookup = (file: string | undefined, name: string, idField: number, kind: string): string[] => {
-    const line = file?.split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
+    const line = file
+      ?.split('\n')
+      .map((l) => l.split(':'))
+      .find((f) => f[0] === name);
     if (line === undefined) throw new SpecError('user', `the image has no ${kind} "${name}" (in /etc/${kind === 'user' ? 'passwd' : 'group'})`);
     return [line[idField]!, line[3] ?? '0'];
   };
@@ -119,10 +157,16 @@ export function runtimeSpec(c: ContainerConfig, image: ImageConfig, ctx: SpecCon
     { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=16384k'] },
   ];
-  if (c.network === 'host' && ctx.resolvConf === true) mounts.push({ destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'ro'] });
+  if (c.network === 'host' && ctx.resolvConf === true)
+    mounts.push({ destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'ro'] });
   c.mounts.forEach((m, i) => {
     if (m.type === 'tmpfs') {
-      mounts.push({ destination: m.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', `size=${bytesOf(m.size)}`, ...(m.readOnly ? ['ro'] : [])] });
+      mounts.push({
+        destination: m.target,
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['nosuid', 'nodev', `size=${bytesOf(m.size)}`, ...(m.readOnly ? ['ro'] : [])],
+      });
       return;
     }
     const base = ctx.partitions[m.label];
@@ -136,10 +180,26 @@ export function runtimeSpec(c: ContainerConfig, image: ImageConfig, ctx: SpecCon
   if (c.resources.cpuWeight !== undefined) unified['cpu.weight'] = String(c.resources.cpuWeight);
   if (c.resources.cpus !== undefined) unified['cpuset.cpus'] = c.resources.cpus.join(',');
 
-  const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }, ...(c.network === 'none' ? [{ type: 'network' }] : [])];
+  const namespaces = [
+    { type: 'pid' },
+    { type: 'ipc' },
+    { type: 'uts' },
+    { type: 'mount' },
+    { type: 'cgroup' },
+    ...(c.network === 'none' ? [{ type: 'network' }] : []),
+  ];
   const standardDevices = [
     { allow: false, access: 'rwm' },
-    ...[[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 2], [136, -1]].map(([major, minor]) => ({ allow: true, type: 'c', major, ...(minor! >= 0 ? { minor } : {}), access: 'rwm' })),
+    ...[
+      [1, 3],
+      [1, 5],
+      [1, 7],
+      [1, 8],
+      [1, 9],
+      [5, 0],
+      [5, 2],
+      [136, -1],
+    ].map(([major, minor]) => ({ allow: true, type: 'c', major, ...(minor! >= 0 ? { minor } : {}), access: 'rwm' })),
   ];
   return {
     ociVersion: '1.0.2',
@@ -150,7 +210,10 @@ export function runtimeSpec(c: ContainerConfig, image: ImageConfig, ctx: SpecCon
       env: containerEnv(c, image),
       cwd: c.workingDir ?? (image.workingDir === '' ? '/' : image.workingDir),
       capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }, ...(c.realtime ? [{ type: 'RLIMIT_RTPRIO', hard: c.realtime.priority, soft: c.realtime.priority }] : [])],
+      rlimits: [
+        { type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 },
+        ...(c.realtime ? [{ type: 'RLIMIT_RTPRIO', hard: c.realtime.priority, soft: c.realtime.priority }] : []),
+      ],
       noNewPrivileges: !c.privileged,
     },
     root: { path: ctx.rootfs, readonly: true },
@@ -161,14 +224,26 @@ export function runtimeSpec(c: ContainerConfig, image: ImageConfig, ctx: SpecCon
       // Relative to the cgroup v2 root: /sys/fs/cgroup/kiln/<name>, one group per container.
       cgroupsPath: `/kiln/${c.name}`,
       resources: {
-        devices: c.privileged ? [{ allow: true, access: 'rwm' }] : [...standardDevices, ...ctx.devices.map((d) => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access: 'rwm' }))],
+        devices: c.privileged
+          ? [{ allow: true, access: 'rwm' }]
+          : [...standardDevices, ...ctx.devices.map((d) => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access: 'rwm' }))],
         ...(Object.keys(unified).length > 0 ? { unified } : {}),
       },
       devices: ctx.devices.map((d) => ({ ...d })),
       ...(c.privileged
         ? {}
         : {
-            maskedPaths: ['/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware'],
+            maskedPaths: [
+              '/proc/acpi',
+              '/proc/kcore',
+              '/proc/keys',
+              '/proc/latency_stats',
+              '/proc/timer_list',
+              '/proc/timer_stats',
+              '/proc/sched_debug',
+              '/proc/scsi',
+              '/sys/firmware',
+            ],
             readonlyPaths: ['/proc/asound', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
           }),
     },

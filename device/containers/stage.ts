@@ -129,16 +129,21 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
     const stopMs = c.stopTimeoutSeconds * 1000;
     monitors.set(
       c.name,
-      createHealthMonitor(c.name, c.healthcheck, probeFor(c.healthcheck, (argv, timeoutMs) => crunExec(c.name, argv, timeoutMs)), {
-        now: ctx.now,
-        setTimer,
-        log: ctx.log,
-        onChange: () => gate.check(),
-        onUnhealthy: () => {
-          if (current(c.name).restart === 'never') ctx.log.warn(`container ${c.name}: left running (restart: never)`);
-          else void supervisor?.failOne(c.name, 'unhealthy', { termGraceMs: stopMs });
+      createHealthMonitor(
+        c.name,
+        c.healthcheck,
+        probeFor(c.healthcheck, (argv, timeoutMs) => crunExec(c.name, argv, timeoutMs)),
+        {
+          now: ctx.now,
+          setTimer,
+          log: ctx.log,
+          onChange: () => gate.check(),
+          onUnhealthy: () => {
+            if (current(c.name).restart === 'never') ctx.log.warn(`container ${c.name}: left running (restart: never)`);
+            else void supervisor?.failOne(c.name, 'unhealthy', { termGraceMs: stopMs });
+          },
         },
-      }),
+      ),
     );
   }
   const gate = createStartGate(runnable, {
@@ -155,7 +160,9 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
     const started = ctx.now();
     const mirrors = Object.fromEntries(Object.entries(ctx.settings().registries ?? {}).map(([host, r]) => [host, r.mirror]));
     const pulled = await pullImage({ image: c.image, digest: c.digest, layout, mirrors });
-    ctx.log.info(`container ${c.name}: pulled from ${pulled.origin}: ${pulled.blobs} blob(s), ${(pulled.bytes / 1e6).toFixed(1)} MB in ${((ctx.now() - started) / 1000).toFixed(1)} s`);
+    ctx.log.info(
+      `container ${c.name}: pulled from ${pulled.origin}: ${pulled.blobs} blob(s), ${(pulled.bytes / 1e6).toFixed(1)} MB in ${((ctx.now() - started) / 1000).toFixed(1)} s`,
+    );
   };
 
   const specs: ServiceSpec[] = runnable.map((c) => ({ name: c.name, command: CRUN, args: [], env: {}, restart: c.restart, backoff: c.backoff }));
@@ -175,7 +182,8 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
             logFile(c.name)?.sync();
             monitors.get(c.name)?.stopped();
             // crun delete ran: nothing of the run may remain (its cgroup, its root's mounts).
-            for (const leftover of leftoversOf(c.name, { readText: (p) => ctx.fs.readText(p), exists: existsSync })) ctx.log.warn(`container ${c.name}: ${leftover} after crun delete`);
+            for (const leftover of leftoversOf(c.name, { readText: (p) => ctx.fs.readText(p), exists: existsSync }))
+              ctx.log.warn(`container ${c.name}: ${leftover} after crun delete`);
             events.exit(code, signal, error, options);
           },
         },
@@ -207,7 +215,17 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
     const s = statusOf(c.name);
     const health = monitors.get(c.name)?.status();
     const state = gate.waiting(c.name) ? 'waiting for dependencies' : (s?.state ?? 'not started');
-    return { name: c.name, image: c.image, digest: c.digest, restart: c.restart, state, pid: s?.pid, starts: s?.starts ?? 0, lastExit: s?.lastExit, ...(health === undefined ? {} : { health }) };
+    return {
+      name: c.name,
+      image: c.image,
+      digest: c.digest,
+      restart: c.restart,
+      state,
+      pid: s?.pid,
+      starts: s?.starts ?? 0,
+      lastExit: s?.lastExit,
+      ...(health === undefined ? {} : { health }),
+    };
   };
   const known = (name: string) => byName.has(name) && statusOf(name) !== undefined;
   const control: ContainerControl = {

@@ -15,15 +15,11 @@ describe('parseBootConfig', () => {
     expect(parseBootConfig(JSON.stringify(valid))).toEqual({ ...valid, debug: false });
   });
   it('names the key path of a wrong shape', () => {
-    expect(() => parseBootConfig(JSON.stringify({ ...valid, modules: [{ name: 'x' }] }))).toThrow(
-      '/etc/kiln/boot.json: modules[0].path must be a string',
-    );
-    expect(() => parseBootConfig(JSON.stringify({ ...valid, arch: 'riscv64' }))).toThrow(
-      '/etc/kiln/boot.json: arch must be x86_64 or aarch64',
-    );
+    expect(() => parseBootConfig(JSON.stringify({ ...valid, modules: [{ name: 'x' }] }))).toThrow('/etc/kiln/boot.json: modules[0].path must be a string');
+    expect(() => parseBootConfig(JSON.stringify({ ...valid, arch: 'riscv64' }))).toThrow('/etc/kiln/boot.json: arch must be x86_64 or aarch64');
     expect(() => parseBootConfig('[]')).toThrow('/etc/kiln/boot.json: must be an object');
   });
-  it('takes the status endpoint\'s port, and refuses one that is not a port', () => {
+  it("takes the status endpoint's port, and refuses one that is not a port", () => {
     expect(parseBootConfig(JSON.stringify({ ...valid, statusPort: 8080 })).statusPort).toBe(8080);
     expect(parseBootConfig(JSON.stringify(valid)).statusPort).toBeUndefined();
     expect(() => parseBootConfig(JSON.stringify({ ...valid, statusPort: '8080' }))).toThrow(

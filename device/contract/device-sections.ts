@@ -32,7 +32,12 @@ export const deviceSectionsShape = {
   logs: z
     .object({
       path: z.string().regex(/^\/./, 'expected an absolute folder on a writable partition, like "/data/log"'),
-      maxBytes: z.number().int().min(4096).default(1 << 20).describe('Rotate a log file when it reaches this size.'),
+      maxBytes: z
+        .number()
+        .int()
+        .min(4096)
+        .default(1 << 20)
+        .describe('Rotate a log file when it reaches this size.'),
       keep: z.number().int().min(1).max(100).default(3).describe('Rotated files kept per log.'),
     })
     .strict()
@@ -44,14 +49,18 @@ export const deviceSectionsShape = {
     .min(1)
     .max(65535)
     .optional()
-    .describe('TCP port of a read-only HTTP status endpoint served by the init: GET /status answers JSON (name, hostname, uptime, clock, addresses). No authentication: only for trusted networks. @default off'),
+    .describe(
+      'TCP port of a read-only HTTP status endpoint served by the init: GET /status answers JSON (name, hostname, uptime, clock, addresses). No authentication: only for trusted networks. @default off',
+    ),
   apiPort: z
     .number()
     .int()
     .min(1)
     .max(65535)
     .optional()
-    .describe('TCP port of the management API (status, containers, logs, reload, reboot), with the bearer token the secondary config provisions (api.token); without a token there is no TCP listener. The API is always on the unix socket /run/kiln/api.sock. @default off'),
+    .describe(
+      'TCP port of the management API (status, containers, logs, reload, reboot), with the bearer token the secondary config provisions (api.token); without a token there is no TCP listener. The API is always on the unix socket /run/kiln/api.sock. @default off',
+    ),
 };
 
 /** The device-side sections after validation, every default filled: what boot.json carries. */

@@ -21,10 +21,14 @@ const bytes = (text: string) => Uint8Array.from(Buffer.from(text.replace(/\s+/g,
 // kiln replaces (NLM_F_REPLACE) where `ip ... add` insists on a new object (NLM_F_EXCL).
 describe('rtnetlink requests', () => {
   it('link up with an MTU: ifinfomsg with IFF_UP in flags and change, then IFLA_MTU', () => {
-    expect(hex(encodeLinkChange(7, { index: 2, up: true, mtu: 1400 }))).toBe(hex(bytes(`
+    expect(hex(encodeLinkChange(7, { index: 2, up: true, mtu: 1400 }))).toBe(
+      hex(
+        bytes(`
       28000000 1000 0500 07000000 00000000
       00 00 0000 02000000 01000000 01000000
-      0800 0400 78050000`)));
+      0800 0400 78050000`),
+      ),
+    );
   });
 
   it('link down changes only the UP flag', () => {
@@ -33,30 +37,42 @@ describe('rtnetlink requests', () => {
   });
 
   it('IPv4 address: IFA_LOCAL, IFA_ADDRESS, IFA_BROADCAST, and the lease as its lifetime', () => {
-    expect(hex(encodeAddressChange(9, 'add', { index: 2, address: parsePrefix('10.0.2.15/24'), validSeconds: 86400 }))).toBe(hex(bytes(`
+    expect(hex(encodeAddressChange(9, 'add', { index: 2, address: parsePrefix('10.0.2.15/24'), validSeconds: 86400 }))).toBe(
+      hex(
+        bytes(`
       44000000 1400 0505 09000000 00000000
       02 18 00 00 02000000
       0800 0200 0a00020f
       0800 0100 0a00020f
       0800 0400 0a0002ff
-      1400 0600 80510100 80510100 00000000 00000000`)));
+      1400 0600 80510100 80510100 00000000 00000000`),
+      ),
+    );
   });
 
   it('IPv6 address: no broadcast, no lifetime when none is given', () => {
-    expect(hex(encodeAddressChange(1, 'add', { index: 2, address: parsePrefix('fd00::10/64') }))).toBe(hex(bytes(`
+    expect(hex(encodeAddressChange(1, 'add', { index: 2, address: parsePrefix('fd00::10/64') }))).toBe(
+      hex(
+        bytes(`
       40000000 1400 0505 01000000 00000000
       0a 40 00 00 02000000
       1400 0200 fd000000000000000000000000000010
-      1400 0100 fd000000000000000000000000000010`)));
+      1400 0100 fd000000000000000000000000000010`),
+      ),
+    );
   });
 
   it('address delete carries the address only', () => {
     const message = encodeAddressChange(4, 'delete', { index: 2, address: parsePrefix('10.0.2.15/24'), validSeconds: 5 });
-    expect(hex(message)).toBe(hex(bytes(`
+    expect(hex(message)).toBe(
+      hex(
+        bytes(`
       28000000 1500 0500 04000000 00000000
       02 18 00 00 02000000
       0800 0200 0a00020f
-      0800 0100 0a00020f`)));
+      0800 0100 0a00020f`),
+      ),
+    );
   });
 
   it('a /31 and /32 get no broadcast address', () => {
@@ -66,22 +82,30 @@ describe('rtnetlink requests', () => {
 
   it('route through a gateway: rtmsg (main table, universe scope, unicast), RTA_DST, RTA_GATEWAY, RTA_OIF', () => {
     const route = { destination: parsePrefix('198.51.100.0/24'), gateway: parseIPv4('192.0.2.1'), index: 1, protocol: RTPROT_STATIC };
-    expect(hex(encodeRouteChange(3, 'add', route))).toBe(hex(bytes(`
+    expect(hex(encodeRouteChange(3, 'add', route))).toBe(
+      hex(
+        bytes(`
       34000000 1800 0505 03000000 00000000
       02 18 00 00 fe 04 00 01 00000000
       0800 0100 c6336400
       0800 0500 c0000201
-      0800 0400 01000000`)));
+      0800 0400 01000000`),
+      ),
+    );
   });
 
   it('default route with a metric: no RTA_DST, RTA_PRIORITY last', () => {
     const route = { destination: parsePrefix('0.0.0.0/0'), gateway: parseIPv4('10.0.2.2'), index: 2, metric: 1026, protocol: RTPROT_DHCP };
-    expect(hex(encodeRouteChange(5, 'delete', route))).toBe(hex(bytes(`
+    expect(hex(encodeRouteChange(5, 'delete', route))).toBe(
+      hex(
+        bytes(`
       34000000 1900 0500 05000000 00000000
       02 00 00 00 fe 10 00 01 00000000
       0800 0500 0a000202
       0800 0400 02000000
-      0800 0600 02040000`)));
+      0800 0600 02040000`),
+      ),
+    );
   });
 
   it('on-link route (no gateway) has link scope', () => {
@@ -101,10 +125,13 @@ describe('decodeMessages', () => {
     return b;
   };
 
-  it('splits a datagram into messages and reads an ack\'s errno', () => {
+  it("splits a datagram into messages and reads an ack's errno", () => {
     const datagram = new Uint8Array([...ack(1, 0), ...ack(2, -17)]);
     const messages = decodeMessages(datagram);
-    expect(messages.map((m) => [m.type, m.seq, decodeAckErrno(m)])).toEqual([[2, 1, 0], [2, 2, 17]]);
+    expect(messages.map((m) => [m.type, m.seq, decodeAckErrno(m)])).toEqual([
+      [2, 1, 0],
+      [2, 2, 17],
+    ]);
   });
 
   it('names the offset of a truncated header', () => {
@@ -131,9 +158,13 @@ describe('decodeMessages', () => {
 
 describe('address dump', () => {
   it('request: RTM_GETADDR with NLM_F_REQUEST | NLM_F_DUMP and an ifaddrmsg of zeros, as `ip addr` sends it', () => {
-    expect(hex(encodeAddressDump(5))).toBe(hex(bytes(`
+    expect(hex(encodeAddressDump(5))).toBe(
+      hex(
+        bytes(`
       18000000 1600 0103 05000000 00000000
-      00 00 00 00 00000000`)));
+      00 00 00 00 00000000`),
+      ),
+    );
   });
 
   // Payloads of a Linux 6.x dump (v0 at index 3, up, no carrier): IPv4 with IFA_ADDRESS, IFA_LOCAL, IFA_LABEL,
@@ -142,7 +173,7 @@ describe('address dump', () => {
   const ipv6 = bytes('0a4082000300000014000100fd00000000000000000000000000001014000600ffffffffffffffff60471a0060471a000800080082000000');
   const message = (payload: Uint8Array) => ({ type: RTM_NEWADDR, flags: 2, seq: 5, pid: 0, payload });
 
-  it('reads the index and the address with its prefix length from the kernel\'s RTM_NEWADDR', () => {
+  it("reads the index and the address with its prefix length from the kernel's RTM_NEWADDR", () => {
     expect(decodeAddressMessage(message(ipv4))).toEqual({ index: 3, address: parsePrefix('192.0.2.10/24') });
     expect(decodeAddressMessage(message(ipv6))).toEqual({ index: 3, address: parsePrefix('fd00::10/64') });
   });

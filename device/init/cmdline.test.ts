@@ -3,12 +3,7 @@ import { crashStage, kilnOptions, splitCmdline } from './cmdline.ts';
 
 describe('splitCmdline', () => {
   it('splits on whitespace and drops quotes like the kernel', () => {
-    expect(splitCmdline('console=ttyS0,115200  panic=-1 foo="a b" "x y"\n')).toEqual([
-      'console=ttyS0,115200',
-      'panic=-1',
-      'foo=a b',
-      'x y',
-    ]);
+    expect(splitCmdline('console=ttyS0,115200  panic=-1 foo="a b" "x y"\n')).toEqual(['console=ttyS0,115200', 'panic=-1', 'foo=a b', 'x y']);
   });
   it('keeps an empty quoted word', () => {
     expect(splitCmdline('a "" b')).toEqual(['a', '', 'b']);

@@ -34,7 +34,13 @@ describe('attachKernelLog', () => {
   });
   it('keeps the level when the command line says loglevel=', () => {
     const fs = fakeFs({ '/proc/sys/kernel/printk': '7\t4\t1\t7\n' });
-    expect(attachKernelLog(fs, createLog(() => {}), ['loglevel=7'])).toBe('/dev/kmsg');
+    expect(
+      attachKernelLog(
+        fs,
+        createLog(() => {}),
+        ['loglevel=7'],
+      ),
+    ).toBe('/dev/kmsg');
     expect(fs.written.has('/proc/sys/kernel/printk')).toBe(false);
   });
 });

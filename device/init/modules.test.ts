@@ -14,7 +14,10 @@ const modules = [
 describe('loadModules', () => {
   it('loads in the given order through finit_module on an open fd, reporting each failure by name', () => {
     const fs = fakeFs(Object.fromEntries(modules.filter((m) => m.name !== 'missing').map((m) => [m.path, 'ELF'])));
-    const libc = fakeLibc({ [`finit_module ${dir}/drivers/virtio/virtio.ko '' 0`]: 'ENOEXEC', [`finit_module ${dir}/drivers/acpi/button.ko '' 0`]: 'EEXIST' }, fs.open);
+    const libc = fakeLibc(
+      { [`finit_module ${dir}/drivers/virtio/virtio.ko '' 0`]: 'ENOEXEC', [`finit_module ${dir}/drivers/acpi/button.ko '' 0`]: 'EEXIST' },
+      fs.open,
+    );
     const outcomes = loadModules(libc, fs, modules);
     expect(libc.calls).toEqual([
       `finit_module ${dir}/drivers/virtio/virtio_ring.ko '' 0`,

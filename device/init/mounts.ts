@@ -22,14 +22,21 @@ export const MOUNTS: readonly MountSpec[] = [
   { source: 'devtmpfs', target: '/dev', fstype: 'devtmpfs', flags: MS_NOSUID, data: 'mode=0755' },
   // gid 5 is "tty" by convention; ptmxmode lets unprivileged processes open /dev/pts/ptmx.
   {
-    source: 'devpts', target: '/dev/pts', fstype: 'devpts', flags: MS_NOSUID | MS_NOEXEC,
-    data: 'gid=5,mode=0620,ptmxmode=0666', mkdir: true,
+    source: 'devpts',
+    target: '/dev/pts',
+    fstype: 'devpts',
+    flags: MS_NOSUID | MS_NOEXEC,
+    data: 'gid=5,mode=0620,ptmxmode=0666',
+    mkdir: true,
   },
   { source: 'tmpfs', target: '/run', fstype: 'tmpfs', flags: MS_NOSUID | MS_NODEV, data: 'mode=0755' },
   { source: 'tmpfs', target: '/tmp', fstype: 'tmpfs', flags: MS_NOSUID | MS_NODEV, data: 'mode=1777' },
   // nsdelegate: container runtimes may delegate a subtree to a cgroup namespace safely.
   {
-    source: 'cgroup2', target: '/sys/fs/cgroup', fstype: 'cgroup2', flags: MS_NOSUID | MS_NODEV | MS_NOEXEC,
+    source: 'cgroup2',
+    target: '/sys/fs/cgroup',
+    fstype: 'cgroup2',
+    flags: MS_NOSUID | MS_NODEV | MS_NOEXEC,
     data: 'nsdelegate',
   },
 ];

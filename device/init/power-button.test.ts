@@ -26,14 +26,28 @@ describe('watchPowerButtons', () => {
   it('reports a press, not the release or other keys', async () => {
     const presses: string[] = [];
     const stream = Readable.from([Buffer.concat([event(EV_KEY, 28, 1), event(EV_KEY, KEY_POWER, 1), event(0, 0, 0)]), event(EV_KEY, KEY_POWER, 0)]);
-    watchPowerButtons(['/dev/input/event2'], (path) => presses.push(path), () => {}, () => stream);
+    watchPowerButtons(
+      ['/dev/input/event2'],
+      (path) => presses.push(path),
+      () => {},
+      () => stream,
+    );
     await new Promise((resolve) => stream.on('end', resolve));
     expect(presses).toEqual(['/dev/input/event2']);
   });
   it('reports a read error for that device', async () => {
     const errors: string[] = [];
-    const stream = new Readable({ read() { this.destroy(new Error('EIO')); } });
-    watchPowerButtons(['/dev/input/event3'], () => {}, (path, error) => errors.push(`${path}: ${String(error)}`), () => stream);
+    const stream = new Readable({
+      read() {
+        this.destroy(new Error('EIO'));
+      },
+    });
+    watchPowerButtons(
+      ['/dev/input/event3'],
+      () => {},
+      (path, error) => errors.push(`${path}: ${String(error)}`),
+      () => stream,
+    );
     await new Promise((resolve) => stream.on('close', resolve));
     expect(errors).toEqual(['/dev/input/event3: Error: EIO']);
   });

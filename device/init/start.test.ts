@@ -162,7 +162,9 @@ describe('startInit', () => {
   it('warns about a kiln.crash= value that names no stage', async () => {
     const { deps, console } = setup('kiln.crash=mount');
     handle = await startInit(deps);
-    expect(console()).toContain('kiln: kiln.crash=mount names no stage; known: mounts, kmsg, ctrl-alt-del, config, modules, storage, secondary, logs, sysctl, hostname, network, time, status, programs, containers, api, power-button, reaper, ready\n');
+    expect(console()).toContain(
+      'kiln: kiln.crash=mount names no stage; known: mounts, kmsg, ctrl-alt-del, config, modules, storage, secondary, logs, sysctl, hostname, network, time, status, programs, containers, api, power-button, reaper, ready\n',
+    );
   });
 
   it('stops the boot when a required mount fails', async () => {

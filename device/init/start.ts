@@ -65,7 +65,26 @@ export interface InitHandle {
 }
 
 /** Stage names in boot order: the values `kiln.crash=` accepts, plus `ready` (after the ready line). */
-export const STAGES = ['mounts', 'kmsg', 'ctrl-alt-del', 'config', 'modules', 'storage', 'secondary', 'logs', 'sysctl', 'hostname', 'network', 'time', 'status', 'programs', 'containers', 'api', 'power-button', 'reaper'] as const;
+export const STAGES = [
+  'mounts',
+  'kmsg',
+  'ctrl-alt-del',
+  'config',
+  'modules',
+  'storage',
+  'secondary',
+  'logs',
+  'sysctl',
+  'hostname',
+  'network',
+  'time',
+  'status',
+  'programs',
+  'containers',
+  'api',
+  'power-button',
+  'reaper',
+] as const;
 
 export async function startInit(deps: InitDeps): Promise<InitHandle> {
   const { libc, fs, log } = deps;
@@ -93,11 +112,17 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
     }
     shuttingDown = true;
     shutdown(request, {
-      libc, fs, log, mounted, selfPid: deps.selfPid, ownChild: deps.ownChild, now: deps.now, sleep: deps.sleep,
+      libc,
+      fs,
+      log,
+      mounted,
+      selfPid: deps.selfPid,
+      ownChild: deps.ownChild,
+      now: deps.now,
+      sleep: deps.sleep,
       beforeUnmount: runShutdownHooks,
       stopServices: async () => void (await Promise.all([programs?.stop(), containers?.stop()])),
-    })
-      .catch(deps.fatal);
+    }).catch(deps.fatal);
   }
   // Before any stage: a ctrl-alt-del or SIGTERM during boot is honoured too.
   for (const [signal, request] of Object.entries(SIGNAL_REQUESTS)) deps.onSignal(signal, () => requestShutdown(request));
@@ -122,7 +147,9 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
   // Stages after `config` share one context; `settings` starts as the primary config's.
   let settings: DeviceSettings | undefined;
   const context = (): StageContext => ({
-    libc, fs, log,
+    libc,
+    fs,
+    log,
     net: deps.net,
     clock: deps.clock,
     config: mustHave(config),
@@ -140,19 +167,25 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
     { name: 'mounts', required: true, run: () => (mountAll(libc, fs, mounted), mounted.join(' ')) },
     { name: 'kmsg', required: false, run: () => attachKernelLog(fs, log, splitCmdline(readCmdline() ?? '')) },
     {
-      name: 'ctrl-alt-del', required: false, run: () => {
+      name: 'ctrl-alt-del',
+      required: false,
+      run: () => {
         libc.reboot(RB_DISABLE_CAD);
         return 'sends SIGINT to init';
       },
     },
     {
-      name: 'config', required: true, run: () => {
+      name: 'config',
+      required: true,
+      run: () => {
         config = parseBootConfig(fs.readText(BOOT_CONFIG_PATH));
         return `${config.name} (kiln ${config.kilnVersion}, build ${config.buildId}, ${config.arch})`;
       },
     },
     {
-      name: 'modules', required: false, run: () => {
+      name: 'modules',
+      required: false,
+      run: () => {
         const outcomes = loadModules(libc, fs, mustHave(config).modules);
         for (const outcome of outcomes) if (outcome.error !== undefined) log.error(`module ${outcome.name} failed: ${outcome.error}`);
         return summarizeModules(outcomes);
@@ -163,7 +196,9 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
     { name: 'logs', required: false, run: () => logsStage(context()) },
     { name: 'sysctl', required: false, run: () => sysctlStage(context()) },
     {
-      name: 'hostname', required: false, run: () => {
+      name: 'hostname',
+      required: false,
+      run: () => {
         const { hostname } = context().settings();
         libc.sethostname(hostname);
         return hostname;
@@ -176,7 +211,9 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
     { name: 'containers', required: false, run: () => (containers = containersStage(context())).detail },
     { name: 'api', required: false, run: () => apiStage(context(), containers?.control ?? NO_CONTAINERS, deps.apiSocket) },
     {
-      name: 'power-button', required: false, run: () => {
+      name: 'power-button',
+      required: false,
+      run: () => {
         const paths = findPowerButtons(fs);
         if (paths.length === 0) throw new Error('no input device named "Power Button" (modules button, evdev loaded?)');
         deps.watchPowerButtons(
@@ -188,7 +225,9 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
       },
     },
     {
-      name: 'reaper', required: true, run: () => {
+      name: 'reaper',
+      required: true,
+      run: () => {
         reaper = startReaper({ libc, fs, selfPid: deps.selfPid, ownChild: deps.ownChild }, deps.fatal);
         return 'on SIGCHLD and every 10 s';
       },

@@ -22,7 +22,10 @@ function setup(files: Record<string, string> = {}, maxBytes = 1 << 20) {
   data.mkdirp(DIR);
   let console = '';
   let clock = 3;
-  const log = createLog((text) => (console += text), () => clock);
+  const log = createLog(
+    (text) => (console += text),
+    () => clock,
+  );
   const kernel = ['0,0,0,-;Linux version 6.1.0-rt\n', '6,1,1500000,-;virtio_blk virtio1: [vda]\n SUBSYSTEM=virtio\n'];
   const reader = kmsgReader(kernel);
   const timers: { ms: number; fn: () => void; cancelled: boolean }[] = [];
@@ -71,7 +74,9 @@ describe('persisting the logs', () => {
     start(); // records 0 and 1
     kernel.push('6,5,9000000,-;after the gap\n', '6,6,9100000,-;next\n');
     timers[0]!.fn();
-    expect(data.files.get(`${DIR}/kernel.log`)).toMatch(/\] virtio_blk virtio1: \[vda\]\n-- kiln: 3 kernel log records were overwritten before they could be copied --\n\[    9\.000000\] after the gap\n\[    9\.100000\] next\n$/);
+    expect(data.files.get(`${DIR}/kernel.log`)).toMatch(
+      /\] virtio_blk virtio1: \[vda\]\n-- kiln: 3 kernel log records were overwritten before they could be copied --\n\[    9\.000000\] after the gap\n\[    9\.100000\] next\n$/,
+    );
   });
 
   it('at shutdown: copies what is new, fsyncs and closes, stops the timers and the file sink', () => {

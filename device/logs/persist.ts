@@ -89,8 +89,7 @@ export function persistLogs(deps: PersistDeps, options: PersistOptions): LogPers
           // Already failing; the message below is what matters.
         }
       }
-      log.warn(`logs: cannot write ${file.path}: ${errorMessage(error)}; ` +
-        'not persisting logs until the next boot (the console log goes on)');
+      log.warn(`logs: cannot write ${file.path}: ${errorMessage(error)}; ` + 'not persisting logs until the next boot (the console log goes on)');
     }
   }
 
@@ -128,10 +127,12 @@ export function persistLogs(deps: PersistDeps, options: PersistOptions): LogPers
   copyKernelLog();
   if (running) {
     timers.push(deps.every(options.pollMs ?? POLL_MS, copyKernelLog));
-    timers.push(deps.every(options.syncMs ?? SYNC_MS, () => {
-      guarded(initFile, () => initFile.sync());
-      guarded(kernelFile, () => kernelFile.sync());
-    }));
+    timers.push(
+      deps.every(options.syncMs ?? SYNC_MS, () => {
+        guarded(initFile, () => initFile.sync());
+        guarded(kernelFile, () => kernelFile.sync());
+      }),
+    );
   }
 
   return {

@@ -38,6 +38,8 @@ describe('logs stage', () => {
     const env = setup();
     env.data.fail('write', '/data', 'EROFS');
     expect(await env.run()).toBe('level info; not persisted');
-    expect(env.console()).toBe("kiln: logs: cannot write /data/log: EROFS: read-only file system, mkdir '/data/log'; not persisting logs (the console log goes on)\n");
+    expect(env.console()).toBe(
+      "kiln: logs: cannot write /data/log: EROFS: read-only file system, mkdir '/data/log'; not persisting logs (the console log goes on)\n",
+    );
   });
 });

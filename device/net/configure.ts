@@ -16,7 +16,6 @@ export interface ConfigureOutcome {
   failed: string[];
 }
 
-
 function stepper(outcome: ConfigureOutcome) {
   return (what: string, fn: () => void) => {
     try {

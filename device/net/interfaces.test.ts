@@ -36,18 +36,21 @@ describe('matchInterfaces', () => {
     { name: 'eth1', index: 3, mac: '52:54:00:12:34:57' },
   ];
   it('matches by name, by MAC (any case), or by both when both are given', () => {
-    const result = matchInterfaces(
-      [iface({ mac: '52:54:00:12:34:57' }), iface({ name: 'eth0', mac: '52:54:00:12:34:56' })],
-      present,
-    );
+    const result = matchInterfaces([iface({ mac: '52:54:00:12:34:57' }), iface({ name: 'eth0', mac: '52:54:00:12:34:56' })], present);
     expect(result.matched.map((m) => [describeInterfaceConfig(m.config), m.iface.name])).toEqual([
       ['52:54:00:12:34:57', 'eth1'],
       ['eth0 (52:54:00:12:34:56)', 'eth0'],
     ]);
-    expect(matchInterfaces([iface({ mac: '02:AB:CD:EF:00:01' })], [...present, { name: 'eth2', index: 4, mac: '02:ab:cd:ef:00:01' }]).matched[0]!.iface.name).toBe('eth2');
+    expect(
+      matchInterfaces([iface({ mac: '02:AB:CD:EF:00:01' })], [...present, { name: 'eth2', index: 4, mac: '02:ab:cd:ef:00:01' }]).matched[0]!.iface.name,
+    ).toBe('eth2');
   });
   it('a name and a MAC that disagree match nothing', () => {
-    expect(matchInterfaces([iface({ name: 'eth0', mac: '52:54:00:12:34:57' })], present)).toEqual({ matched: [], missing: [iface({ name: 'eth0', mac: '52:54:00:12:34:57' })], duplicates: [] });
+    expect(matchInterfaces([iface({ name: 'eth0', mac: '52:54:00:12:34:57' })], present)).toEqual({
+      matched: [],
+      missing: [iface({ name: 'eth0', mac: '52:54:00:12:34:57' })],
+      duplicates: [],
+    });
   });
   it('reports what is missing, and a second entry for an interface already taken', () => {
     const result = matchInterfaces([iface({ name: 'eth0' }), iface({ name: 'wlan0' }), iface({ mac: '52:54:00:12:34:56' })], present);

@@ -39,14 +39,42 @@ function daemon(tool: string, args: string[]): ChildProcess {
 
 const waitFor = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface AddrInfo { family: string; local: string; prefixlen: number; broadcast?: string; valid_life_time: number }
-interface Route { dst: string; gateway?: string; dev?: string; protocol: string; metric?: number }
+interface AddrInfo {
+  family: string;
+  local: string;
+  prefixlen: number;
+  broadcast?: string;
+  valid_life_time: number;
+}
+interface Route {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  protocol: string;
+  metric?: number;
+}
 
 // Namespaces need root; CI runs the suite as root (.ci/run).
 describe.skipIf(process.getuid?.() !== 0)('network code against the real kernel', () => {
-  it('rtnetlink: MTU, link up, IPv4/IPv6 addresses with lifetimes, routes, and the kernel\'s refusals', () => {
-    const out = run('unshare', ['-n', '-m', 'sh', '-c', `mount -t sysfs none /sys && ip link add v0 type veth peer name v1 && ip link set v1 up && exec "$0" "$@"`, process.execPath, ...judgeScript, 'rtnl', 'v0']);
-    const result = JSON.parse(out) as { link: { mtu: number; flags: string[] }[]; addresses: { addr_info: AddrInfo[] }[]; routes: Route[]; routes6: Route[]; errors: string[] };
+  it("rtnetlink: MTU, link up, IPv4/IPv6 addresses with lifetimes, routes, and the kernel's refusals", () => {
+    const out = run('unshare', [
+      '-n',
+      '-m',
+      'sh',
+      '-c',
+      `mount -t sysfs none /sys && ip link add v0 type veth peer name v1 && ip link set v1 up && exec "$0" "$@"`,
+      process.execPath,
+      ...judgeScript,
+      'rtnl',
+      'v0',
+    ]);
+    const result = JSON.parse(out) as {
+      link: { mtu: number; flags: string[] }[];
+      addresses: { addr_info: AddrInfo[] }[];
+      routes: Route[];
+      routes6: Route[];
+      errors: string[];
+    };
     expect(result.link[0]!.mtu).toBe(1400);
     expect(result.link[0]!.flags).toContain('UP');
     const addresses = result.addresses[0]!.addr_info.filter((a) => !a.local.startsWith('fe80'));
@@ -66,11 +94,20 @@ describe.skipIf(process.getuid?.() !== 0)('network code against the real kernel'
     ]);
   });
 
-  it('addresses for the status endpoint: the kernel\'s dump, also of an interface that is up without a carrier', () => {
+  it("addresses for the status endpoint: the kernel's dump, also of an interface that is up without a carrier", () => {
     // v0 is up with its addresses, but its peer v1 is down: no carrier, not RUNNING. Node's os.networkInterfaces()
     // leaves v0 out entirely (the e2e's "eth0 has no address at all"); the rtnetlink dump lists what is there.
-    const out = run('unshare', ['-n', '-m', 'sh', '-c', 'mount -t sysfs none /sys && ip link set lo up && ip link add v0 type veth peer name v1 && ' +
-      'ip addr add 192.0.2.10/24 dev v0 && ip addr add fd00::10/64 dev v0 nodad && ip link set v0 up && exec "$0" "$@"', process.execPath, ...judgeScript, 'addresses']);
+    const out = run('unshare', [
+      '-n',
+      '-m',
+      'sh',
+      '-c',
+      'mount -t sysfs none /sys && ip link set lo up && ip link add v0 type veth peer name v1 && ' +
+        'ip addr add 192.0.2.10/24 dev v0 && ip addr add fd00::10/64 dev v0 nodad && ip link set v0 up && exec "$0" "$@"',
+      process.execPath,
+      ...judgeScript,
+      'addresses',
+    ]);
     const result = JSON.parse(out) as { kiln: Record<string, string[]>; node: Record<string, string[]> };
     expect(result.kiln).toEqual({ lo: ['127.0.0.1/8', '::1/128'], v0: ['192.0.2.10/24', 'fd00::10/64'] });
     expect(result.node).toEqual({ lo: ['127.0.0.1/8', '::1/128'] });
@@ -85,9 +122,23 @@ describe.skipIf(process.getuid?.() !== 0)('network code against the real kernel'
     run('ip', ['link', 'add', 'kv0', 'netns', server, 'type', 'veth', 'peer', 'name', 'kv1', 'netns', client]);
     run('ip', ['-n', server, 'addr', 'add', '192.0.2.1/24', 'dev', 'kv0']);
     run('ip', ['-n', server, 'link', 'set', 'kv0', 'up']);
-    daemon('ip', ['netns', 'exec', server, 'dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--port=0', '--interface=kv0', '--bind-interfaces',
-      '--no-ping', '--dhcp-range=192.0.2.50,192.0.2.60,255.255.255.0,2m', '--dhcp-option=option:router,192.0.2.1',
-      '--dhcp-option=option:dns-server,192.0.2.53', '--dhcp-option=option:domain-name,judge.test', `--dhcp-leasefile=${join(dir, 'leases')}`]);
+    daemon('ip', [
+      'netns',
+      'exec',
+      server,
+      'dnsmasq',
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      '--port=0',
+      '--interface=kv0',
+      '--bind-interfaces',
+      '--no-ping',
+      '--dhcp-range=192.0.2.50,192.0.2.60,255.255.255.0,2m',
+      '--dhcp-option=option:router,192.0.2.1',
+      '--dhcp-option=option:dns-server,192.0.2.53',
+      '--dhcp-option=option:domain-name,judge.test',
+      `--dhcp-leasefile=${join(dir, 'leases')}`,
+    ]);
     await waitFor(500);
     const resolvConf = join(dir, 'resolv.conf');
     // The client's clock runs 40 times fast: T1 of the 2-minute lease comes after 1.5 s. Then the server's end of the
@@ -100,11 +151,20 @@ describe.skipIf(process.getuid?.() !== 0)('network code against the real kernel'
     expect(lease).toMatch(/^info network: kv1 dhcp 192\.0\.2\.(5\d|60)\/24 gw 192\.0\.2\.1 dns 192\.0\.2\.53 lease 120 s$/);
     const address = /dhcp (\S+)\/24/.exec(lease)![1];
     expect(result.lines).toEqual([
-      'sent DISCOVER to 255.255.255.255', 'got OFFER', 'sent REQUEST to 255.255.255.255', 'got ACK', lease,
-      'sent REQUEST to 192.0.2.1', 'got ACK', `info network: kv1 dhcp renewed ${address}/24, lease 120 s`,
+      'sent DISCOVER to 255.255.255.255',
+      'got OFFER',
+      'sent REQUEST to 255.255.255.255',
+      'got ACK',
+      lease,
+      'sent REQUEST to 192.0.2.1',
+      'got ACK',
+      `info network: kv1 dhcp renewed ${address}/24, lease 120 s`,
       // The carrier, seen by the once-a-second poll; back up, DHCP checks its lease (INIT-REBOOT, broadcast).
-      'info network: kv1 link down', 'info network: kv1 link up',
-      'sent REQUEST to 255.255.255.255', 'got ACK', `info network: kv1 dhcp renewed ${address}/24, lease 120 s`,
+      'info network: kv1 link down',
+      'info network: kv1 link up',
+      'sent REQUEST to 255.255.255.255',
+      'got ACK',
+      `info network: kv1 dhcp renewed ${address}/24, lease 120 s`,
     ]);
     const v4 = result.addresses[0]!.addr_info.filter((a) => a.family === 'inet');
     expect(v4.map((a) => [a.local, a.prefixlen, a.broadcast])).toEqual([[address, 24, '192.0.2.255']]);
@@ -122,7 +182,10 @@ describe.skipIf(process.getuid?.() !== 0)('network code against the real kernel'
   it('SNTP with chronyd: a valid answer, the offset of two clocks that agree', async () => {
     const port = 20_000 + (process.pid % 10_000);
     const conf = join(dir, 'chrony.conf');
-    writeFileSync(conf, [`port ${port}`, 'bindaddress 127.0.0.1', 'allow 127.0.0.1', 'local stratum 3', 'cmdport 0', `pidfile ${join(dir, 'chronyd.pid')}`, ''].join('\n'));
+    writeFileSync(
+      conf,
+      [`port ${port}`, 'bindaddress 127.0.0.1', 'allow 127.0.0.1', 'local stratum 3', 'cmdport 0', `pidfile ${join(dir, 'chronyd.pid')}`, ''].join('\n'),
+    );
     daemon('chronyd', ['-x', '-d', '-f', conf]);
     await waitFor(1000);
     const result = JSON.parse(run(process.execPath, [...judgeScript, 'sntp', `127.0.0.1:${port}`])) as {

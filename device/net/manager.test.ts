@@ -46,10 +46,28 @@ function setup(files: Record<string, string>, settings: Network | undefined, fai
   function reply(name: string, type: MessageType, options: Partial<DhcpOptions> = {}, yiaddr = '10.0.2.15'): void {
     const socket = sockets.get(name)!;
     const request = decodeDhcpMessage(socket.sent[socket.sent.length - 1]!.bytes);
-    socket.deliver(encodeDhcpMessage({
-      op: 'reply', xid: request.xid, secs: 0, broadcast: true, ciaddr: '0.0.0.0', yiaddr, siaddr: '10.0.2.2', giaddr: '0.0.0.0', chaddr: request.chaddr,
-      options: { messageType: type, serverId: '10.0.2.2', leaseSeconds: 86400, subnetMask: '255.255.255.0', routers: ['10.0.2.2'], dnsServers: ['10.0.2.3'], ...options },
-    }));
+    socket.deliver(
+      encodeDhcpMessage({
+        op: 'reply',
+        xid: request.xid,
+        secs: 0,
+        broadcast: true,
+        ciaddr: '0.0.0.0',
+        yiaddr,
+        siaddr: '10.0.2.2',
+        giaddr: '0.0.0.0',
+        chaddr: request.chaddr,
+        options: {
+          messageType: type,
+          serverId: '10.0.2.2',
+          leaseSeconds: 86400,
+          subnetMask: '255.255.255.0',
+          routers: ['10.0.2.2'],
+          dnsServers: ['10.0.2.3'],
+          ...options,
+        },
+      }),
+    );
   }
   const resolvConf = () => fs.written.get('/etc/resolv.conf')?.at(-1);
   return { fs, rtnl, timers, lines, sockets, leases, manager, reply, resolvConf };
@@ -57,9 +75,21 @@ function setup(files: Record<string, string>, settings: Network | undefined, fai
 
 describe('NetworkManager.start', () => {
   it('loopback up, then a static interface: MTU, up, addresses, routes, default route; DNS to resolv.conf', () => {
-    const t = setup({ ...LO, ...ETH0 }, network([{
-      name: 'eth0', mtu: 1400, addresses: ['192.168.1.10/24', 'fd00::10/64'], routes: [{ to: '10.9.0.0/16', via: '192.168.1.254' }], gateway: '192.168.1.1',
-    }], ['192.168.1.1']));
+    const t = setup(
+      { ...LO, ...ETH0 },
+      network(
+        [
+          {
+            name: 'eth0',
+            mtu: 1400,
+            addresses: ['192.168.1.10/24', 'fd00::10/64'],
+            routes: [{ to: '10.9.0.0/16', via: '192.168.1.254' }],
+            gateway: '192.168.1.1',
+          },
+        ],
+        ['192.168.1.1'],
+      ),
+    );
     expect(t.manager.start()).toBe('lo up; eth0 mtu 1400 up 192.168.1.10/24 fd00::10/64 10.9.0.0/16 via 192.168.1.254 default via 192.168.1.1');
     expect(t.rtnl.calls).toEqual([
       'link lo#1 up',
@@ -82,9 +112,13 @@ describe('NetworkManager.start', () => {
   });
 
   it('a failed step is reported and the rest still done', () => {
-    const t = setup({ ...LO, ...ETH0 }, network([{ name: 'eth0', addresses: ['192.168.1.10/24'], routes: [{ to: '10.9.0.0/16', via: 'fd00::1' }], gateway: '192.168.9.1' }]), {
-      'route add default via 192.168.9.1 dev eth0 proto 4': 'ENETUNREACH',
-    });
+    const t = setup(
+      { ...LO, ...ETH0 },
+      network([{ name: 'eth0', addresses: ['192.168.1.10/24'], routes: [{ to: '10.9.0.0/16', via: 'fd00::1' }], gateway: '192.168.9.1' }]),
+      {
+        'route add default via 192.168.9.1 dev eth0 proto 4': 'ENETUNREACH',
+      },
+    );
     expect(t.manager.start()).toBe('lo up; eth0 up 192.168.1.10/24 (2 failed)');
     expect(t.lines).toEqual([
       'warn network: eth0: route to 10.9.0.0/16 via fd00::1: the gateway is not an IPv4 address',
@@ -93,7 +127,13 @@ describe('NetworkManager.start', () => {
   });
 
   it('matches by MAC; an interface not there yet is watched for, and configured when it appears', () => {
-    const t = setup({ ...LO, ...ETH0 }, network([{ mac: '52:54:00:12:34:56', addresses: ['10.1.0.2/24'] }, { name: 'eth1', addresses: ['10.2.0.2/24'] }]));
+    const t = setup(
+      { ...LO, ...ETH0 },
+      network([
+        { mac: '52:54:00:12:34:56', addresses: ['10.1.0.2/24'] },
+        { name: 'eth1', addresses: ['10.2.0.2/24'] },
+      ]),
+    );
     expect(t.manager.start()).toBe('lo up; eth0 up 10.1.0.2/24; eth1 not found (watching for it)');
     for (const [k, v] of Object.entries(sysNet('eth1', 3, '52:54:00:00:00:01'))) t.fs.files.set(k, v);
     t.manager.poll();
@@ -139,7 +179,7 @@ describe('NetworkManager: DHCP', () => {
     expect(t.leases).toEqual(['eth0 10.0.2.15', 'eth0 10.0.2.15']);
   });
 
-  it('static routes through a gateway on the DHCP network are tried again once the lease\'s address is there', () => {
+  it("static routes through a gateway on the DHCP network are tried again once the lease's address is there", () => {
     const t = setup({ ...LO, ...ETH0 }, network([{ name: 'eth0', dhcp: true, routes: [{ to: '192.168.77.0/24', via: '10.0.2.2' }] }]), {
       'route add 192.168.77.0/24 via 10.0.2.2 dev eth0 proto 4': 'ENETUNREACH',
     });
@@ -195,7 +235,10 @@ describe('NetworkManager: DHCP', () => {
   });
 
   it('an address the kernel already dropped is no error', () => {
-    const t = setup({ ...LO, ...ETH0 }, network([{ name: 'eth0', dhcp: true }]), { 'addr del eth0 10.0.2.15/24': 'EADDRNOTAVAIL', 'route del default via 10.0.2.2 dev eth0': 'ESRCH' });
+    const t = setup({ ...LO, ...ETH0 }, network([{ name: 'eth0', dhcp: true }]), {
+      'addr del eth0 10.0.2.15/24': 'EADDRNOTAVAIL',
+      'route del default via 10.0.2.2 dev eth0': 'ESRCH',
+    });
     t.manager.start();
     t.reply('eth0', 'OFFER');
     t.reply('eth0', 'ACK', { leaseSeconds: 600 });
@@ -206,8 +249,18 @@ describe('NetworkManager: DHCP', () => {
   it('a socket that cannot be opened: warned, the interface still up', () => {
     const t = setup({ ...LO, ...ETH0 }, network([{ name: 'eth0', dhcp: true }]));
     const manager = new NetworkManager(
-      { rtnl: t.rtnl, fs: t.fs, log: { info: () => {}, warn: (m) => void t.lines.push(m) }, hostname: 'dev', now: t.timers.now, setTimer: t.timers.setTimer, random: () => 0.5,
-        openDhcpSocket: () => { throw new Error('bind(0.0.0.0:68 on eth0): Address already in use (EADDRINUSE)'); } },
+      {
+        rtnl: t.rtnl,
+        fs: t.fs,
+        log: { info: () => {}, warn: (m) => void t.lines.push(m) },
+        hostname: 'dev',
+        now: t.timers.now,
+        setTimer: t.timers.setTimer,
+        random: () => 0.5,
+        openDhcpSocket: () => {
+          throw new Error('bind(0.0.0.0:68 on eth0): Address already in use (EADDRINUSE)');
+        },
+      },
       network([{ name: 'eth0', dhcp: true }]),
     );
     expect(manager.start()).toBe('lo up; eth0 up dhcp failed');

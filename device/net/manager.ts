@@ -57,7 +57,6 @@ interface Managed {
   routesPending?: boolean;
 }
 
-
 export class NetworkManager {
   #deps: NetworkDeps;
   #settings: Network;
@@ -163,7 +162,9 @@ export class NetworkManager {
       }
       const owner = this.#managed.find((m) => m.iface.name === iface.name);
       if (owner !== undefined) {
-        this.#deps.log.warn(`network: ${describeInterfaceConfig(config)} is ${iface.name}, already configured as ${describeInterfaceConfig(owner.config)}: ignored`);
+        this.#deps.log.warn(
+          `network: ${describeInterfaceConfig(config)} is ${iface.name}, already configured as ${describeInterfaceConfig(owner.config)}: ignored`,
+        );
         continue;
       }
       summary.push(this.#bringUp(config, iface));
@@ -252,9 +253,10 @@ export class NetworkManager {
       }
     };
     // The kernel drops the address itself when the lease runs out, should the client not be there to do it.
-    const lifetime = lease.leaseSeconds === INFINITE_LEASE
-      ? {}
-      : { validSeconds: Math.max(1, Math.ceil((lease.grantedAt + lease.leaseSeconds * 1000 - this.#deps.now()) / 1000)) };
+    const lifetime =
+      lease.leaseSeconds === INFINITE_LEASE
+        ? {}
+        : { validSeconds: Math.max(1, Math.ceil((lease.grantedAt + lease.leaseSeconds * 1000 - this.#deps.now()) / 1000)) };
     attempt(() => rtnl.addAddress(name, { index, address: this.#leasePrefix(lease), ...lifetime }));
     const previous = managed.lease;
     managed.lease = lease;
@@ -288,7 +290,8 @@ export class NetworkManager {
         this.#deps.log.warn(`network: ${name} dhcp: ${errorMessage(error)}`);
       }
     };
-    if (lease.routers.length > 0 && managed.config.gateway === undefined) ignoreGone(() => this.#deps.rtnl.deleteRoute(name, this.#defaultRoute(managed, lease.routers[0]!)));
+    if (lease.routers.length > 0 && managed.config.gateway === undefined)
+      ignoreGone(() => this.#deps.rtnl.deleteRoute(name, this.#defaultRoute(managed, lease.routers[0]!)));
     ignoreGone(() => this.#deps.rtnl.deleteAddress(name, { index, address: this.#leasePrefix(lease) }));
     if (managed.lease === lease) managed.lease = undefined;
     this.#writeResolvConf();

@@ -2,12 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { resolvConfText } from './resolv-conf.ts';
 
 describe('resolvConfText', () => {
-  it('configured servers first, then each lease\'s, each once, with the leases\' domains as the search list', () => {
+  it("configured servers first, then each lease's, each once, with the leases' domains as the search list", () => {
     expect(
-      resolvConfText(['1.1.1.1', '10.0.2.3'], [
-        { name: 'eth0', servers: ['10.0.2.3', '10.0.2.4'], domain: 'lan' },
-        { name: 'eth1', servers: ['192.168.1.1'], domain: 'lan' },
-      ]),
+      resolvConfText(
+        ['1.1.1.1', '10.0.2.3'],
+        [
+          { name: 'eth0', servers: ['10.0.2.3', '10.0.2.4'], domain: 'lan' },
+          { name: 'eth1', servers: ['192.168.1.1'], domain: 'lan' },
+        ],
+      ),
     ).toBe(
       "# Written by kiln's init from the config, DHCP on eth0, DHCP on eth1.\n" +
         'search lan\n' +

@@ -12,7 +12,11 @@ describe('createRtnl', () => {
     rtnl.setLink('eth0', { index: 2, up: true });
     rtnl.addAddress('eth0', { index: 2, address: parsePrefix('10.0.2.15/24') });
     rtnl.addRoute('eth0', { destination: parsePrefix('0.0.0.0/0'), gateway: parseIPv4('10.0.2.2'), index: 2, protocol: RTPROT_STATIC });
-    expect(sys.requests.map((r) => decodeMessages(r).map((m) => [m.type, m.seq])[0])).toEqual([[16, 1], [20, 2], [24, 3]]);
+    expect(sys.requests.map((r) => decodeMessages(r).map((m) => [m.type, m.seq])[0])).toEqual([
+      [16, 1],
+      [20, 2],
+      [24, 3],
+    ]);
   });
 
   it('turns a negative acknowledgement into a SyscallError saying what was asked', () => {
@@ -27,7 +31,9 @@ describe('createRtnl', () => {
     expect(error).toBeInstanceOf(SyscallError);
     expect((error as SyscallError).message).toBe('add address 10.0.2.15/24 on eth0: File exists (EEXIST)');
     expect((error as SyscallError).code).toBe('EEXIST');
-    expect(() => rtnl.addRoute('eth0', { destination: parsePrefix('10.9.0.0/16'), gateway: parseIPv4('10.0.2.9'), index: 2, protocol: RTPROT_STATIC })).not.toThrow();
+    expect(() =>
+      rtnl.addRoute('eth0', { destination: parsePrefix('10.9.0.0/16'), gateway: parseIPv4('10.0.2.9'), index: 2, protocol: RTPROT_STATIC }),
+    ).not.toThrow();
   });
 
   it('names the route in errors', () => {

@@ -56,10 +56,8 @@ export function createRtnl(sys: NetSys): Rtnl {
   const addressText = (address: Prefix) => formatPrefix(address);
   return {
     setLink: (name, change) => request(`set ${name} ${describeLink(change)}`, (id) => encodeLinkChange(id, change)),
-    addAddress: (name, change) =>
-      request(`add address ${addressText(change.address)} on ${name}`, (id) => encodeAddressChange(id, 'add', change)),
-    deleteAddress: (name, change) =>
-      request(`delete address ${addressText(change.address)} from ${name}`, (id) => encodeAddressChange(id, 'delete', change)),
+    addAddress: (name, change) => request(`add address ${addressText(change.address)} on ${name}`, (id) => encodeAddressChange(id, 'add', change)),
+    deleteAddress: (name, change) => request(`delete address ${addressText(change.address)} from ${name}`, (id) => encodeAddressChange(id, 'delete', change)),
     addRoute: (name, route) => request(`add route ${describeRoute(route, name)}`, (id) => encodeRouteChange(id, 'add', route)),
     deleteRoute: (name, route) => request(`delete route ${describeRoute(route, name)}`, (id) => encodeRouteChange(id, 'delete', route)),
   };

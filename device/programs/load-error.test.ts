@@ -31,11 +31,13 @@ describe('positions of load errors', () => {
   });
 
   it('has no position for an undecorated stack', () => {
-    expect(positionFromDecoratedStack("SyntaxError: Unexpected token\n    at compileSourceTextModule (node:internal/modules/esm/utils:355:16)")).toBeUndefined();
+    expect(
+      positionFromDecoratedStack('SyntaxError: Unexpected token\n    at compileSourceTextModule (node:internal/modules/esm/utils:355:16)'),
+    ).toBeUndefined();
   });
 
   it('finds a specifier as a quoted string, either quote', () => {
-    const source = "import a from 'a';\nimport { b } from \"./b.ts\";\n";
+    const source = 'import a from \'a\';\nimport { b } from "./b.ts";\n';
     expect(findSpecifier(source, ['./b.ts'])).toEqual({ line: 2, column: 20 });
     expect(findSpecifier(source, ['./c.ts'])).toBeUndefined();
   });
@@ -45,7 +47,14 @@ describe('programFiles', () => {
   it("lists the program's own sources, newest first, without node_modules", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-files-'));
     try {
-      for (const [rel, age] of [['package.json', 0], ['main.ts', 300], ['lib/a.ts', 100], ['lib/b.js', 200], ['node_modules/x/index.js', 0], ['README.md', 0]] as const) {
+      for (const [rel, age] of [
+        ['package.json', 0],
+        ['main.ts', 300],
+        ['lib/a.ts', 100],
+        ['lib/b.js', 200],
+        ['node_modules/x/index.js', 0],
+        ['README.md', 0],
+      ] as const) {
         mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
         writeFileSync(path.join(dir, rel), '');
         const when = new Date(Date.now() - age * 1000);

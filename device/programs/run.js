@@ -130,7 +130,9 @@ async function main() {
     const after = cacheFiles(cacheDir);
     const added = [...after].filter(([name, mtime]) => before.get(name) !== mtime).length;
     const ms = Math.round(performance.now() - started);
-    process.stderr.write(`kiln-run: ${target.program}: loaded in ${ms} ms, ${added === 0 ? 'all from the compile cache' : `compiled (${added} cache entries written)`}\n`);
+    process.stderr.write(
+      `kiln-run: ${target.program}: loaded in ${ms} ms, ${added === 0 ? 'all from the compile cache' : `compiled (${added} cache entries written)`}\n`,
+    );
   } else {
     setTimeout(() => module.flushCompileCache(), FLUSH_AFTER_MS).unref();
   }

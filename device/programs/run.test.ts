@@ -54,7 +54,8 @@ async function program(name: string, files: Record<string, string> = {}): Promis
   const dir = path.join(work, name);
   const all: Record<string, string> = {
     'package.json': JSON.stringify({ name, type: 'module', main: 'main.ts', dependencies: { 'tiny-dep': '1.0.0' } }),
-    'main.ts': "import shout from 'tiny-dep';\nimport { who } from './who.ts';\nconst n: number = 2;\nconsole.log(shout(`hello ${who()} ${n}`), JSON.stringify(process.argv.slice(1)));\n",
+    'main.ts':
+      "import shout from 'tiny-dep';\nimport { who } from './who.ts';\nconst n: number = 2;\nconsole.log(shout(`hello ${who()} ${n}`), JSON.stringify(process.argv.slice(1)));\n",
     'who.ts': "export function who(): string {\n  return 'world';\n}\n",
     'node_modules/tiny-dep/package.json': JSON.stringify({ name: 'tiny-dep', version: '1.0.0', main: 'index.js' }),
     'node_modules/tiny-dep/index.js': 'module.exports = (s) => s.toUpperCase();\n',
@@ -123,14 +124,18 @@ describe.skipIf(node === undefined)('run.js with the device Node (26) on the hos
     const r = await run(stub, path.join(work, 'cache-syntax'));
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(`syntax: ${path.join(dir, 'who.ts')}:2:30: syntax error: Expected ',', got ';'\n  return ['a', 'b'].join(',' ;\n                             ^\n`);
+    expect(r.stderr).toBe(
+      `syntax: ${path.join(dir, 'who.ts')}:2:30: syntax error: Expected ',', got ';'\n  return ['a', 'b'].join(',' ;\n                             ^\n`,
+    );
   });
 
   it('says when TypeScript needs more than erasing types', async () => {
-    const { dir, stub } = await program('enum', { 'who.ts': "enum Who { World }\nexport function who(): string {\n  return String(Who.World);\n}\n" });
+    const { dir, stub } = await program('enum', { 'who.ts': 'enum Who { World }\nexport function who(): string {\n  return String(Who.World);\n}\n' });
     const r = await run(stub, path.join(work, 'cache-enum'));
     expect(r.code).toBe(1);
-    expect(r.stderr.split('\n')[0]).toBe(`enum: ${path.join(dir, 'who.ts')}:1:1: unsupported TypeScript (type stripping only erases types): TypeScript enum is not supported in strip-only mode`);
+    expect(r.stderr.split('\n')[0]).toBe(
+      `enum: ${path.join(dir, 'who.ts')}:1:1: unsupported TypeScript (type stripping only erases types): TypeScript enum is not supported in strip-only mode`,
+    );
   });
 
   it("finds the position of V8's own syntax errors too", async () => {
@@ -144,7 +149,9 @@ describe.skipIf(node === undefined)('run.js with the device Node (26) on the hos
     const { dir, stub } = await program('missing', { 'main.ts': "import { who } from './whom.ts';\nconsole.log(who());\n" });
     const r = await run(stub, path.join(work, 'cache-missing'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`missing: ${path.join(dir, 'main.ts')}:1:22: cannot resolve import: Cannot find module '${path.join(dir, 'whom.ts')}' imported from ${path.join(dir, 'main.ts')}\n`);
+    expect(r.stderr).toBe(
+      `missing: ${path.join(dir, 'main.ts')}:1:22: cannot resolve import: Cannot find module '${path.join(dir, 'whom.ts')}' imported from ${path.join(dir, 'main.ts')}\n`,
+    );
   });
 
   it('leaves errors thrown by the running program to Node', async () => {

@@ -5,7 +5,14 @@ import type { ServiceStatus } from './supervisor.ts';
 const identity = { name: 'programs', hostname: 'kiln-programs', kilnVersion: '0.1.0', buildId: 'abc123', arch: 'x86_64' };
 const services: ServiceStatus[] = [
   { name: 'heartbeat', state: 'running', pid: 212, restart: 'always', starts: 1 },
-  { name: 'flaky', state: 'waiting', restart: 'on-failure', starts: 3, lastExit: { code: 1, signal: null, ranMs: 800, description: 'exited with code 1' }, nextStartAt: 5000 },
+  {
+    name: 'flaky',
+    state: 'waiting',
+    restart: 'on-failure',
+    starts: 3,
+    lastExit: { code: 1, signal: null, ranMs: 800, description: 'exited with code 1' },
+    nextStartAt: 5000,
+  },
   { name: 'broken', state: 'exited', restart: 'never', starts: 1, lastExit: { code: 1, signal: null, ranMs: 2100, description: 'exited with code 1' } },
 ];
 
@@ -33,6 +40,8 @@ describe('status file', () => {
   });
 
   it('says when there are no services', () => {
-    expect(formatStatus(statusDocument(identity, [], [], 0, 1000), 1000)).toBe('programs (kiln-programs): kiln 0.1.0, build abc123, x86_64, up 1 s\nservices: none\ncommands: none\n');
+    expect(formatStatus(statusDocument(identity, [], [], 0, 1000), 1000)).toBe(
+      'programs (kiln-programs): kiln 0.1.0, build abc123, x86_64, up 1 s\nservices: none\ncommands: none\n',
+    );
   });
 });

@@ -34,7 +34,13 @@ export interface StatusIdentity {
   arch: string;
 }
 
-export function statusDocument(identity: StatusIdentity, commands: readonly string[], services: readonly ServiceStatus[], now: number, uptimeMs: number): StatusFile {
+export function statusDocument(
+  identity: StatusIdentity,
+  commands: readonly string[],
+  services: readonly ServiceStatus[],
+  now: number,
+  uptimeMs: number,
+): StatusFile {
   return {
     name: identity.name,
     hostname: identity.hostname,
@@ -43,13 +49,20 @@ export function statusDocument(identity: StatusIdentity, commands: readonly stri
     arch: identity.arch,
     updatedUptimeMs: Math.round(uptimeMs),
     commands: [...commands],
-    services: services.map(({ nextStartAt, ...rest }) => (nextStartAt === undefined ? rest : { ...rest, nextStartInMs: Math.max(0, Math.round(nextStartAt - now)) })),
+    services: services.map(({ nextStartAt, ...rest }) =>
+      nextStartAt === undefined ? rest : { ...rest, nextStartInMs: Math.max(0, Math.round(nextStartAt - now)) },
+    ),
   };
 }
 
 function pad(cells: string[][]): string[] {
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
-  return cells.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  return cells.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** What `kiln-status` prints; `uptimeMs` is now, to say how soon a waiting service starts again. */

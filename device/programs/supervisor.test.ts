@@ -46,8 +46,14 @@ function harness() {
   return { deps, log, procs, advance, fireNext, pending: () => timers.length };
 }
 
-const spec = (name: string, restart: ServiceSpec['restart'], backoff = { initialMs: 1000, maxMs: 4000, resetAfterMs: 10_000 }): ServiceSpec =>
-  ({ name, command: `/usr/bin/${name}`, args: [], env: {}, restart, backoff });
+const spec = (name: string, restart: ServiceSpec['restart'], backoff = { initialMs: 1000, maxMs: 4000, resetAfterMs: 10_000 }): ServiceSpec => ({
+  name,
+  command: `/usr/bin/${name}`,
+  args: [],
+  env: {},
+  restart,
+  backoff,
+});
 
 describe('supervisor', () => {
   it('starts services in config order and logs their output with a [name] prefix', () => {
@@ -58,7 +64,10 @@ describe('supervisor', () => {
     h.procs[1]!.events.line('stdout', 'hello');
     h.procs[0]!.events.line('stderr', 'oops');
     expect(h.log).toEqual(['info service a: started (pid 100)', 'info service b: started (pid 101)', 'info [b] hello', 'info [a] oops']);
-    expect(s.status().map((x) => [x.name, x.state, x.pid])).toEqual([['a', 'running', 100], ['b', 'running', 101]]);
+    expect(s.status().map((x) => [x.name, x.state, x.pid])).toEqual([
+      ['a', 'running', 100],
+      ['b', 'running', 101],
+    ]);
   });
 
   it('restarts a failing on-failure service with growing delays (fake clock), capped', async () => {
@@ -160,7 +169,10 @@ describe('supervisor: one at a time (the management API)', () => {
     expect(await stopped).toBe(true);
     await h.advance(60_000);
     expect(h.procs).toHaveLength(2);
-    expect(s.status().map((x) => [x.name, x.state])).toEqual([['a', 'stopped'], ['b', 'running']]);
+    expect(s.status().map((x) => [x.name, x.state])).toEqual([
+      ['a', 'stopped'],
+      ['b', 'running'],
+    ]);
     expect(h.log).toContain('info container a: killed by SIGTERM after 0 ms');
     expect(s.startOne('a')).toBe(true);
     expect(h.procs).toHaveLength(3);
@@ -193,7 +205,7 @@ describe('supervisor: one at a time (the management API)', () => {
   });
 });
 
-it('status shows a pid the process learns after the spawn returned (a container\'s, from crun state)', () => {
+it("status shows a pid the process learns after the spawn returned (a container's, from crun state)", () => {
   const h = harness();
   let later: { pid: number | undefined; kill: () => void } | undefined;
   const s = createSupervisor([spec('a', 'always')], { ...h.deps, spawn: () => (later = { pid: undefined, kill: () => {} }) });
@@ -201,7 +213,6 @@ it('status shows a pid the process learns after the spawn returned (a container\
   expect(s.status()[0]!.pid).toBeUndefined();
   later!.pid = 4242;
   expect(s.status()[0]!.pid).toBe(4242);
-
 });
 
 describe('supervisor failOne', () => {

@@ -6,7 +6,18 @@
  *
  * Processes, timers and the clock come in through `SupervisorDeps`, so the schedule is tested with a fake clock.
  */
-import { describeExit, formatDuration, INITIAL_BACKOFF_STATE, isFailure, nextDelay, shouldRestart, type Backoff, type BackoffState, type RestartPolicy, type ServiceExit } from '../contract/programs/backoff.ts';
+import {
+  describeExit,
+  formatDuration,
+  INITIAL_BACKOFF_STATE,
+  isFailure,
+  nextDelay,
+  shouldRestart,
+  type Backoff,
+  type BackoffState,
+  type RestartPolicy,
+  type ServiceExit,
+} from '../contract/programs/backoff.ts';
 import type { ServiceSpec } from '../contract/programs/boot-programs.ts';
 import { errorMessage } from '../contract/error-message.ts';
 
@@ -132,7 +143,9 @@ export function createSupervisor(specs: readonly ServiceSpec[], deps: Supervisor
     if (!ended) {
       service.process = process;
       if (process.pid !== undefined) status.pid = process.pid;
-      deps.log.info(`${noun} ${spec.name}: started${process.pid === undefined ? '' : ` (pid ${process.pid})`}${status.starts > 1 ? `, start ${status.starts}` : ''}`);
+      deps.log.info(
+        `${noun} ${spec.name}: started${process.pid === undefined ? '' : ` (pid ${process.pid})`}${status.starts > 1 ? `, start ${status.starts}` : ''}`,
+      );
       changed();
     }
   }

@@ -23,7 +23,15 @@ describe('listBlockDevices', () => {
     });
     expect(listBlockDevices(fs)).toEqual([
       { name: 'nvme0n1', path: '/dev/nvme0n1', sizeBytes: 1024 ** 3, disk: 'nvme0n1', hasPartitions: true },
-      { name: 'nvme0n1p1', path: '/dev/nvme0n1p1', sizeBytes: 64 * 1024 ** 2, disk: 'nvme0n1', partition: 1, partName: 'EFI System Partition', hasPartitions: false },
+      {
+        name: 'nvme0n1p1',
+        path: '/dev/nvme0n1p1',
+        sizeBytes: 64 * 1024 ** 2,
+        disk: 'nvme0n1',
+        partition: 1,
+        partName: 'EFI System Partition',
+        hasPartitions: false,
+      },
       { name: 'nvme0n1p2', path: '/dev/nvme0n1p2', sizeBytes: 1024 ** 2, disk: 'nvme0n1', partition: 2, partName: 'DATA', hasPartitions: false },
       { name: 'nvme0n1p10', path: '/dev/nvme0n1p10', sizeBytes: 1024 ** 2, disk: 'nvme0n1', partition: 10, hasPartitions: false },
       { name: 'sda', path: '/dev/sda', sizeBytes: 8 * 1024 ** 2, disk: 'sda', hasPartitions: false },

@@ -3,7 +3,6 @@ import { crc32cRaw } from './crc32c.ts';
 import { decodeExt4Superblock, EXT4_SB, hasExt4Magic } from './ext4.ts';
 import { EXT4_DATA_HEAD as GOLDEN } from '../testing/golden-filesystems.ts';
 
-
 /** Recomputes the metadata_csum checksum after an edit, so a test reaches the check it means to make. */
 function resign(bytes: Uint8Array): Uint8Array {
   const sb = bytes.subarray(0x400, 0x800);
@@ -22,7 +21,7 @@ function edited(at: number, value: number, width: 1 | 2 | 4, sign = true): Uint8
 
 describe('crc32cRaw', () => {
   it('gives the standard CRC-32C check value once inverted', () => {
-    expect((~crc32cRaw(0xffffffff, new TextEncoder().encode('123456789'))) >>> 0).toBe(0xe3069283);
+    expect(~crc32cRaw(0xffffffff, new TextEncoder().encode('123456789')) >>> 0).toBe(0xe3069283);
   });
 });
 
@@ -44,9 +43,7 @@ describe('decodeExt4Superblock', () => {
   it('rejects one flipped label byte by its checksum, naming the offset', () => {
     const bytes = GOLDEN.slice();
     bytes[0x400 + EXT4_SB.volumeName] ^= 0x20; // "DATA" -> "dATA"
-    expect(() => decodeExt4Superblock(bytes)).toThrow(
-      'Cannot decode ext4 superblock at 0x7fc: checksum 0x36409f08 does not match its contents (0xd582389d)',
-    );
+    expect(() => decodeExt4Superblock(bytes)).toThrow('Cannot decode ext4 superblock at 0x7fc: checksum 0x36409f08 does not match its contents (0xd582389d)');
   });
 
   it('names a bad magic', () => {

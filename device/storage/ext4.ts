@@ -95,7 +95,11 @@ export function decodeExt4Superblock(bytes: Uint8Array, offset = EXT4_SUPERBLOCK
   if (logBlockSize > MAX_LOG_BLOCK_SIZE) {
     throw new SuperblockError(what, offset + EXT4_SB.logBlockSize, `block size 1024 << ${logBlockSize} is not a valid ext4 block size`);
   }
-  for (const [name, field] of [['inodes count', EXT4_SB.inodesCount], ['blocks per group', EXT4_SB.blocksPerGroup], ['inodes per group', EXT4_SB.inodesPerGroup]] as const) {
+  for (const [name, field] of [
+    ['inodes count', EXT4_SB.inodesCount],
+    ['blocks per group', EXT4_SB.blocksPerGroup],
+    ['inodes per group', EXT4_SB.inodesPerGroup],
+  ] as const) {
     if (u32(field) === 0) throw new SuperblockError(what, offset + field, `${name} is 0`);
   }
   const compat = u32(EXT4_SB.featureCompat);

@@ -26,10 +26,7 @@ const CHECKERS: Record<Partition['filesystem'], Checker> = {
 /** How many of the checker's repair lines the console gets (a badly damaged filesystem can print thousands). */
 const MAX_REPAIR_LINES = 4;
 
-export type FsckOutcome =
-  | { kind: 'unavailable'; note: string }
-  | { kind: 'ok'; note: string }
-  | { kind: 'failed'; note: string };
+export type FsckOutcome = { kind: 'unavailable'; note: string } | { kind: 'ok'; note: string } | { kind: 'failed'; note: string };
 
 /** Runs the checker for `partition` on `device`; never throws (a checker that cannot start is a failure). */
 export async function checkFilesystem(io: StorageIo, partition: Partition, device: string): Promise<FsckOutcome> {
@@ -41,7 +38,10 @@ export async function checkFilesystem(io: StorageIo, partition: Partition, devic
   }
   try {
     const { code, output } = await io.runProgram(program, [...checker.args, device]);
-    const lines = output.split('\n').map((l) => l.trim().replace(/\s+/g, ' ')).filter((l) => l !== '');
+    const lines = output
+      .split('\n')
+      .map((l) => l.trim().replace(/\s+/g, ' '))
+      .filter((l) => l !== '');
     const last = lines.at(-1) ?? '';
     if (checker.mountable(code)) {
       if (code === 0) return { kind: 'ok', note: `${checker.name}: clean` };

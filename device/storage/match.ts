@@ -39,9 +39,10 @@ export function matchPartitions(partitions: readonly Partition[], seen: readonly
     const list = candidates[i];
     if (list.length === 0) {
       const sameLabel = seen.find((fs) => fs.probe.filesystem !== 'unknown' && fs.probe.label.toUpperCase() === partition.label.toUpperCase());
-      const problem = sameLabel === undefined
-        ? 'not found'
-        : `found ${sameLabel.device.path} labelled ${sameLabel.probe.label}, but it is ${sameLabel.probe.detail}, not ${partition.filesystem}`;
+      const problem =
+        sameLabel === undefined
+          ? 'not found'
+          : `found ${sameLabel.device.path} labelled ${sameLabel.probe.label}, but it is ${sameLabel.probe.detail}, not ${partition.filesystem}`;
       return { partition, problem };
     }
     const ranked = [...list].sort((a, b) => (diskVotes.get(b.device.disk) ?? 0) - (diskVotes.get(a.device.disk) ?? 0));

@@ -43,12 +43,22 @@ function probeFile(file: string): Probe {
 function blkid(file: string): Record<string, string> {
   const out = tool('blkid', ['-p', '-o', 'export', file], true);
   if (out.startsWith('exit ')) return {};
-  return Object.fromEntries(out.trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]),
+  );
 }
 
 function dumpe2fs(file: string): Record<string, string> {
   const out = tool('dumpe2fs', ['-h', file], true);
-  return Object.fromEntries(out.split('\n').filter((l) => l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')).trim(), l.slice(l.indexOf(':') + 1).trim()]));
+  return Object.fromEntries(
+    out
+      .split('\n')
+      .filter((l) => l.includes(':'))
+      .map((l) => [l.slice(0, l.indexOf(':')).trim(), l.slice(l.indexOf(':') + 1).trim()]),
+  );
 }
 
 describe('blkid and dumpe2fs judge the ext2/3/4 reader', () => {
@@ -83,12 +93,20 @@ describe('blkid and dumpe2fs judge the ext2/3/4 reader', () => {
     bytes[1024 + 0x78] ^= 0x20;
     writeFileSync(file, bytes);
     expect(tool('dumpe2fs', ['-h', file], true)).toContain('Superblock checksum does not match superblock');
-    expect(probeFile(file)).toMatchObject({ filesystem: 'ext4', label: '', problem: expect.stringMatching(/^Cannot decode ext4 superblock at 0x7fc: checksum 0x[0-9a-f]{8} does not match/) });
+    expect(probeFile(file)).toMatchObject({
+      filesystem: 'ext4',
+      label: '',
+      problem: expect.stringMatching(/^Cannot decode ext4 superblock at 0x7fc: checksum 0x[0-9a-f]{8} does not match/),
+    });
   });
 });
 
 describe('blkid judges the FAT reader', () => {
-  for (const [bits, sizeMiB, label, serial] of [[32, 40, 'ESP', '1234ABCD'], [16, 16, 'BOOT16', '00C0FFEE'], [12, 2, 'TINY12', '0BADF00D']] as const) {
+  for (const [bits, sizeMiB, label, serial] of [
+    [32, 40, 'ESP', '1234ABCD'],
+    [16, 16, 'BOOT16', '00C0FFEE'],
+    [12, 2, 'TINY12', '0BADF00D'],
+  ] as const) {
     it(`mkfs.vfat -F ${bits} -n ${label}`, () => {
       const file = image(`fat${bits}.img`, sizeMiB);
       tool('mkfs.vfat', ['-F', String(bits), '-n', label, '-i', serial, file]);
@@ -99,7 +117,10 @@ describe('blkid judges the FAT reader', () => {
 
   it("kiln's own FAT32 writer (the ESP of kiln disk)", () => {
     const file = join(dir, 'kiln-esp.img');
-    writeFileSync(file, encodeFat32({ sizeBytes: 40 * MiB, label: 'ESP', volumeId: 0xcafe0001, files: [{ path: 'EFI/BOOT/BOOTX64.EFI', data: new Uint8Array(1000) }] }));
+    writeFileSync(
+      file,
+      encodeFat32({ sizeBytes: 40 * MiB, label: 'ESP', volumeId: 0xcafe0001, files: [{ path: 'EFI/BOOT/BOOTX64.EFI', data: new Uint8Array(1000) }] }),
+    );
     const judge = blkid(file);
     expect(probeFile(file)).toEqual({ filesystem: 'vfat', label: 'ESP', uuid: 'CAFE-0001', detail: 'FAT32' });
     expect([judge.TYPE, judge.LABEL, judge.UUID]).toEqual(['vfat', 'ESP', 'CAFE-0001']);

@@ -75,4 +75,3 @@ function rootDirectoryLabel(read: ReadAt, boot: FatBootSector): string | undefin
   }
   return undefined;
 }
-

@@ -32,7 +32,11 @@ function sysfs(fs: FakeFs, disks: readonly FakeDisk[]): void {
   }
 }
 
-function setup(storage: Storage | undefined, disks: FakeDisk[], options: { debug?: boolean; mountFailures?: Record<string, string>; fsck?: { path: string; code: number; output?: string } } = {}) {
+function setup(
+  storage: Storage | undefined,
+  disks: FakeDisk[],
+  options: { debug?: boolean; mountFailures?: Record<string, string>; fsck?: { path: string; code: number; output?: string } } = {},
+) {
   const fs = fakeFs({ '/proc/uptime': '5.00 1.00\n' });
   const libc = fakeLibc(options.mountFailures ?? {});
   let console = '';
@@ -60,7 +64,16 @@ function setup(storage: Storage | undefined, disks: FakeDisk[], options: { debug
     },
     startConsoleShell: (_log, reason) => void shells.push(reason),
   };
-  const config = { name: 'gw', hostname: 'gw', kilnVersion: '0.1.0', buildId: 'b', arch: 'x86_64', modules: [], debug: options.debug ?? false, storage } as BootConfig;
+  const config = {
+    name: 'gw',
+    hostname: 'gw',
+    kilnVersion: '0.1.0',
+    buildId: 'b',
+    arch: 'x86_64',
+    modules: [],
+    debug: options.debug ?? false,
+    storage,
+  } as BootConfig;
   const ctx: StorageContext = {
     libc,
     fs,
@@ -111,7 +124,16 @@ describe('storageStage', () => {
   });
 
   it('matches vfat labels regardless of case, ext4 labels exactly', async () => {
-    const { ctx, libc, io } = setup({ waitSeconds: 1, partitions: [{ ...ESP, label: 'esp', mount: '/boot' }, { ...DATA, label: 'data', required: false }] }, [gatewayDisk()]);
+    const { ctx, libc, io } = setup(
+      {
+        waitSeconds: 1,
+        partitions: [
+          { ...ESP, label: 'esp', mount: '/boot' },
+          { ...DATA, label: 'data', required: false },
+        ],
+      },
+      [gatewayDisk()],
+    );
     expect(await storageStage(ctx, io)).toBe('esp → /boot');
     expect(libc.calls).toEqual(['mount /dev/vda1 /boot vfat 0x0 -']);
   });
@@ -152,7 +174,9 @@ describe('storageStage', () => {
   });
 
   it('an optional partition that is missing is a warning, and is waited for only until the devices settle', async () => {
-    const { ctx, io, console, clock } = setup({ waitSeconds: 30, partitions: [ESP, DATA, { ...DATA, label: 'LOGS', mount: '/data/log', required: false }] }, [gatewayDisk()]);
+    const { ctx, io, console, clock } = setup({ waitSeconds: 30, partitions: [ESP, DATA, { ...DATA, label: 'LOGS', mount: '/data/log', required: false }] }, [
+      gatewayDisk(),
+    ]);
     expect(await storageStage(ctx, io)).toBe('ESP on /dev/vda1 (not mounted); DATA → /data');
     expect(console()).toContain('kiln: optional partition LOGS (ext4 → /data/log) not found\n');
     expect(console()).not.toContain('degraded');
@@ -176,7 +200,9 @@ describe('storageStage', () => {
     const { ctx, libc, io, console } = setup({ waitSeconds: 0, partitions: [ESP, DATA] }, [gatewayDisk(corrupt)]);
     await storageStage(ctx, io);
     expect(libc.calls).toEqual([]);
-    expect(console()).toContain('/dev/vda2: corrupt ext4 (Cannot decode ext4 superblock at 0x7fc: checksum 0x36409f08 does not match its contents (0xd582389d))');
+    expect(console()).toContain(
+      '/dev/vda2: corrupt ext4 (Cannot decode ext4 superblock at 0x7fc: checksum 0x36409f08 does not match its contents (0xd582389d))',
+    );
   });
 
   it('a label on the wrong filesystem is named as such', async () => {
@@ -226,17 +252,23 @@ describe('storageStage', () => {
       const many = Array.from({ length: 7 }, (_, i) => `DATA: problem ${i}. FIXED.`).join('\n') + '\nDATA: 12/16384 files\n';
       const two = setup(checked, [gatewayDisk()], { fsck: { path: '/usr/sbin/e2fsck', code: 1, output: many } });
       await storageStage(two.ctx, two.io);
-      expect(two.console()).toContain('e2fsck: errors corrected (exit 1): DATA: problem 0. FIXED; DATA: problem 1. FIXED; DATA: problem 2. FIXED; DATA: problem 3. FIXED; … 3 more\n');
+      expect(two.console()).toContain(
+        'e2fsck: errors corrected (exit 1): DATA: problem 0. FIXED; DATA: problem 1. FIXED; DATA: problem 2. FIXED; DATA: problem 3. FIXED; … 3 more\n',
+      );
     });
 
     it('says a clean filesystem is clean', async () => {
-      const { ctx, io, console } = setup(checked, [gatewayDisk()], { fsck: { path: '/usr/sbin/e2fsck', code: 0, output: 'DATA: clean, 12/16384 files, 9514/65536 blocks\n' } });
+      const { ctx, io, console } = setup(checked, [gatewayDisk()], {
+        fsck: { path: '/usr/sbin/e2fsck', code: 0, output: 'DATA: clean, 12/16384 files, 9514/65536 blocks\n' },
+      });
       await storageStage(ctx, io);
       expect(console()).toContain('kiln: DATA (ext4) /dev/vda2: e2fsck: clean\n');
     });
 
     it('does not mount what e2fsck could not repair', async () => {
-      const { ctx, libc, io, console } = setup(checked, [gatewayDisk()], { fsck: { path: '/sbin/e2fsck', code: 4, output: 'DATA: UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n' } });
+      const { ctx, libc, io, console } = setup(checked, [gatewayDisk()], {
+        fsck: { path: '/sbin/e2fsck', code: 4, output: 'DATA: UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n' },
+      });
       await storageStage(ctx, io);
       expect(libc.calls).toEqual([]);
       expect(console()).toContain(

@@ -20,11 +20,7 @@ export type StorageContext = Pick<StageContext, 'libc' | 'fs' | 'log' | 'config'
 export async function storageStage(ctx: StorageContext, io: StorageIo = nodeStorageIo): Promise<string> {
   const storage = ctx.config.storage;
   if (storage === undefined || storage.partitions.length === 0) return 'no partitions configured';
-  const scan = await scanForPartitions(
-    { fs: ctx.fs, readAt: io.readAt, now: ctx.now, sleep: ctx.sleep },
-    storage.partitions,
-    storage.waitSeconds * 1000,
-  );
+  const scan = await scanForPartitions({ fs: ctx.fs, readAt: io.readAt, now: ctx.now, sleep: ctx.sleep }, storage.partitions, storage.waitSeconds * 1000);
 
   const failures: string[] = [];
   const summary: string[] = [];
@@ -102,4 +98,3 @@ function inMountOrder(matches: readonly PartitionMatch[]): PartitionMatch[] {
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
-

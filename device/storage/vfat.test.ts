@@ -3,24 +3,31 @@ import { FAT32_ESP_HEAD as FAT32_GOLDEN } from '../testing/golden-filesystems.ts
 import { fromDump } from '../testing/xxd.ts';
 import { decodeFat32Entry, decodeFatBootSector, FAT_BPB, findFatLabelEntry, looksLikeFat } from './vfat.ts';
 
-
 /** `mkfs.vfat -F 16 -n BOOT16 -i 00C0FFEE` on 16 MiB. */
-const FAT16_GOLDEN = fromDump(512, 0, `
+const FAT16_GOLDEN = fromDump(
+  512,
+  0,
+  `
 00000000: eb3c 906d 6b66 732e 6661 7400 0204 0400
 00000010: 0200 0200 80f8 2000 2000 0200 0000 0000
 00000020: 0000 0000 8000 29ee ffc0 0042 4f4f 5431
 00000030: 3620 2020 2020 4641 5431 3620 2020 0e1f
 000001f0: 0000 0000 0000 0000 0000 0000 0000 55aa
-`);
+`,
+);
 
 /** `mkfs.vfat -F 12 -n TINY12 -i 0BADF00D` on 2 MiB. */
-const FAT12_GOLDEN = fromDump(512, 0, `
+const FAT12_GOLDEN = fromDump(
+  512,
+  0,
+  `
 00000000: eb3c 906d 6b66 732e 6661 7400 0204 0100
 00000010: 0200 0200 10f8 0300 1000 0200 0000 0000
 00000020: 0000 0000 8000 290d f0ad 0b54 494e 5931
 00000030: 3220 2020 2020 4641 5431 3220 2020 0e1f
 000001f0: 0000 0000 0000 0000 0000 0000 0000 55aa
-`);
+`,
+);
 
 function edited(golden: Uint8Array, at: number, value: number, width: 1 | 2 | 4): Uint8Array {
   const bytes = golden.slice();
@@ -34,7 +41,10 @@ function edited(golden: Uint8Array, at: number, value: number, width: 1 | 2 | 4)
 function entry(name: string, attributes: number): Uint8Array {
   const e = new Uint8Array(32);
   // One byte per character: labels are OEM code page text, not UTF-8.
-  e.set(Array.from(name.padEnd(11, ' '), (c) => c.charCodeAt(0)), 0);
+  e.set(
+    Array.from(name.padEnd(11, ' '), (c) => c.charCodeAt(0)),
+    0,
+  );
   e[11] = attributes;
   return e;
 }
@@ -88,7 +98,9 @@ describe('decodeFatBootSector', () => {
     expect(() => decodeFatBootSector(edited(FAT32_GOLDEN, FAT_BPB.totalSectors32, 1000, 4))).toThrow(
       'at 0x20: 1000 sectors leave no room for data after 1104 sectors of FATs and root directory',
     );
-    expect(() => decodeFatBootSector(edited(FAT32_GOLDEN, FAT_BPB.rootCluster, 1, 4))).toThrow('at 0x2c: root directory cluster 1 is outside clusters 2..68529');
+    expect(() => decodeFatBootSector(edited(FAT32_GOLDEN, FAT_BPB.rootCluster, 1, 4))).toThrow(
+      'at 0x2c: root directory cluster 1 is outside clusters 2..68529',
+    );
   });
 
   it('does not take other volumes that start with a jump for FAT', () => {

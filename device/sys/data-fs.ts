@@ -50,7 +50,7 @@ export const nodeDataFs: DataFs = {
   append(fd, text) {
     const bytes = Buffer.from(text);
     // A short write (a nearly full disk) would otherwise drop the rest of the line silently.
-    for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done);
+    for (let done = 0; done < bytes.length;) done += fs.writeSync(fd, bytes, done);
   },
   size: (fd) => fs.fstatSync(fd).size,
   fsync: (fd) => fs.fsyncSync(fd),

@@ -8,7 +8,21 @@
 import { createRequire } from 'node:module';
 
 /** mount(2) flags (linux/mount.h): defined beside the mount-option parser the host shares. */
-export { MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_SYNCHRONOUS, MS_DIRSYNC, MS_NOSYMFOLLOW, MS_NOATIME, MS_NODIRATIME, MS_SILENT, MS_RELATIME, MS_STRICTATIME, MS_LAZYTIME } from '../formats/mount-flags.ts';
+export {
+  MS_RDONLY,
+  MS_NOSUID,
+  MS_NODEV,
+  MS_NOEXEC,
+  MS_SYNCHRONOUS,
+  MS_DIRSYNC,
+  MS_NOSYMFOLLOW,
+  MS_NOATIME,
+  MS_NODIRATIME,
+  MS_SILENT,
+  MS_RELATIME,
+  MS_STRICTATIME,
+  MS_LAZYTIME,
+} from '../formats/mount-flags.ts';
 
 /** umount2(2): detach now, clean up when the last user goes away ("lazy" unmount). */
 export const MNT_DETACH = 0x2;
@@ -101,8 +115,7 @@ export function openLibc(): Libc {
   const finitNumber = SYS_FINIT_MODULE[process.arch];
 
   return {
-    mount: (source, target, fstype, flags, data) =>
-      void check(mount(source, target, fstype, flags, data), `mount(${target})`),
+    mount: (source, target, fstype, flags, data) => void check(mount(source, target, fstype, flags, data), `mount(${target})`),
     umount2: (target, flags) => void check(umount2(target, flags), `umount2(${target})`),
     finitModule: (fd, path, params, flags) => {
       if (finitNumber === undefined) throw new Error(`finit_module: no syscall number for arch ${process.arch}`);

@@ -10,7 +10,14 @@ export const SCHED_OTHER = 0;
 export const SCHED_FIFO = 1;
 export const SCHED_RR = 2;
 /** Threads created after the policy is set inherit it; SCHED_RESET_ON_FORK would undo that for children. */
-export const POLICY_NAMES: Readonly<Record<number, string>> = { 0: 'SCHED_OTHER', 1: 'SCHED_FIFO', 2: 'SCHED_RR', 3: 'SCHED_BATCH', 5: 'SCHED_IDLE', 6: 'SCHED_DEADLINE' };
+export const POLICY_NAMES: Readonly<Record<number, string>> = {
+  0: 'SCHED_OTHER',
+  1: 'SCHED_FIFO',
+  2: 'SCHED_RR',
+  3: 'SCHED_BATCH',
+  5: 'SCHED_IDLE',
+  6: 'SCHED_DEADLINE',
+};
 
 /** cpu_set_t is 1024 bits in glibc. */
 const CPU_SET_BYTES = 128;

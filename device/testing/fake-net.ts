@@ -85,7 +85,10 @@ export function fakeRtnl(failures: Record<string, string> = {}): FakeRtnl {
     calls,
     failures,
     setLink: (name, change) =>
-      record(`link ${name}#${change.index}${change.up === undefined ? '' : change.up ? ' up' : ' down'}${change.mtu === undefined ? '' : ` mtu ${change.mtu}`}`, `set ${name}`),
+      record(
+        `link ${name}#${change.index}${change.up === undefined ? '' : change.up ? ' up' : ' down'}${change.mtu === undefined ? '' : ` mtu ${change.mtu}`}`,
+        `set ${name}`,
+      ),
     addAddress: (name, change) =>
       record(
         `addr add ${name} ${formatPrefix(change.address)}${change.validSeconds === undefined ? '' : ` valid ${change.validSeconds}`}`,
@@ -93,7 +96,10 @@ export function fakeRtnl(failures: Record<string, string> = {}): FakeRtnl {
       ),
     deleteAddress: (name, change) => record(`addr del ${name} ${formatPrefix(change.address)}`, `delete address ${formatPrefix(change.address)} from ${name}`),
     addRoute: (name, route) =>
-      record(`route add ${describeRoute(route, name)}${route.metric === undefined ? '' : ` metric ${route.metric}`} proto ${route.protocol}`, `add route ${describeRoute(route, name)}`),
+      record(
+        `route add ${describeRoute(route, name)}${route.metric === undefined ? '' : ` metric ${route.metric}`} proto ${route.protocol}`,
+        `add route ${describeRoute(route, name)}`,
+      ),
     deleteRoute: (name, route) => record(`route del ${describeRoute(route, name)}`, `delete route ${describeRoute(route, name)}`),
   };
 }

@@ -40,8 +40,7 @@ export function fakeLibc(failures: Record<string, string> = {}, fdPaths?: Map<nu
   const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
   return {
     calls,
-    mount: (source, target, fstype, flags, data) =>
-      record(`mount ${source} ${target} ${fstype} ${hex(flags)} ${data ?? '-'}`, `mount(${target})`),
+    mount: (source, target, fstype, flags, data) => record(`mount ${source} ${target} ${fstype} ${hex(flags)} ${data ?? '-'}`, `mount(${target})`),
     umount2: (target, flags) => record(`umount2 ${target} ${flags}`, `umount2(${target})`),
     finitModule: (fd, path, params, flags) => {
       if (fdPaths !== undefined && fdPaths.get(fd) !== path) throw new Error(`fd ${fd} is not open on ${path}`);

@@ -9,7 +9,10 @@ import { fromDump } from './xxd.ts';
  *     -E hash_seed=11111111-2222-3333-4444-555555555555,nodiscard -O ^has_journal g.img
  * The superblock starts at 0x400.
  */
-export const EXT4_DATA_HEAD = fromDump(2048, 0x400, `
+export const EXT4_DATA_HEAD = fromDump(
+  2048,
+  0x400,
+  `
 00000000: 0008 0000 0020 0000 9901 0000 ae1d 0000
 00000010: f507 0000 0100 0000 0000 0000 0000 0000
 00000020: 0020 0000 0020 0000 0008 0000 0000 0000
@@ -27,13 +30,17 @@ export const EXT4_DATA_HEAD = fromDump(2048, 0x400, `
 00000170: 0000 0000 0401 0000 5300 0000 0000 0000
 00000240: 0000 0000 0000 0000 4402 0000 0000 0000
 000003f0: 0000 0000 0000 0000 0000 0000 089f 4036
-`);
+`,
+);
 
 /**
  * The boot sector of `mkfs.vfat -F 32 -n ESP -i 1234ABCD` on a 34 MiB file (dosfstools 4.2; boot code left out).
  * Its root directory (cluster 2) reads as zeros here: no label entry, so the boot sector's label counts.
  */
-export const FAT32_ESP_HEAD = fromDump(512, 0, `
+export const FAT32_ESP_HEAD = fromDump(
+  512,
+  0,
+  `
 00000000: eb58 906d 6b66 732e 6661 7400 0201 2000
 00000010: 0200 0000 00f8 0000 2000 0800 0000 0000
 00000020: 0010 0100 1802 0000 0000 0000 0200 0000
@@ -41,4 +48,5 @@ export const FAT32_ESP_HEAD = fromDump(512, 0, `
 00000040: 8000 29cd ab34 1245 5350 2020 2020 2020
 00000050: 2020 4641 5433 3220 2020 0e1f be77 7cac
 000001f0: 0000 0000 0000 0000 0000 0000 0000 55aa
-`);
+`,
+);

@@ -63,7 +63,15 @@ if (mode === 'rtnl') {
   attempt(() => rtnl.deleteAddress(name, { index, address: parsePrefix('fd00::20/64') }));
   // Must fail: already gone.
   attempt(() => rtnl.deleteAddress(name, { index, address: parsePrefix('fd00::20/64') }));
-  console.log(JSON.stringify({ link: ip('link', 'show', name), addresses: ip('addr', 'show', name), routes: ip('route', 'show'), routes6: ip('-6', 'route', 'show', 'dev', name), errors }));
+  console.log(
+    JSON.stringify({
+      link: ip('link', 'show', name),
+      addresses: ip('addr', 'show', name),
+      routes: ip('route', 'show'),
+      routes6: ip('-6', 'route', 'show', 'dev', name),
+      errors,
+    }),
+  );
 } else if (mode === 'dhcp') {
   const [name, resolvPath, speedText, peer] = args as [string, string, string?, string?];
   const speed = Number(speedText ?? 1);
@@ -86,7 +94,12 @@ if (mode === 'rtnl') {
       // The exchange as the judge test checks it: "sent DISCOVER", "got OFFER", ...
       openDhcpSocket: (ifname, onMessage) => {
         const type = (bytes: Uint8Array) => decodeDhcpMessage(bytes).options.messageType;
-        const socket = openDhcpSocket(sys, ifname, (bytes) => (lines.push(`got ${type(bytes)}`), process.env.KILN_JUDGE_DUMP && console.error(Buffer.from(bytes).toString('hex')), onMessage(bytes)), (m) => log.warn(`socket: ${m}`));
+        const socket = openDhcpSocket(
+          sys,
+          ifname,
+          (bytes) => (lines.push(`got ${type(bytes)}`), process.env.KILN_JUDGE_DUMP && console.error(Buffer.from(bytes).toString('hex')), onMessage(bytes)),
+          (m) => log.warn(`socket: ${m}`),
+        );
         return { send: (bytes, to) => (lines.push(`sent ${type(bytes)} to ${to}`), socket.send(bytes, to)), close: () => socket.close() };
       },
       now: () => performance.now() * speed,

@@ -26,7 +26,10 @@ export function settingsContext(sections: Partial<BootConfig> = {}, files: Recor
   const ctx: SettingsContext = {
     libc,
     fs,
-    log: createLog((text) => (console += text), () => 8.5),
+    log: createLog(
+      (text) => (console += text),
+      () => 8.5,
+    ),
     config,
     settings: () => settings,
     setSettings: (next) => void (settings = next),
@@ -34,7 +37,11 @@ export function settingsContext(sections: Partial<BootConfig> = {}, files: Recor
     onShutdown: (hook) => void shutdownHooks.push(hook),
   };
   return {
-    ctx, fs, libc, signals, shutdownHooks,
+    ctx,
+    fs,
+    libc,
+    signals,
+    shutdownHooks,
     console: () => console,
     clearConsole: () => void (console = ''),
   };

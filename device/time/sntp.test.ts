@@ -26,7 +26,15 @@ const replyBytes = bytes(`
   eb1c8e01 40000000
   eb1c8e01 40100000`);
 const reply: SntpPacket = {
-  leap: 0, version: 4, mode: 4, stratum: 2, poll: 6, precision: -20, rootDelay: 1 / 32, rootDispersion: 1 / 16, referenceId: 0x0a000202,
+  leap: 0,
+  version: 4,
+  mode: 4,
+  stratum: 2,
+  poll: 6,
+  precision: -20,
+  rootDelay: 1 / 32,
+  rootDispersion: 1 / 16,
+  referenceId: 0x0a000202,
   reference: { seconds: 0xeb1c8d00, fraction: 0 },
   originate: sent,
   receive: { seconds: 0xeb1c8e01, fraction: 0x40000000 },

@@ -103,8 +103,19 @@ const ZERO: NtpTimestamp = { seconds: 0, fraction: 0 };
 /** A client request (RFC 4330 §5): everything zero but the version, mode 3 and the transmit timestamp. */
 export function encodeSntpRequest(transmit: NtpTimestamp): Uint8Array {
   return encodeSntpPacket({
-    leap: 0, version: VERSION, mode: MODE_CLIENT, stratum: 0, poll: 0, precision: 0, rootDelay: 0, rootDispersion: 0, referenceId: 0,
-    reference: ZERO, originate: ZERO, receive: ZERO, transmit,
+    leap: 0,
+    version: VERSION,
+    mode: MODE_CLIENT,
+    stratum: 0,
+    poll: 0,
+    precision: 0,
+    rootDelay: 0,
+    rootDispersion: 0,
+    referenceId: 0,
+    reference: ZERO,
+    originate: ZERO,
+    receive: ZERO,
+    transmit,
   });
 }
 

@@ -36,7 +36,15 @@ function setup(servers: Record<string, FakeServer>) {
       const stepped = steps.reduce((sum, ms) => sum + ms, 0);
       const serverTime = toNtp(t1 + 5 + behaviour.aheadMs - stepped);
       const bytes = encodeSntpPacket({
-        leap: 0, version: 4, mode: 4, stratum: behaviour.stratum ?? 2, poll: 6, precision: -20, rootDelay: 0, rootDispersion: 0, referenceId: 0,
+        leap: 0,
+        version: 4,
+        mode: 4,
+        stratum: behaviour.stratum ?? 2,
+        poll: 6,
+        precision: -20,
+        rootDelay: 0,
+        rootDispersion: 0,
+        referenceId: 0,
         reference: serverTime,
         originate: behaviour.wrongOriginate ? { seconds: request.transmit.seconds, fraction: (request.transmit.fraction + 1) >>> 0 } : request.transmit,
         receive: serverTime,
@@ -58,7 +66,7 @@ function setup(servers: Record<string, FakeServer>) {
 }
 
 describe('TimeSync', () => {
-  it('steps the clock by the measured offset and says so in the brief\'s words', async () => {
+  it("steps the clock by the measured offset and says so in the brief's words", async () => {
     const t = setup({ '10.0.2.2:1123': { aheadMs: 1234 } });
     const result = await t.sync.start(5000);
     expect(result).toMatchObject({ ok: true, source: '10.0.2.2:1123', stratum: 2, stepped: true });
@@ -81,7 +89,11 @@ describe('TimeSync', () => {
   });
 
   it('asks the servers in order; the first good answer wins', async () => {
-    const t = setup({ 'a.example': { aheadMs: 0, fail: 'no answer from a.example:123' }, 'b.example:1123': { aheadMs: 500, address: '192.0.2.7' }, 'c.example': { aheadMs: 9 } });
+    const t = setup({
+      'a.example': { aheadMs: 0, fail: 'no answer from a.example:123' },
+      'b.example:1123': { aheadMs: 500, address: '192.0.2.7' },
+      'c.example': { aheadMs: 9 },
+    });
     const result = await t.sync.start(5000);
     expect(t.asked).toEqual(['a.example', 'b.example:1123']);
     expect(result).toMatchObject({ ok: true, source: 'b.example:1123 (192.0.2.7)', skipped: ['no answer from a.example:123'] });

@@ -16,7 +16,16 @@ function io(files: Record<string, string> = {}) {
   };
 }
 
-const status = JSON.stringify({ name: 'p', hostname: 'h', kiln: '0.1.0', buildId: 'b', arch: 'x86_64', updatedUptimeMs: 1000, commands: ['greet'], services: [] });
+const status = JSON.stringify({
+  name: 'p',
+  hostname: 'h',
+  kiln: '0.1.0',
+  buildId: 'b',
+  arch: 'x86_64',
+  updatedUptimeMs: 1000,
+  commands: ['greet'],
+  services: [],
+});
 
 describe('kiln-status', () => {
   it('prints the init status file', () => {
@@ -45,7 +54,12 @@ describe('kiln-reload', () => {
   });
 
   it('says why it could not', () => {
-    const t = { ...io(), kill: () => { throw Object.assign(new Error('EPERM'), { code: 'EPERM' }); } };
+    const t = {
+      ...io(),
+      kill: () => {
+        throw Object.assign(new Error('EPERM'), { code: 'EPERM' });
+      },
+    };
     expect(runReload([], t)).toBe(1);
     expect(t.out.stderr).toBe('kiln-reload: cannot signal the init (EPERM): run it as root\n');
     expect(runReload(['now'], io())).toBe(2);

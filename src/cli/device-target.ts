@@ -29,7 +29,11 @@ export function withDeviceOptions(command: Command, options: { required?: boolea
   return command
     .addOption(device)
     .option('--token-file <path>', "file holding the API token (the secondary config's api.token); default: $KILN_TOKEN")
-    .option('--timeout <seconds>', `give up when the device is silent this long (default: ${(options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000})`, seconds);
+    .option(
+      '--timeout <seconds>',
+      `give up when the device is silent this long (default: ${(options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000})`,
+      seconds,
+    );
 }
 
 export const DEVICE_HELP = `The device serves its management API on TCP port apiPort (kiln config) once its secondary config provisions

@@ -54,7 +54,16 @@ A running device (its management API on the config's apiPort; token from $KILN_T
     powerCommand(io, 'reboot'),
     powerCommand(io, 'poweroff'),
   ];
-  for (const cmd of [buildCommand(io), diskCommand(io), runCommand(io, (c) => (exitCode = c)), lockCommand(io), configCommand(io), logsCommand(io), ...deviceCommands, setupCommand(io)]) {
+  for (const cmd of [
+    buildCommand(io),
+    diskCommand(io),
+    runCommand(io, (c) => (exitCode = c)),
+    lockCommand(io),
+    configCommand(io),
+    logsCommand(io),
+    ...deviceCommands,
+    setupCommand(io),
+  ]) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) }));
   }
   for (const sub of program.commands.flatMap((c) => c.commands)) sub.exitOverride();

@@ -31,9 +31,7 @@ describe('arch: one architecture or a list of them', () => {
 
   test('an empty list and a repeated architecture', () => {
     expect(problem('name: x\narch: []\n')).toBe('kiln.yml:2:7: arch: expected at least 1 items, found a list');
-    expect(problem('name: x\narch: [x86_64, aarch64, x86_64]\n')).toBe(
-      'kiln.yml:2:25: arch[2]: expected each architecture once; "x86_64" is already arch[0]',
-    );
+    expect(problem('name: x\narch: [x86_64, aarch64, x86_64]\n')).toBe('kiln.yml:2:25: arch[2]: expected each architecture once; "x86_64" is already arch[0]');
   });
 
   test('the JSON Schema says the same for editors', () => {

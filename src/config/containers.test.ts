@@ -26,11 +26,15 @@ describe('containers in the config', () => {
   });
 
   test('a priority outside 1-99 names the container field and its line', () => {
-    expect(error(`${BASE}  - name: rt\n    image: oci:x\n    realtime: { policy: fifo, priority: 120 }\n`)).toMatch(/kiln\.yml:9:\d+: containers\[0\]\.realtime\.priority: .*99/);
+    expect(error(`${BASE}  - name: rt\n    image: oci:x\n    realtime: { policy: fifo, priority: 120 }\n`)).toMatch(
+      /kiln\.yml:9:\d+: containers\[0\]\.realtime\.priority: .*99/,
+    );
   });
 
   test('two containers with one name', () => {
-    expect(error(`${BASE}  - { name: web, image: "oci:a" }\n  - { name: web, image: "oci:b" }\n`)).toMatch(/containers\[1\]\.name: "web" is already the name of containers\[0\]/);
+    expect(error(`${BASE}  - { name: web, image: "oci:a" }\n  - { name: web, image: "oci:b" }\n`)).toMatch(
+      /containers\[1\]\.name: "web" is already the name of containers\[0\]/,
+    );
   });
 
   test('a mount from an unknown label', () => {
@@ -41,13 +45,23 @@ describe('containers in the config', () => {
 
   test('a dependency on an unknown container, and a cycle', () => {
     expect(error(`${BASE}  - { name: web, image: "oci:a", dependsOn: [db] }\n`)).toMatch(/containers\[0\]\.dependsOn\[0\]: no container is named "db"/);
-    expect(error(`${BASE}  - { name: a, image: "oci:a", dependsOn: [b] }\n  - { name: b, image: "oci:b", dependsOn: [a] }\n`)).toMatch(/the dependencies form a cycle/);
+    expect(error(`${BASE}  - { name: a, image: "oci:a", dependsOn: [b] }\n  - { name: b, image: "oci:b", dependsOn: [a] }\n`)).toMatch(
+      /the dependencies form a cycle/,
+    );
   });
 
   test('a healthcheck: exactly one probe, and tcp/http only with network: host, each naming the field', () => {
     const config = validateYaml('kiln.yml', `${BASE}  - { name: web, image: "oci:a", healthcheck: { http: { port: 8080 } } }\n`);
-    expect(config.containers[0]!.healthcheck).toEqual({ http: { port: 8080, path: '/' }, intervalSeconds: 10, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 0 });
-    expect(error(`${BASE}  - { name: web, image: "oci:a", healthcheck: { retries: 2 } }\n`)).toMatch(/containers\[0\]\.healthcheck: expected one of exec, tcp or http/);
+    expect(config.containers[0]!.healthcheck).toEqual({
+      http: { port: 8080, path: '/' },
+      intervalSeconds: 10,
+      timeoutSeconds: 5,
+      retries: 3,
+      startPeriodSeconds: 0,
+    });
+    expect(error(`${BASE}  - { name: web, image: "oci:a", healthcheck: { retries: 2 } }\n`)).toMatch(
+      /containers\[0\]\.healthcheck: expected one of exec, tcp or http/,
+    );
     expect(error(`${BASE}  - { name: web, image: "oci:a", network: none, healthcheck: { tcp: { port: 5432 } } }\n`)).toMatch(
       /containers\[0\]\.healthcheck\.tcp: a tcp check connects to 127\.0\.0\.1 of the device: it needs network: host \(or use an exec check\)/,
     );
@@ -55,6 +69,8 @@ describe('containers in the config', () => {
   });
 
   test('containers need the store on a mounted partition', () => {
-    expect(error('name: dev\ncontainers:\n  - { name: web, image: "oci:a" }\n')).toMatch(/containerStore: expected a folder on a mounted partition .* no storage\.partitions/);
+    expect(error('name: dev\ncontainers:\n  - { name: web, image: "oci:a" }\n')).toMatch(
+      /containerStore: expected a folder on a mounted partition .* no storage\.partitions/,
+    );
   });
 });

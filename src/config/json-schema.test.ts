@@ -11,6 +11,28 @@ test('the shipped schema/kiln.schema.json is the one the zod schema generates', 
 test('the JSON schema rejects unknown keys and knows the fields', () => {
   const s = jsonSchema() as { additionalProperties?: boolean; properties: Record<string, unknown>; required?: string[] };
   expect(s.additionalProperties).toBe(false);
-  expect(Object.keys(s.properties)).toEqual(['$schema', 'name', 'arch', 'layout', 'hostname', 'kernel', 'compression', 'debug', 'storage', 'secondary', 'network', 'time', 'sysctl', 'log', 'logs', 'statusPort', 'apiPort', 'files', 'programs', 'containers', 'containerStore']);
+  expect(Object.keys(s.properties)).toEqual([
+    '$schema',
+    'name',
+    'arch',
+    'layout',
+    'hostname',
+    'kernel',
+    'compression',
+    'debug',
+    'storage',
+    'secondary',
+    'network',
+    'time',
+    'sysctl',
+    'log',
+    'logs',
+    'statusPort',
+    'apiPort',
+    'files',
+    'programs',
+    'containers',
+    'containerStore',
+  ]);
   expect(s.required).toEqual(['name']);
 });

@@ -48,7 +48,9 @@ describe('kiln.yml validation', () => {
     expect(problem('name: x\nkernel:\n  modules: [virtio_blk, "virtio blk"]\n')).toBe(
       'kiln.yml:3:25: kernel.modules[1]: expected a kernel module name like "virtio_blk", found "virtio blk"',
     );
-    expect(problem('name: x\ncompression:\n  fast: {algorithm: zstd, level: 30}\n')).toBe('kiln.yml:3:34: compression.fast.level: expected at most 22, found number 30');
+    expect(problem('name: x\ncompression:\n  fast: {algorithm: zstd, level: 30}\n')).toBe(
+      'kiln.yml:3:34: compression.fast.level: expected at most 22, found number 30',
+    );
     expect(problem('name: Bad_Name\n')).toMatch(/^kiln\.yml:1:7: name: expected lower-case letters, digits and "-"/);
   });
 

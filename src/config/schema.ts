@@ -23,7 +23,8 @@ const archSchema = z.union([
     .superRefine((list, ctx) => {
       list.forEach((arch, i) => {
         const first = list.indexOf(arch);
-        if (first < i) ctx.addIssue({ code: 'custom', path: [i], input: arch, message: `expected each architecture once; "${arch}" is already arch[${first}]` });
+        if (first < i)
+          ctx.addIssue({ code: 'custom', path: [i], input: arch, message: `expected each architecture once; "${arch}" is already arch[${first}]` });
       });
     })
     .meta({ uniqueItems: true }), // the same rule for editors (JSON Schema)
@@ -57,7 +58,6 @@ export type Compression = z.infer<typeof compressionSchema>;
 export const DEFAULT_RELEASE_COMPRESSION: Compression = { algorithm: 'xz', level: 9, extreme: true };
 export const DEFAULT_FAST_COMPRESSION: Compression = { algorithm: 'zstd', level: 3 };
 
-
 const moduleName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a kernel module name like "virtio_blk"');
 
 export const configSchema = z
@@ -67,14 +67,12 @@ export const configSchema = z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lower-case letters, digits and "-", like "edge-gateway"')
       .describe('Name of the device image; also the default hostname.'),
-    arch: archSchema
-      .default('x86_64')
-      .describe('CPU architecture of the device, or a list of them (`[x86_64, aarch64]`): one UKI per architecture.'),
+    arch: archSchema.default('x86_64').describe('CPU architecture of the device, or a list of them (`[x86_64, aarch64]`): one UKI per architecture.'),
     layout: z
       .enum(['initramfs', 'source'])
       .default('initramfs')
       .describe(
-        'Where Node, the init and the programs live. `initramfs`: all inside the UKI, one self-contained EFI. `source` (u-root\'s Sourcery layout): the UKI keeps the kernel, the modules that reach the boot disk and a tiny first stage; Node and its libraries (/linux_<arch>/{bin,lib}) and all TypeScript (/src, shared by every architecture) are read from the ESP, found by its label. `kiln disk` writes them there; for aarch64 it is what keeps the EFI far below 45 MB.',
+        "Where Node, the init and the programs live. `initramfs`: all inside the UKI, one self-contained EFI. `source` (u-root's Sourcery layout): the UKI keeps the kernel, the modules that reach the boot disk and a tiny first stage; Node and its libraries (/linux_<arch>/{bin,lib}) and all TypeScript (/src, shared by every architecture) are read from the ESP, found by its label. `kiln disk` writes them there; for aarch64 it is what keeps the EFI far below 45 MB.",
       ),
     hostname: z
       .string()
@@ -88,7 +86,7 @@ export const configSchema = z
           .regex(/^[a-z0-9][a-z0-9+.-]+$/, 'expected a Debian package name')
           .optional()
           .describe('Debian kernel package. @default "linux-image-rt-amd64" (x86_64) / "linux-image-rt-arm64" (aarch64)'),
-        cmdline: z.string().default('').describe('Extra kernel command-line words, after kiln\'s own.'),
+        cmdline: z.string().default('').describe("Extra kernel command-line words, after kiln's own."),
         modules: z.array(moduleName).default([]).describe('Kernel modules to ship and load at boot; dependencies come along.'),
       })
       .strict()
@@ -108,7 +106,7 @@ export const configSchema = z
           .object({
             source: z.string().min(1).describe('Host file or folder, relative to the config file.'),
             target: z.string().regex(/^\/./, 'expected an absolute path on the device like "/etc/motd"'),
-            mode: z.number().int().min(0).max(0o7777).optional().describe('Permission bits; @default the host file\'s'),
+            mode: z.number().int().min(0).max(0o7777).optional().describe("Permission bits; @default the host file's"),
           })
           .strict(),
       )
@@ -137,7 +135,11 @@ export const configSchema = z
     c.containers.forEach((container, i) =>
       container.mounts.forEach((m, j) => {
         if (m.type === 'partition' && !partitions.some((p) => p.label === m.label && p.mount !== undefined)) {
-          ctx.addIssue({ code: 'custom', path: ['containers', i, 'mounts', j, 'label'], message: `expected the label of a mounted partition in storage.partitions, found "${m.label}"` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['containers', i, 'mounts', j, 'label'],
+            message: `expected the label of a mounted partition in storage.partitions, found "${m.label}"`,
+          });
         }
       }),
     );

@@ -5,7 +5,9 @@ import { configSchema } from './schema.js';
 
 describe('the secondary config keys', () => {
   test('every top-level key of the primary is either one the secondary may set or a primary-only one', () => {
-    const primary = Object.keys(configSchema.shape).filter((key) => key !== '$schema').sort();
+    const primary = Object.keys(configSchema.shape)
+      .filter((key) => key !== '$schema')
+      .sort();
     // `api` (the token) and `registries` (mirrors) exist only in the secondary; `containers` is in both (overrides by name).
     const secondaryOnly = ['api', 'registries'];
     expect([...new Set([...SECONDARY_KEYS, ...PRIMARY_ONLY_KEYS])].filter((k) => !secondaryOnly.includes(k)).sort()).toEqual(primary);

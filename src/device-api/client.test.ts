@@ -12,7 +12,9 @@ describe('parseDeviceAddress', () => {
   });
 
   test('no port, a bad port, an IPv6 address without brackets: one line each', () => {
-    expect(() => parseDeviceAddress('127.0.0.1')).toThrow("--device 127.0.0.1: no port: the management API has no default port, the device config's apiPort names it");
+    expect(() => parseDeviceAddress('127.0.0.1')).toThrow(
+      "--device 127.0.0.1: no port: the management API has no default port, the device config's apiPort names it",
+    );
     expect(() => parseDeviceAddress('[::1]')).toThrow('no port');
     expect(() => parseDeviceAddress('gw:0')).toThrow('--device gw:0: port "0" is not 1-65535');
     expect(() => parseDeviceAddress('gw:http')).toThrow('port "http" is not 1-65535');
@@ -56,11 +58,13 @@ describe('DeviceClient against odd servers', () => {
     await expect(client.json('/v1/containers')).rejects.toThrow(/^127\.0\.0\.1:\d+: GET \/v1\/containers answered 200 with something that is not JSON$/);
   });
 
-  test('a 500 carries the device\'s error text', async () => {
+  test("a 500 carries the device's error text", async () => {
     const client = await serve((_request, response) => {
       response.writeHead(500, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ error: 'supervisor gone' }));
     });
-    await expect(client.json('/v1/containers/web/restart', { method: 'POST' })).rejects.toThrow(/: POST \/v1\/containers\/web\/restart failed with HTTP 500: supervisor gone$/);
+    await expect(client.json('/v1/containers/web/restart', { method: 'POST' })).rejects.toThrow(
+      /: POST \/v1\/containers\/web\/restart failed with HTTP 500: supervisor gone$/,
+    );
   });
 });

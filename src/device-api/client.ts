@@ -52,7 +52,8 @@ export function parseDeviceAddress(text: string): DeviceAddress {
     });
   }
   const n = Number(port);
-  if (!/^\d{1,5}$/.test(port) || n < 1 || n > 65535) throw new KilnError('DEVICE_BAD_ADDRESS', `--device ${text}: port "${port}" is not 1-65535`, { hint: ADDRESS_HINT });
+  if (!/^\d{1,5}$/.test(port) || n < 1 || n > 65535)
+    throw new KilnError('DEVICE_BAD_ADDRESS', `--device ${text}: port "${port}" is not 1-65535`, { hint: ADDRESS_HINT });
   return { host, port: n, label: text };
 }
 

@@ -40,7 +40,11 @@ export async function inspectBlockDevice(device: string, files: SystemFiles = {}
   if (!st.isBlockDevice()) throw fail('not a block device', 'To write an image file, use --out.');
   const name = path.basename(canonical);
   const sys = path.join(sysRoot, 'class', 'block', name);
-  const text = (rel: string) => readFile(path.join(sys, rel), 'utf8').then((t) => t.trim(), () => undefined);
+  const text = (rel: string) =>
+    readFile(path.join(sys, rel), 'utf8').then(
+      (t) => t.trim(),
+      () => undefined,
+    );
   if ((await text('partition')) !== undefined) {
     const parent = path.basename(path.dirname(await realpath(sys)));
     throw fail(`is a partition; kiln writes a whole disk (its partition table too)`, `Use the disk itself: --device /dev/${parent}`);
@@ -60,7 +64,14 @@ export async function inspectBlockDevice(device: string, files: SystemFiles = {}
     const holders = await readdir(path.join(n === name ? sys : path.join(sys, n), 'holders')).catch(() => [] as string[]);
     for (const holder of holders) users.push(`/dev/${n} is held by ${holder} (LVM, RAID or device mapper)`);
   }
-  users.push(...usersFromTables(names, await readFile(files.mounts ?? '/proc/self/mounts', 'utf8').catch(() => ''), await readFile(files.swaps ?? '/proc/swaps', 'utf8').catch(() => ''), await canonicalSources(files.mounts)));
+  users.push(
+    ...usersFromTables(
+      names,
+      await readFile(files.mounts ?? '/proc/self/mounts', 'utf8').catch(() => ''),
+      await readFile(files.swaps ?? '/proc/swaps', 'utf8').catch(() => ''),
+      await canonicalSources(files.mounts),
+    ),
+  );
   return { path: canonical, name, sizeBytes: sectors * 512, model, removable: (await text('removable')) === '1', users };
 }
 

@@ -21,18 +21,29 @@ export interface StagedStore {
   dir: string | undefined;
 }
 
-export async function stageContainerStore(config: Config, plan: DiskPlan, configDir: string, builds: readonly { arch: string; images: PinnedImage[] }[]): Promise<StagedStore> {
+export async function stageContainerStore(
+  config: Config,
+  plan: DiskPlan,
+  configDir: string,
+  builds: readonly { arch: string; images: PinnedImage[] }[],
+): Promise<StagedStore> {
   const withImages = builds.filter((b) => b.images.length > 0);
   if (withImages.length === 0) return { plan, dir: undefined };
   if (withImages.length > 1) {
-    throw new KilnError('DISK_CONTAINERS', `containers on a disk for several architectures (${withImages.map((b) => b.arch).join(', ')}) are not supported yet`, {
-      hint: 'Make one disk per architecture: a config with a single arch.',
-    });
+    throw new KilnError(
+      'DISK_CONTAINERS',
+      `containers on a disk for several architectures (${withImages.map((b) => b.arch).join(', ')}) are not supported yet`,
+      {
+        hint: 'Make one disk per architecture: a config with a single arch.',
+      },
+    );
   }
   const index = plan.partitions.findIndex((p) => isOnMount(config.containerStore, p.partition.mount));
   const planned = plan.partitions[index];
   if (planned === undefined || planned.partition.filesystem !== 'ext4') {
-    throw new KilnError('DISK_CONTAINERS', `containerStore ${config.containerStore} must be on a mounted ext4 partition`, { hint: 'Mount an ext4 partition at /data (see examples/gateway.yml).' });
+    throw new KilnError('DISK_CONTAINERS', `containerStore ${config.containerStore} must be on a mounted ext4 partition`, {
+      hint: 'Mount an ext4 partition at /data (see examples/gateway.yml).',
+    });
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-store-'));
   if (planned.partition.content !== undefined) await cp(path.resolve(configDir, planned.partition.content), dir, { recursive: true, preserveTimestamps: true });

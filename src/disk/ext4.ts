@@ -28,10 +28,14 @@ export function mkfsExt4Args(o: Ext4Options): string[] {
   return [
     '-q', // quiet: errors still go to stderr
     '-F', // the target is a file (or a whole disk), not a partition: do not ask
-    '-t', 'ext4',
-    '-L', o.label,
-    '-U', o.uuid,
-    '-E', extended.join(','),
+    '-t',
+    'ext4',
+    '-L',
+    o.label,
+    '-U',
+    o.uuid,
+    '-E',
+    extended.join(','),
     ...(o.contentDir === undefined ? [] : ['-d', o.contentDir]),
     o.target,
     // Without a unit mke2fs would read blocks; k is KiB.
@@ -57,7 +61,13 @@ export async function sbinTool(name: string): Promise<string> {
   const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/sbin', '/sbin'];
   for (const dir of dirs) {
     const candidate = path.join(dir, name);
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+    if (
+      await access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   }
   return name; // exec reports it missing, naming its package
 }

@@ -113,7 +113,8 @@ export async function prepareTarget(loaded: LoadedConfig, target: DiskTarget): P
   const plan = planDisk(storageOf(loaded.config), {
     configName,
     sizeBytes: device?.sizeBytes ?? target.sizeBytes,
-    sizeSource: device === undefined ? (target.sizeText === undefined ? undefined : `--size ${target.sizeText}`) : `${device.path} (${formatSize(device.sizeBytes)})`,
+    sizeSource:
+      device === undefined ? (target.sizeText === undefined ? undefined : `--size ${target.sizeText}`) : `${device.path} (${formatSize(device.sizeBytes)})`,
   });
   for (const planned of plan.partitions) await contentFolder(planned, loaded.dir);
   return { plan, out: target.out, device };

@@ -4,7 +4,14 @@ import { KilnError } from '../util/errors.js';
 import { DEFAULT_STORAGE, espLabel, planDisk, partitionWhere, storageOf } from './plan.js';
 
 const MiB = 1024 * 1024;
-const part = (p: Partial<Partition> & Pick<Partition, 'label' | 'size'>): Partition => ({ filesystem: 'ext4', esp: false, options: [], required: true, fsck: false, ...p });
+const part = (p: Partial<Partition> & Pick<Partition, 'label' | 'size'>): Partition => ({
+  filesystem: 'ext4',
+  esp: false,
+  options: [],
+  required: true,
+  fsck: false,
+  ...p,
+});
 const ESP = part({ label: 'ESP', filesystem: 'vfat', size: '64M', esp: true });
 const storage = (...partitions: Partition[]): Storage => ({ waitSeconds: 10, partitions });
 const layout = (s: Storage, sizeBytes?: number) =>
@@ -23,12 +30,19 @@ function failure(fn: () => unknown): string {
 describe('planDisk', () => {
   it('places partitions in order on 1 MiB boundaries; "rest" ends on the last whole MiB before the backup GPT', () => {
     const s = storage(ESP, part({ label: 'DATA', size: 'rest' }));
-    expect(layout(s, 1024 * MiB)).toEqual([['ESP', 1, 64], ['DATA', 65, 958]]);
+    expect(layout(s, 1024 * MiB)).toEqual([
+      ['ESP', 1, 64],
+      ['DATA', 65, 958],
+    ]);
     expect(planDisk(s, { configName: 'gw.yml', sizeBytes: 1024 * MiB }).diskSizeBytes).toBe(1024 * MiB);
   });
 
   it('rounds sizes up to whole MiB', () => {
-    expect(layout(storage(ESP, part({ label: 'A', size: '1.5M' }), part({ label: 'B', size: '2049K' })))).toEqual([['ESP', 1, 64], ['A', 65, 2], ['B', 67, 3]]);
+    expect(layout(storage(ESP, part({ label: 'A', size: '1.5M' }), part({ label: 'B', size: '2049K' })))).toEqual([
+      ['ESP', 1, 64],
+      ['A', 65, 2],
+      ['B', 67, 3],
+    ]);
   });
 
   it('without --size: 1 GiB with a "rest" partition, else just enough', () => {
@@ -40,7 +54,9 @@ describe('planDisk', () => {
   });
 
   it('a table that does not fit: what it needs and what it got', () => {
-    expect(failure(() => planDisk(storage(ESP, part({ label: 'DATA', size: '100M' })), { configName: 'gw.yml', sizeBytes: 120 * MiB, sizeSource: '--size 120M' }))).toBe(
+    expect(
+      failure(() => planDisk(storage(ESP, part({ label: 'DATA', size: '100M' })), { configName: 'gw.yml', sizeBytes: 120 * MiB, sizeSource: '--size 120M' })),
+    ).toBe(
       'DISK_LAYOUT: gw.yml: storage.partitions do not fit the disk: ESP 64 MiB + DATA 100 MiB end at 165 MiB, past the end of the 120 MiB disk (--size 120M) and its backup GPT' +
         ' | Give a disk of at least 166 MiB (--size 166M), or make the partitions smaller.',
     );
@@ -59,16 +75,22 @@ describe('planDisk', () => {
     );
   });
 
-  it('refuses a FAT partition below FAT32\'s minimum and a size that is no size', () => {
+  it("refuses a FAT partition below FAT32's minimum and a size that is no size", () => {
     expect(failure(() => planDisk(storage({ ...ESP, size: '20M' }), { configName: 'gw.yml' }))).toBe(
       'DISK_LAYOUT: gw.yml: storage.partitions[0].size (ESP): 20 MiB is too small for vfat: at least 33 MiB (kiln writes FAT32, which needs 65525 clusters)',
     );
-    expect(failure(() => planDisk(storage({ ...ESP, size: 'lots' }), { configName: 'gw.yml' }))).toBe('DISK_LAYOUT: gw.yml: storage.partitions[0].size (ESP): "lots" is not a size like "64M" or "1G"');
-    expect(failure(() => planDisk(storage(ESP), { configName: 'gw.yml', sizeBytes: 1000 }))).toBe('DISK_LAYOUT: --size: 1000 bytes is not a whole number of 512-byte sectors');
+    expect(failure(() => planDisk(storage({ ...ESP, size: 'lots' }), { configName: 'gw.yml' }))).toBe(
+      'DISK_LAYOUT: gw.yml: storage.partitions[0].size (ESP): "lots" is not a size like "64M" or "1G"',
+    );
+    expect(failure(() => planDisk(storage(ESP), { configName: 'gw.yml', sizeBytes: 1000 }))).toBe(
+      'DISK_LAYOUT: --size: 1000 bytes is not a whole number of 512-byte sectors',
+    );
   });
 
   it('names partitions and keys for messages', () => {
-    expect(partitionWhere({ configName: 'gw.yml', index: 1, partition: part({ label: 'DATA', size: 'rest' }) }, 'content')).toBe('gw.yml: storage.partitions[1].content (DATA)');
+    expect(partitionWhere({ configName: 'gw.yml', index: 1, partition: part({ label: 'DATA', size: 'rest' }) }, 'content')).toBe(
+      'gw.yml: storage.partitions[1].content (DATA)',
+    );
   });
 
   it('without storage: a 64 MiB ESP for one architecture, room for every UKI and, with layout: source, for each Node', () => {

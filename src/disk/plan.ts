@@ -145,7 +145,9 @@ export function planDisk(storage: Storage, options: PlanOptions): DiskPlan {
     const minimum = minimumSize(p.partition);
     if (p.sizeBytes < minimum) {
       const why = p.partition.filesystem === 'vfat' ? ' (kiln writes FAT32, which needs 65525 clusters)' : '';
-      throw layoutError(`${where(p.index, 'size')}: ${formatSize(p.sizeBytes)} is too small for ${p.partition.filesystem}: at least ${formatSize(minimum)}${why}`);
+      throw layoutError(
+        `${where(p.index, 'size')}: ${formatSize(p.sizeBytes)} is too small for ${p.partition.filesystem}: at least ${formatSize(minimum)}${why}`,
+      );
     }
   }
   return { diskSizeBytes, partitions: placed.sort((a, b) => a.index - b.index) };

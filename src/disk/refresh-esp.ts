@@ -23,14 +23,18 @@ export async function refreshEsp(image: string, files: readonly FatFile[], label
     try {
       esp = (await readGptHead(handle, size)).partitions.find((p) => p.type === GptPartitionType.efiSystem);
     } catch (error) {
-      throw new KilnError('DISK_NOT_KILN', `${image}: not a GPT disk (${(error as Error).message})`, { hint: 'Remove it (or choose another --keep-disk path) to start from a new disk.' });
+      throw new KilnError('DISK_NOT_KILN', `${image}: not a GPT disk (${(error as Error).message})`, {
+        hint: 'Remove it (or choose another --keep-disk path) to start from a new disk.',
+      });
     }
     if (esp === undefined) throw new KilnError('DISK_NOT_KILN', `${image}: its GPT has no EFI System Partition to put the new build on`);
     let volume;
     try {
       volume = encodeFat32Extents({ sizeBytes: esp.sizeBytes, files, label: label.toUpperCase(), hiddenSectors: esp.firstLba });
     } catch (error) {
-      throw new KilnError('DISK_LAYOUT', `${image}: its ${esp.sizeBytes / MiB} MiB ESP cannot hold the new build (${(error as Error).message})`, { cause: error });
+      throw new KilnError('DISK_LAYOUT', `${image}: its ${esp.sizeBytes / MiB} MiB ESP cannot hold the new build (${(error as Error).message})`, {
+        cause: error,
+      });
     }
     // Every old FAT sector must go: stale directory sectors would read as entries of the new volume.
     const zeros = new Uint8Array(MiB);

@@ -20,7 +20,11 @@ describe('parseSize', () => {
 describe('formatSize', () => {
   it('is exact where it can be', () => {
     expect([formatSize(64 * 1024 ** 2), formatSize(1024 ** 3), formatSize(1.5 * 1024 ** 3), formatSize(4096), formatSize(100)]).toEqual([
-      '64 MiB', '1 GiB', '1.5 GiB', '4 KiB', '100 bytes',
+      '64 MiB',
+      '1 GiB',
+      '1.5 GiB',
+      '4 KiB',
+      '100 bytes',
     ]);
   });
 });

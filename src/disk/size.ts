@@ -22,7 +22,12 @@ export function parseSize(text: string): number | undefined {
 
 /** "64 MiB", "1 GiB", "1.5 GiB", "4 KiB", "100 bytes": exact where it can be, one decimal otherwise. */
 export function formatSize(bytes: number): string {
-  for (const [unit, size] of [['TiB', UNITS.T], ['GiB', UNITS.G], ['MiB', UNITS.M], ['KiB', UNITS.K]] as const) {
+  for (const [unit, size] of [
+    ['TiB', UNITS.T],
+    ['GiB', UNITS.G],
+    ['MiB', UNITS.M],
+    ['KiB', UNITS.K],
+  ] as const) {
     if (bytes >= size) {
       const value = bytes / size;
       return `${Number.isInteger(value) ? value : value.toFixed(1)} ${unit}`;

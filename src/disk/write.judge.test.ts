@@ -15,11 +15,20 @@ const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'kiln-disk-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const PACKAGES: Record<string, string> = { sgdisk: 'gdisk', 'fsck.fat': 'dosfstools', mcopy: 'mtools', e2fsck: 'e2fsprogs', debugfs: 'e2fsprogs', blkid: 'util-linux' };
+const PACKAGES: Record<string, string> = {
+  sgdisk: 'gdisk',
+  'fsck.fat': 'dosfstools',
+  mcopy: 'mtools',
+  e2fsck: 'e2fsprogs',
+  debugfs: 'e2fsprogs',
+  blkid: 'util-linux',
+};
 
 function judge(tool: string, args: string[]): string {
   try {
-    return execFileSync(tool, args, { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * MiB }).toString('latin1');
+    return execFileSync(tool, args, { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * MiB }).toString(
+      'latin1',
+    );
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${tool} not found: install the ${PACKAGES[tool]} package`);
     const e = error as { stdout?: Buffer; stderr?: Buffer };
@@ -27,7 +36,14 @@ function judge(tool: string, args: string[]): string {
   }
 }
 
-const part = (p: Partial<Partition> & Pick<Partition, 'label' | 'size'>): Partition => ({ filesystem: 'ext4', esp: false, options: [], required: true, fsck: false, ...p });
+const part = (p: Partial<Partition> & Pick<Partition, 'label' | 'size'>): Partition => ({
+  filesystem: 'ext4',
+  esp: false,
+  options: [],
+  required: true,
+  fsck: false,
+  ...p,
+});
 const efi = Uint8Array.from({ length: 300_001 }, (_, i) => (i * 131) & 0xff);
 
 function source(partitions: Partition[], sizeBytes: number | undefined, mtime = 1_700_000_000): DiskSource {
@@ -62,7 +78,11 @@ describe('writeDiskImage, judged by sgdisk, fsck.fat, mtools, e2fsck, debugfs an
 
   it('writes the image, and leaves no temporary file', async () => {
     written = await writeDiskImage(image, source(partitions, 96 * MiB));
-    expect(written.map((p) => [p.number, p.label, p.offsetBytes / MiB, p.sizeBytes / MiB])).toEqual([[1, 'ESP', 1, 40], [2, 'LOGS', 41, 8], [3, 'DATA', 49, 46]]);
+    expect(written.map((p) => [p.number, p.label, p.offsetBytes / MiB, p.sizeBytes / MiB])).toEqual([
+      [1, 'ESP', 1, 40],
+      [2, 'LOGS', 41, 8],
+      [3, 'DATA', 49, 46],
+    ]);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
@@ -77,21 +97,31 @@ describe('writeDiskImage, judged by sgdisk, fsck.fat, mtools, e2fsck, debugfs an
   it('fsck.fat finds no errors in the ESP, and mtools reads the EFI and the content back', () => {
     const esp = extract(image, MiB, 40 * MiB, 'esp.img');
     expect(judge('fsck.fat', ['-n', esp])).toMatch(/esp\.img: 6 files, \d+\/\d+ clusters/);
-    expect(createHash('sha256').update(Buffer.from(judge('mcopy', ['-n', '-i', esp, '::EFI/BOOT/BOOTX64.EFI', '-']), 'latin1')).digest('hex')).toBe(
-      createHash('sha256').update(efi).digest('hex'),
-    );
+    expect(
+      createHash('sha256')
+        .update(Buffer.from(judge('mcopy', ['-n', '-i', esp, '::EFI/BOOT/BOOTX64.EFI', '-']), 'latin1'))
+        .digest('hex'),
+    ).toBe(createHash('sha256').update(efi).digest('hex'));
     expect(judge('mcopy', ['-n', '-i', esp, '::loader/loader.conf', '-'])).toBe('timeout 0\n');
   });
 
   it('e2fsck -fn finds both ext4 filesystems clean; debugfs reads the content', () => {
-    for (const [label, offset] of [['LOGS', 41], ['DATA', 49]] as const) {
+    for (const [label, offset] of [
+      ['LOGS', 41],
+      ['DATA', 49],
+    ] as const) {
       expect(judge('e2fsck', ['-fn', `${image}?offset=${offset * MiB}`])).toMatch(new RegExp(`^${label}: \\d+/\\d+ files`, 'm'));
     }
     expect(judge('debugfs', ['-R', 'cat /kiln/secondary.yml', `${image}?offset=${49 * MiB}`])).toBe('hostname: judged\n');
   });
 
   it('blkid finds each filesystem by its label', () => {
-    const labels = [1, 41, 49].map((mib) => /LABEL="([^"]+)".* TYPE="(\w+)"/.exec(judge('blkid', ['-p', '-O', String(mib * MiB), image]))!.slice(1).join(' '));
+    const labels = [1, 41, 49].map((mib) =>
+      /LABEL="([^"]+)".* TYPE="(\w+)"/
+        .exec(judge('blkid', ['-p', '-O', String(mib * MiB), image]))!
+        .slice(1)
+        .join(' '),
+    );
     expect(labels).toEqual(['ESP vfat', 'LOGS ext4', 'DATA ext4']);
   });
 
@@ -108,7 +138,10 @@ describe('writeDiskImage, judged by sgdisk, fsck.fat, mtools, e2fsck, debugfs an
   it('refreshEsp puts a new build on the ESP of a kept disk and leaves every other partition alone', async () => {
     const kept = join(dir, 'kept.img');
     await writeDiskImage(kept, source(partitions, 96 * MiB));
-    const region = (from: number, to: number) => createHash('sha256').update(readFileSync(kept).subarray(from * MiB, to * MiB)).digest('hex');
+    const region = (from: number, to: number) =>
+      createHash('sha256')
+        .update(readFileSync(kept).subarray(from * MiB, to * MiB))
+        .digest('hex');
     const dataBefore = region(41, 96);
     const newEfi = new TextEncoder().encode('a new build\n');
     const esp = await refreshEsp(kept, [{ path: 'EFI/BOOT/BOOTX64.EFI', data: newEfi }], 'ESP');

@@ -53,7 +53,11 @@ async function prepare(source: DiskSource): Promise<Prepared> {
     seed,
     diskSizeBytes: plan.diskSizeBytes,
     partitions: plan.partitions.map((p) => ({
-      type: p.partition.esp ? GptPartitionType.efiSystem : p.partition.filesystem === 'vfat' ? GptPartitionType.microsoftBasicData : GptPartitionType.linuxFilesystem,
+      type: p.partition.esp
+        ? GptPartitionType.efiSystem
+        : p.partition.filesystem === 'vfat'
+          ? GptPartitionType.microsoftBasicData
+          : GptPartitionType.linuxFilesystem,
       name: p.partition.label,
       sizeBytes: p.sizeBytes,
       offsetBytes: p.offsetBytes,
@@ -73,7 +77,10 @@ async function prepare(source: DiskSource): Promise<Prepared> {
       contentDir: folder,
     });
     if (partition.filesystem === 'vfat') {
-      const files = [...(partition.esp ? source.bootFiles : []), ...(folder === undefined ? [] : await readFatContent(folder, partitionWhere(planned, 'content')))];
+      const files = [
+        ...(partition.esp ? source.bootFiles : []),
+        ...(folder === undefined ? [] : await readFatContent(folder, partitionWhere(planned, 'content'))),
+      ];
       prepared.fat.push({ planned, image: encodeFat(planned, files, source) });
     } else {
       const id = (purpose: string) => seededGuid(seed, `${purpose} ${planned.index}`).toLowerCase();
@@ -107,10 +114,14 @@ function encodeFat(planned: PlannedPartition, files: FatFile[], source: DiskSour
     });
   } catch (error) {
     if (error instanceof RangeError) {
-      throw new KilnError('DISK_LAYOUT', `${partitionWhere(planned)}: ${formatSize(planned.sizeBytes)} of FAT32 cannot hold its ${files.length} file(s) of ${formatSize(payload)}`, {
-        hint: `Make the partition bigger (size: ${Math.ceil((payload * 1.1) / MiB) + 34}M would do).`,
-        cause: error,
-      });
+      throw new KilnError(
+        'DISK_LAYOUT',
+        `${partitionWhere(planned)}: ${formatSize(planned.sizeBytes)} of FAT32 cannot hold its ${files.length} file(s) of ${formatSize(payload)}`,
+        {
+          hint: `Make the partition bigger (size: ${Math.ceil((payload * 1.1) / MiB) + 34}M would do).`,
+          cause: error,
+        },
+      );
     }
     throw new KilnError('DISK_CONTENT', `${partitionWhere(planned, 'content')}: ${(error as Error).message}`, { cause: error });
   }
@@ -197,7 +208,7 @@ async function writeInto(target: string, prepared: Prepared, o: { zeroFirst: boo
 }
 
 async function writeAt(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < bytes.length; ) {
+  for (let done = 0; done < bytes.length;) {
     const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
     done += bytesWritten;
   }

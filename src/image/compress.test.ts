@@ -7,7 +7,15 @@ import { compress, compressorArgs } from './compress.js';
 
 describe('initramfs compression', () => {
   test('xz on x86_64 adds the x86 BCJ filter and CRC32 checks the kernel can decode', () => {
-    expect(compressorArgs({ algorithm: 'xz', level: 9, extreme: true }, 2, 'x86_64').args).toEqual(['-z', '-c', '-q', '--check=crc32', '-T2', '--x86', '--lzma2=preset=9e']);
+    expect(compressorArgs({ algorithm: 'xz', level: 9, extreme: true }, 2, 'x86_64').args).toEqual([
+      '-z',
+      '-c',
+      '-q',
+      '--check=crc32',
+      '-T2',
+      '--x86',
+      '--lzma2=preset=9e',
+    ]);
     expect(compressorArgs({ algorithm: 'xz', level: 6 }, 1, 'aarch64').args).toEqual(['-z', '-c', '-q', '--check=crc32', '-T1', '-6']);
     expect(compressorArgs({ algorithm: 'zstd', level: 22 }, 2).args).toEqual(['-c', '-q', '-T2', '--ultra', '-22']);
   });

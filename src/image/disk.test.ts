@@ -88,7 +88,8 @@ describe('writeEspDisk', () => {
     const promise = writeEspDisk(join(dir, 'small.img'), files, { sizeBytes: 20 * MiB });
     await expect(promise).rejects.toThrow(KilnError);
     await expect(promise).rejects.toThrow(
-      'A 20 MiB disk is too small for 2 file(s) of 3.0 MiB: the FAT32 ESP needs 33 MiB (FAT32 alone needs 32.5 MiB), the disk at least 35 MiB');
+      'A 20 MiB disk is too small for 2 file(s) of 3.0 MiB: the FAT32 ESP needs 33 MiB (FAT32 alone needs 32.5 MiB), the disk at least 35 MiB',
+    );
     expect(existsSync(join(dir, 'small.img'))).toBe(false);
   });
 

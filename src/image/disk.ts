@@ -87,11 +87,7 @@ export function layoutEspDisk(files: readonly FatFile[], options: EspDiskOptions
  * into place, so `outPath` is either the old file or the complete new one. Regions no file covers are holes.
  * @example await writeEspDisk('build/disk.img', [{ path: 'EFI/BOOT/BOOTX64.EFI', data: uki }])
  */
-export async function writeEspDisk(
-  outPath: string,
-  files: readonly { path: string; data: Uint8Array }[],
-  options?: EspDiskOptions,
-): Promise<void> {
+export async function writeEspDisk(outPath: string, files: readonly { path: string; data: Uint8Array }[], options?: EspDiskOptions): Promise<void> {
   const layout = layoutEspDisk(files, options);
   const temp = join(dirname(outPath), `.${basename(outPath)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   let handle: FileHandle | undefined;
@@ -114,7 +110,7 @@ export async function writeEspDisk(
 }
 
 async function writeAt(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < bytes.length; ) {
+  for (let done = 0; done < bytes.length;) {
     const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
     done += bytesWritten;
   }

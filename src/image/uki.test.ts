@@ -110,7 +110,7 @@ function expectObjdumpAgrees(image: Uint8Array, name: string): void {
 }
 
 describe('buildUki', () => {
-  test('appends .osrel .cmdline .uname .initrd .linux, .linux last and sized by the kernel\'s SizeOfImage', () => {
+  test("appends .osrel .cmdline .uname .initrd .linux, .linux last and sized by the kernel's SizeOfImage", () => {
     const p = parts();
     const uki = buildUki(p);
     const pe = decodePe(uki);

@@ -54,23 +54,22 @@ export function buildUki(parts: UkiParts): Uint8Array {
   }
   const arch = ARCHITECTURES[stub.machine];
   if (arch === undefined) {
-    throw new KilnError(
-      'UKI_ARCH_UNSUPPORTED',
-      `The UKI stub is for ${machineName(stub.machine)}; kiln builds for x86_64 (0x8664) and aarch64 (0xaa64)`,
-    );
+    throw new KilnError('UKI_ARCH_UNSUPPORTED', `The UKI stub is for ${machineName(stub.machine)}; kiln builds for x86_64 (0x8664) and aarch64 (0xaa64)`);
   }
   if (stub.certificateTable.size !== 0 || stub.certificateTable.offset !== 0) {
-    throw new KilnError('UKI_STUB_SIGNED', `The UKI stub is signed (certificate table: ${stub.certificateTable.size} bytes); adding sections would break its signature`, {
-      hint: `Use the unsigned ${arch.stub} from systemd-boot-efi; sign the finished UKI instead.`,
-    });
+    throw new KilnError(
+      'UKI_STUB_SIGNED',
+      `The UKI stub is signed (certificate table: ${stub.certificateTable.size} bytes); adding sections would break its signature`,
+      {
+        hint: `Use the unsigned ${arch.stub} from systemd-boot-efi; sign the finished UKI instead.`,
+      },
+    );
   }
   const kernel = decodePart(parts.linux, 'UKI_KERNEL_NOT_PE', 'The kernel is not a PE image with an EFI stub');
   if (kernel.machine !== stub.machine) {
-    throw new KilnError(
-      'UKI_ARCH_MISMATCH',
-      `The UKI stub is for ${machineName(stub.machine)} but the kernel is for ${machineName(kernel.machine)}`,
-      { hint: `Use the stub and the kernel of one architecture (${ARCHITECTURES[kernel.machine]?.stub ?? 'a stub'} for this kernel).` },
-    );
+    throw new KilnError('UKI_ARCH_MISMATCH', `The UKI stub is for ${machineName(stub.machine)} but the kernel is for ${machineName(kernel.machine)}`, {
+      hint: `Use the stub and the kernel of one architecture (${ARCHITECTURES[kernel.machine]?.stub ?? 'a stub'} for this kernel).`,
+    });
   }
 
   const utf8 = new TextEncoder();

@@ -54,7 +54,22 @@ export async function startRegistry(dir: string): Promise<Registry> {
   const storage = path.join(dir, 'storage');
   mkdirSync(storage, { recursive: true });
   const config = path.join(dir, 'config.yml');
-  writeFileSync(config, ['version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true', 'storage:', '  filesystem:', `    rootdirectory: ${storage}`, 'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'));
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${storage}`,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
   const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr += d));
@@ -62,7 +77,10 @@ export async function startRegistry(dir: string): Promise<Registry> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited (${child.exitCode}):\n${stderr}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill();
@@ -122,22 +140,25 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
       res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
       return;
     }
-    const upstream = http.request({ host: target.split(':')[0], port: Number(target.split(':')[1]), method: req.method, path: req.url, headers: { ...req.headers, host: target } }, (up) => {
-      const flip = options.flipPathSuffix !== undefined && url.pathname.endsWith(options.flipPathSuffix) && up.statusCode === 200;
-      if (!flip) {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-        return;
-      }
-      const chunks: Buffer[] = [];
-      up.on('data', (c: Buffer) => chunks.push(c));
-      up.on('end', () => {
-        const body = Buffer.concat(chunks);
-        if (body.length) body[body.length >> 1] ^= 0x01;
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        res.end(body);
-      });
-    });
+    const upstream = http.request(
+      { host: target.split(':')[0], port: Number(target.split(':')[1]), method: req.method, path: req.url, headers: { ...req.headers, host: target } },
+      (up) => {
+        const flip = options.flipPathSuffix !== undefined && url.pathname.endsWith(options.flipPathSuffix) && up.statusCode === 200;
+        if (!flip) {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        up.on('data', (c: Buffer) => chunks.push(c));
+        up.on('end', () => {
+          const body = Buffer.concat(chunks);
+          if (body.length) body[body.length >> 1] ^= 0x01;
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          res.end(body);
+        });
+      },
+    );
     upstream.on('error', () => res.writeHead(502).end());
     req.pipe(upstream);
   });

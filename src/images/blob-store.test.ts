@@ -25,13 +25,19 @@ describe('ImageBlobStore', () => {
     const flipped = Buffer.from(data);
     flipped[3] ^= 1;
     const want = sha256Of('something else');
-    await expect(store.putBytes({ digest: want, size: flipped.length }, flipped)).rejects.toThrow(`image "oci:x:y": blob ${want} does not match its digest: found ${sha256Of(flipped)}`);
+    await expect(store.putBytes({ digest: want, size: flipped.length }, flipped)).rejects.toThrow(
+      `image "oci:x:y": blob ${want} does not match its digest: found ${sha256Of(flipped)}`,
+    );
     expect(blobs()).toEqual([digest.slice(7)]);
   });
 
   it('refuses a wrong size, and stops reading past the promised size', async () => {
     await expect(store.putBytes({ digest, size: 3 }, data)).rejects.toThrow(`blob ${digest} does not match its digest: found more than the 3 bytes promised`);
-    const endless = Readable.from((function* () { for (;;) yield Buffer.alloc(1 << 16); })());
+    const endless = Readable.from(
+      (function* () {
+        for (;;) yield Buffer.alloc(1 << 16);
+      })(),
+    );
     await expect(store.putStream({ digest, size: 100 }, endless)).rejects.toThrow('found more than the 100 bytes promised');
     expect(blobs()).toEqual([digest.slice(7)]);
   });

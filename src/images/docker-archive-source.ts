@@ -37,13 +37,17 @@ export class DockerArchiveSource implements ImageSource {
         entries = decodeDockerSaveManifest(await readFile(path.join(scratch, 'manifest.json')));
       } catch (err) {
         const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no manifest.json in the archive' : (err as Error).message;
-        throw new KilnError('IMAGE_INVALID', `image "${ref}": not a docker save archive: ${why}`, { hint: 'make it with `docker save` or skopeo copy ... docker-archive:<file>; for OCI archives write oci-archive:' });
+        throw new KilnError('IMAGE_INVALID', `image "${ref}": not a docker save archive: ${why}`, {
+          hint: 'make it with `docker save` or skopeo copy ... docker-archive:<file>; for OCI archives write oci-archive:',
+        });
       }
       const entry = selectDockerSaveEntry(entries, name);
       if (!entry) {
         const tags = dockerSaveTags(entries).join(', ') || 'none';
         const problem = name === undefined ? `the archive holds ${entries.length} images; name one` : `no image "${name}" in the archive`;
-        throw new KilnError('IMAGE_NOT_FOUND', `image "${ref}": ${problem} (tags: ${tags})`, { hint: 'write docker-archive:<file>:<name:tag> with one of the tags' });
+        throw new KilnError('IMAGE_NOT_FOUND', `image "${ref}": ${problem} (tags: ${tags})`, {
+          hint: 'write docker-archive:<file>:<name:tag> with one of the tags',
+        });
       }
       const files = new Map<string, string>();
       const root = await realpath(scratch);
@@ -55,9 +59,14 @@ export class DockerArchiveSource implements ImageSource {
           file = await realpath(path.join(scratch, member));
           size = (await stat(file)).size;
         } catch {
-          throw new KilnError('IMAGE_INVALID', `image "${ref}": manifest.json names ${member}, which is not in the archive`, { hint: 'the archive is incomplete; save it again' });
+          throw new KilnError('IMAGE_INVALID', `image "${ref}": manifest.json names ${member}, which is not in the archive`, {
+            hint: 'the archive is incomplete; save it again',
+          });
         }
-        if (!file.startsWith(`${root}${path.sep}`)) throw new KilnError('IMAGE_INVALID', `image "${ref}": manifest.json names ${member}, which leads out of the archive`, { hint: 'the archive is not a docker save archive kiln can trust' });
+        if (!file.startsWith(`${root}${path.sep}`))
+          throw new KilnError('IMAGE_INVALID', `image "${ref}": manifest.json names ${member}, which leads out of the archive`, {
+            hint: 'the archive is not a docker save archive kiln can trust',
+          });
         const digest = `sha256:${await sha256File(file)}`;
         files.set(digest, file);
         return { digest, size, file, head: await readHead(file) };
@@ -82,14 +91,19 @@ export class DockerArchiveSource implements ImageSource {
   async manifest(digest: string): Promise<FetchedManifest> {
     const own = `sha256:${createHash('sha256').update(this.manifestBytes).digest('hex')}`;
     if (digest !== own) {
-      throw new KilnError('IMAGE_NOT_FOUND', `image "${this.ref}": the archive no longer holds the pinned image ${digest} (it holds ${own})`, { hint: 'if the archive was rebuilt on purpose, re-pin it with `kiln lock --update`' });
+      throw new KilnError('IMAGE_NOT_FOUND', `image "${this.ref}": the archive no longer holds the pinned image ${digest} (it holds ${own})`, {
+        hint: 'if the archive was rebuilt on purpose, re-pin it with `kiln lock --update`',
+      });
     }
     return { bytes: this.manifestBytes, mediaType: OCI_MANIFEST };
   }
 
   async blob(descriptor: Descriptor, store: ImageBlobStore): Promise<string> {
     const file = this.files.get(descriptor.digest);
-    if (!file) throw new KilnError('IMAGE_NOT_FOUND', `image "${this.ref}": blob ${descriptor.digest} is not in the archive`, { hint: 'the archive is incomplete; save it again' });
+    if (!file)
+      throw new KilnError('IMAGE_NOT_FOUND', `image "${this.ref}": blob ${descriptor.digest} is not in the archive`, {
+        hint: 'the archive is incomplete; save it again',
+      });
     return store.putFile(descriptor, file, { move: true });
   }
 

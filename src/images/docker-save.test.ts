@@ -26,12 +26,18 @@ describe('docker save manifest.json', () => {
 
 describe('encodeOciManifest', () => {
   const d = (c: string) => `sha256:${c.repeat(64)}`;
-  const bytes = encodeOciManifest({ digest: d('1'), size: 10 }, [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: d('2'), size: 20, annotations: { x: 'y' } }]);
+  const bytes = encodeOciManifest({ digest: d('1'), size: 10 }, [
+    { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: d('2'), size: 20, annotations: { x: 'y' } },
+  ]);
   it('is compact JSON with a fixed key order (golden digest)', () => {
     expect(bytes.toString()).toBe(
       `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"${d('1')}","size":10},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"${d('2')}","size":20}]}`,
     );
-    expect(createHash('sha256').update(bytes).digest('hex')).toBe(createHash('sha256').update(encodeOciManifest({ digest: d('1'), size: 10 }, [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: d('2'), size: 20 }])).digest('hex'));
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(
+      createHash('sha256')
+        .update(encodeOciManifest({ digest: d('1'), size: 10 }, [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: d('2'), size: 20 }]))
+        .digest('hex'),
+    );
   });
   it('round-trips through decodeManifest', () => {
     expect(decodeManifest(bytes)).toMatchObject({ kind: 'manifest', config: { digest: d('1'), size: 10 }, layers: [{ digest: d('2'), size: 20 }] });

@@ -17,11 +17,15 @@ let cacheCount = 0;
 /** A fresh cache per test unless one is passed: a warm cache would hide the source. */
 const freshCache = () => path.join(work, `cache-${++cacheCount}`);
 const opts = (extra: Partial<ResolveImageOptions> = {}): ResolveImageOptions => ({ arch: 'x86_64', configDir: work, cacheDir: freshCache(), ...extra });
-const inspect = (ref: string, ...flags: string[]) => JSON.parse(tool('skopeo', ['inspect', ...flags, ref])) as { Digest: string; Layers: string[]; Architecture: string };
+const inspect = (ref: string, ...flags: string[]) =>
+  JSON.parse(tool('skopeo', ['inspect', ...flags, ref])) as { Digest: string; Layers: string[]; Architecture: string };
 
 /** The error a promise rejects with, required to be a KilnError. */
 async function failure(promise: Promise<unknown>): Promise<KilnError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!(err instanceof KilnError)) throw new Error(`expected a KilnError, got ${err === undefined ? 'success' : String(err)}`);
   return err;
 }
@@ -54,9 +58,16 @@ beforeAll(async () => {
   tool('umoci', ['new', '--image', `${layout}:arm`]);
   tool('umoci', ['insert', '--image', `${layout}:arm`, path.join(work, 'hello'), '/hello']);
   tool('umoci', ['config', '--image', `${layout}:arm`, '--architecture', 'arm64']);
-  const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string; size: number; mediaType: string; annotations: Record<string, string> }[] };
+  const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as {
+    manifests: { digest: string; size: number; mediaType: string; annotations: Record<string, string> }[];
+  };
   const byTag = (tag: string) => index.manifests.find((m) => m.annotations['org.opencontainers.image.ref.name'] === tag)!;
-  const entry = (tag: string, architecture: string, variant?: string) => ({ mediaType: byTag(tag).mediaType, digest: byTag(tag).digest, size: byTag(tag).size, platform: { architecture, os: 'linux', ...(variant ? { variant } : {}) } });
+  const entry = (tag: string, architecture: string, variant?: string) => ({
+    mediaType: byTag(tag).mediaType,
+    digest: byTag(tag).digest,
+    size: byTag(tag).size,
+    platform: { architecture, os: 'linux', ...(variant ? { variant } : {}) },
+  });
   digests.tiny = byTag('tiny').digest;
   digests.arm = byTag('arm').digest;
   const oci = 'application/vnd.oci.image.index.v1+json';
@@ -71,7 +82,8 @@ beforeAll(async () => {
   tool('skopeo', ['copy', '-q', `oci:${layout}:tiny`, `docker-archive:${path.join(work, 'tiny-docker.tar')}:kiln/tiny:1`]);
 
   registry = await startRegistry(path.join(work, 'registry'));
-  const push = (tag: string, dest: string, ...flags: string[]) => tool('skopeo', ['copy', '-q', ...flags, '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${registry!.host}/${dest}`]);
+  const push = (tag: string, dest: string, ...flags: string[]) =>
+    tool('skopeo', ['copy', '-q', ...flags, '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${registry!.host}/${dest}`]);
   push('tiny', 'kiln/tiny:1');
   push('multi', 'kiln/multi:1', '--all');
 }, 60_000);
@@ -94,11 +106,15 @@ describe('oci: layout folders', () => {
 
   it('takes the only image when no tag is given, and asks for one among several', async () => {
     expect((await resolveImage('oci:single', opts())).manifestDigest).toBe(digests.tiny);
-    expect((await failure(resolveImage('oci:layout', opts()))).message).toBe('image "oci:layout": the layout holds 4 images; name one (tags: tiny, arm, multi, amd-only)');
+    expect((await failure(resolveImage('oci:layout', opts()))).message).toBe(
+      'image "oci:layout": the layout holds 4 images; name one (tags: tiny, arm, multi, amd-only)',
+    );
   });
 
   it('names the tags there for an unknown tag, and the path for a missing folder', async () => {
-    expect((await failure(resolveImage('oci:layout:nope', opts()))).message).toBe('image "oci:layout:nope": no tag "nope" in the layout (tags: tiny, arm, multi, amd-only)');
+    expect((await failure(resolveImage('oci:layout:nope', opts()))).message).toBe(
+      'image "oci:layout:nope": no tag "nope" in the layout (tags: tiny, arm, multi, amd-only)',
+    );
     const missing = await failure(resolveImage('oci:missing:tiny', opts()));
     expect(missing.message).toBe(`image "oci:missing:tiny": no such folder ${path.join(work, 'missing')}`);
     expect(missing.hint).toBe(`oci: paths are relative to the config's folder (${work})`);
@@ -147,12 +163,17 @@ describe('oci-archive: and docker-archive:', () => {
     await expectCached(image);
     expectNoLeftovers(o.cacheDir);
     expect((await failure(resolveImage('oci-archive:nope.tar', o))).message).toBe(`image "oci-archive:nope.tar": no such file ${path.join(work, 'nope.tar')}`);
-    expect((await failure(resolveImage('oci-archive:tiny-docker.tar', o))).message).toBe('image "oci-archive:tiny-docker.tar": the archive is not an OCI image layout (no oci-layout file)');
+    expect((await failure(resolveImage('oci-archive:tiny-docker.tar', o))).message).toBe(
+      'image "oci-archive:tiny-docker.tar": the archive is not an OCI image layout (no oci-layout file)',
+    );
   });
 
   it('converts a docker-archive: config and layer files as they are, as skopeo reads them', async () => {
     const archive = path.join(work, 'tiny-docker.tar');
-    const raw = JSON.parse(tool('skopeo', ['inspect', '--raw', `docker-archive:${archive}`])) as { config: { digest: string; size: number }; layers: { digest: string; size: number }[] };
+    const raw = JSON.parse(tool('skopeo', ['inspect', '--raw', `docker-archive:${archive}`])) as {
+      config: { digest: string; size: number };
+      layers: { digest: string; size: number }[];
+    };
     const o = opts();
     const image = await resolveImage('docker-archive:tiny-docker.tar', o);
     expect(image.configDigest).toBe(raw.config.digest);
@@ -163,7 +184,9 @@ describe('oci-archive: and docker-archive:', () => {
     const again = await resolveImage('docker-archive:tiny-docker.tar:kiln/tiny:1', opts({ pinned: image.manifestDigest }));
     expect(again.manifestDigest).toBe(image.manifestDigest);
     const wrong = await failure(resolveImage('docker-archive:tiny-docker.tar', opts({ pinned: digests.tiny })));
-    expect(wrong.message).toBe(`image "docker-archive:tiny-docker.tar": the archive no longer holds the pinned image ${digests.tiny} (it holds ${image.manifestDigest})`);
+    expect(wrong.message).toBe(
+      `image "docker-archive:tiny-docker.tar": the archive no longer holds the pinned image ${digests.tiny} (it holds ${image.manifestDigest})`,
+    );
     // The older layout: manifest.json names "<id>/layer.tar", a symlink to the layer file.
     const legacy = path.join(work, 'legacy');
     mkdirSync(legacy);
@@ -176,7 +199,9 @@ describe('oci-archive: and docker-archive:', () => {
     const fromLegacy = await resolveImage('docker-archive:legacy.tar', opts());
     expect(fromLegacy.manifestDigest).toBe(image.manifestDigest);
     await expectCached(fromLegacy);
-    expect((await failure(resolveImage('docker-archive:tiny-docker.tar:kiln/other:1', opts()))).message).toBe('image "docker-archive:tiny-docker.tar:kiln/other:1": no image "kiln/other:1" in the archive (tags: docker.io/kiln/tiny:1)');
+    expect((await failure(resolveImage('docker-archive:tiny-docker.tar:kiln/other:1', opts()))).message).toBe(
+      'image "docker-archive:tiny-docker.tar:kiln/other:1": no image "kiln/other:1" in the archive (tags: docker.io/kiln/tiny:1)',
+    );
   });
 });
 
@@ -246,7 +271,9 @@ describe('registry (docker-registry on 127.0.0.1)', () => {
   });
 
   it('says 404 for an unknown tag or pin, and unreachable for a closed port', async () => {
-    expect((await failure(resolveImage(ref('kiln/tiny:2'), opts()))).message).toBe(`image "${ref('kiln/tiny:2')}": ${registry!.host}/kiln/tiny has no manifest 2 (HTTP 404)`);
+    expect((await failure(resolveImage(ref('kiln/tiny:2'), opts()))).message).toBe(
+      `image "${ref('kiln/tiny:2')}": ${registry!.host}/kiln/tiny has no manifest 2 (HTTP 404)`,
+    );
     const gone = `sha256:${'0'.repeat(64)}`;
     expect((await failure(resolveImage(ref('kiln/tiny:1'), opts({ pinned: gone })))).code).toBe('IMAGE_NOT_FOUND');
     const port = await freePort(); // nothing listens there now
@@ -270,7 +297,10 @@ describe('registry (docker-registry on 127.0.0.1)', () => {
     const proxy = await startProxy(registry!.host, { bearer: { token: 't', service: 's', refuse: true } });
     try {
       const err = await failure(resolveImage(ref('kiln/tiny:1', proxy.host), opts()));
-      expect(err).toMatchObject({ code: 'IMAGE_AUTH', message: `image "${ref('kiln/tiny:1', proxy.host)}": http://${proxy.host} refused an anonymous token for kiln/tiny (HTTP 401)` });
+      expect(err).toMatchObject({
+        code: 'IMAGE_AUTH',
+        message: `image "${ref('kiln/tiny:1', proxy.host)}": http://${proxy.host} refused an anonymous token for kiln/tiny (HTTP 401)`,
+      });
     } finally {
       await proxy.stop();
     }

@@ -22,7 +22,9 @@ describe('findLayoutEntry', () => {
   });
   it('lists the tags when the tag is unknown or missing', () => {
     expect(() => findLayoutEntry('oci:x:c', [entry(1, 'a'), entry(2, 'b')], 'c', 'x86_64')).toThrow('image "oci:x:c": no tag "c" in the layout (tags: a, b)');
-    expect(() => findLayoutEntry('oci:x', [entry(1, 'a'), entry(2)], undefined, 'x86_64')).toThrow('image "oci:x": the layout holds 2 images; name one (tags: a)');
-    expect(() => findLayoutEntry('oci:x', [], undefined, 'x86_64')).toThrow("image \"oci:x\": the layout's index.json lists no images");
+    expect(() => findLayoutEntry('oci:x', [entry(1, 'a'), entry(2)], undefined, 'x86_64')).toThrow(
+      'image "oci:x": the layout holds 2 images; name one (tags: a)',
+    );
+    expect(() => findLayoutEntry('oci:x', [], undefined, 'x86_64')).toThrow('image "oci:x": the layout\'s index.json lists no images');
   });
 });

@@ -23,16 +23,25 @@ export function findLayoutEntry(ref: string, manifests: readonly Descriptor[], t
   const candidates = tag === undefined ? manifests : manifests.filter((m) => m.annotations?.[REF_NAME] === tag);
   if (candidates.length === 1) return candidates[0];
   if (candidates.length === 0 && tag !== undefined) {
-    throw new KilnError('IMAGE_NOT_FOUND', `image "${ref}": no tag "${tag}" in the layout (tags: ${listed})`, { hint: 'write one of the tags after the path, e.g. oci:<dir>:<tag>' });
+    throw new KilnError('IMAGE_NOT_FOUND', `image "${ref}": no tag "${tag}" in the layout (tags: ${listed})`, {
+      hint: 'write one of the tags after the path, e.g. oci:<dir>:<tag>',
+    });
   }
-  if (candidates.length === 0) throw new KilnError('IMAGE_NOT_FOUND', `image "${ref}": the layout's index.json lists no images`, { hint: 'copy an image into it, e.g. skopeo copy ... oci:<dir>:<tag>' });
+  if (candidates.length === 0)
+    throw new KilnError('IMAGE_NOT_FOUND', `image "${ref}": the layout's index.json lists no images`, {
+      hint: 'copy an image into it, e.g. skopeo copy ... oci:<dir>:<tag>',
+    });
   // Several entries: either one tag per architecture, or no tag given among several images.
   if (tag !== undefined && candidates.every((m) => m.platform)) {
     const chosen = selectPlatform(candidates, arch);
     if (chosen) return chosen;
-    throw new KilnError('IMAGE_ARCH', `image "${ref}": no ${arch} image (platforms: ${listPlatforms(candidates)})`, { hint: 'add an image for this architecture to the layout, or change the config\'s arch' });
+    throw new KilnError('IMAGE_ARCH', `image "${ref}": no ${arch} image (platforms: ${listPlatforms(candidates)})`, {
+      hint: "add an image for this architecture to the layout, or change the config's arch",
+    });
   }
-  throw new KilnError('IMAGE_AMBIGUOUS', `image "${ref}": the layout holds ${candidates.length} images; name one (tags: ${listed})`, { hint: 'write the tag after the path, e.g. oci:<dir>:<tag>' });
+  throw new KilnError('IMAGE_AMBIGUOUS', `image "${ref}": the layout holds ${candidates.length} images; name one (tags: ${listed})`, {
+    hint: 'write the tag after the path, e.g. oci:<dir>:<tag>',
+  });
 }
 
 export class LayoutSource implements ImageSource {
@@ -73,9 +82,14 @@ export class LayoutSource implements ImageSource {
     try {
       index = decodeManifest(await readFile(indexFile));
     } catch (err) {
-      throw new KilnError('IMAGE_INVALID', `image "${this.ref}": index.json: ${(err as Error).message}`, { hint: 'the layout is damaged; copy the image into it again' });
+      throw new KilnError('IMAGE_INVALID', `image "${this.ref}": index.json: ${(err as Error).message}`, {
+        hint: 'the layout is damaged; copy the image into it again',
+      });
     }
-    if (index.kind !== 'index') throw new KilnError('IMAGE_INVALID', `image "${this.ref}": index.json is not an image index`, { hint: 'the layout is damaged; copy the image into it again' });
+    if (index.kind !== 'index')
+      throw new KilnError('IMAGE_INVALID', `image "${this.ref}": index.json is not an image index`, {
+        hint: 'the layout is damaged; copy the image into it again',
+      });
     const entry = findLayoutEntry(this.ref, index.manifests, this.tag, this.arch);
     const fetched = await this.manifest(entry.digest);
     return { ...fetched, mediaType: entry.mediaType, expected: { digest: entry.digest, size: entry.size } };
@@ -85,16 +99,23 @@ export class LayoutSource implements ImageSource {
     const file = this.blobFile(digest);
     const size = await sizeOf(file);
     if (size === undefined) {
-      throw new KilnError('IMAGE_NOT_FOUND', `image "${this.ref}": manifest ${digest} is not in the layout`, { hint: 'the image was replaced or removed; re-pin it with `kiln lock --update`' });
+      throw new KilnError('IMAGE_NOT_FOUND', `image "${this.ref}": manifest ${digest} is not in the layout`, {
+        hint: 'the image was replaced or removed; re-pin it with `kiln lock --update`',
+      });
     }
-    if (size > MAX_MANIFEST_BYTES) throw new KilnError('IMAGE_INVALID', `image "${this.ref}": manifest ${digest} is ${size} bytes, more than a manifest can be`, { hint: 'the layout is damaged' });
+    if (size > MAX_MANIFEST_BYTES)
+      throw new KilnError('IMAGE_INVALID', `image "${this.ref}": manifest ${digest} is ${size} bytes, more than a manifest can be`, {
+        hint: 'the layout is damaged',
+      });
     return { bytes: await readFile(file) };
   }
 
   async blob(descriptor: Descriptor, store: ImageBlobStore): Promise<string> {
     const file = this.blobFile(descriptor.digest);
     if ((await sizeOf(file)) === undefined) {
-      throw new KilnError('IMAGE_NOT_FOUND', `image "${this.ref}": blob ${descriptor.digest} is missing from the layout`, { hint: 'the layout is incomplete; copy the image into it again' });
+      throw new KilnError('IMAGE_NOT_FOUND', `image "${this.ref}": blob ${descriptor.digest} is missing from the layout`, {
+        hint: 'the layout is incomplete; copy the image into it again',
+      });
     }
     return store.putFile(descriptor, file, { move: this.scratch !== undefined });
   }
@@ -115,11 +136,17 @@ async function requireLayout(ref: string, dir: string, kind: 'folder' | 'archive
     layout = JSON.parse(await readFile(path.join(dir, 'oci-layout'), 'utf8'));
   } catch {
     throw new KilnError('IMAGE_INVALID', `image "${ref}": ${inside} is not an OCI image layout (no oci-layout file)`, {
-      hint: kind === 'folder' ? 'point oci: at a folder written by skopeo, umoci or buildah' : 'make it with skopeo copy ... oci-archive:<file>, or use docker-archive: for `docker save` output',
+      hint:
+        kind === 'folder'
+          ? 'point oci: at a folder written by skopeo, umoci or buildah'
+          : 'make it with skopeo copy ... oci-archive:<file>, or use docker-archive: for `docker save` output',
     });
   }
   const version = (layout as { imageLayoutVersion?: unknown }).imageLayoutVersion;
-  if (version !== '1.0.0') throw new KilnError('IMAGE_INVALID', `image "${ref}": unsupported OCI layout version ${JSON.stringify(version)}`, { hint: 'kiln reads imageLayoutVersion 1.0.0' });
+  if (version !== '1.0.0')
+    throw new KilnError('IMAGE_INVALID', `image "${ref}": unsupported OCI layout version ${JSON.stringify(version)}`, {
+      hint: 'kiln reads imageLayoutVersion 1.0.0',
+    });
 }
 
 /** Unpacks a tar into a fresh scratch folder of the cache (same filesystem, so blobs can be renamed out). */
@@ -129,7 +156,9 @@ export async function unpackArchive(ref: string, file: string, cacheDir: string)
     await tar.x({ file, cwd: scratch, preservePaths: false, strict: true });
   } catch (err) {
     await rm(scratch, { recursive: true, force: true });
-    throw new KilnError('IMAGE_INVALID', `image "${ref}": cannot read ${file} as a tar archive (${(err as Error).message})`, { hint: 'check the file; it should come from skopeo copy or docker save' });
+    throw new KilnError('IMAGE_INVALID', `image "${ref}": cannot read ${file} as a tar archive (${(err as Error).message})`, {
+      hint: 'check the file; it should come from skopeo copy or docker save',
+    });
   }
   return scratch;
 }

@@ -22,7 +22,12 @@ describe('decodeManifest', () => {
   });
 
   it('decodes Docker v2 manifests and manifest lists, the type from the container when the body has none', () => {
-    const docker = { ...manifest, mediaType: undefined, config: { ...manifest.config, mediaType: 'application/vnd.docker.container.image.v1+json' }, layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: d(2), size: 2 }] };
+    const docker = {
+      ...manifest,
+      mediaType: undefined,
+      config: { ...manifest.config, mediaType: 'application/vnd.docker.container.image.v1+json' },
+      layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: d(2), size: 2 }],
+    };
     expect(decodeManifest(enc(docker), `${DOCKER_MANIFEST}; charset=utf-8`)).toMatchObject({ kind: 'manifest', mediaType: DOCKER_MANIFEST });
     const list = { schemaVersion: 2, manifests: [{ mediaType: DOCKER_MANIFEST, digest: d(5), size: 5, platform: { architecture: 'amd64', os: 'linux' } }] };
     expect(decodeManifest(enc(list), DOCKER_MANIFEST_LIST)).toMatchObject({ kind: 'index', mediaType: DOCKER_MANIFEST_LIST, manifests: [{ digest: d(5) }] });
@@ -39,16 +44,26 @@ describe('decodeManifest', () => {
 
   it('refuses schema 1, artifacts and unknown layer types', () => {
     expect(() => decodeManifest(enc({ schemaVersion: 1, fsLayers: [] }))).toThrow('Docker schema 1 is not supported');
-    expect(() => decodeManifest(enc({ ...manifest, config: { ...manifest.config, mediaType: 'application/vnd.cncf.helm.config.v1+json' } }))).toThrow('config media type application/vnd.cncf.helm.config.v1+json is not a container image');
-    expect(() => decodeManifest(enc({ ...manifest, layers: [{ ...manifest.layers[0], mediaType: 'application/x-foo' }] }))).toThrow('layers.0: media type application/x-foo is not a tar, tar+gzip or tar+zstd layer');
+    expect(() => decodeManifest(enc({ ...manifest, config: { ...manifest.config, mediaType: 'application/vnd.cncf.helm.config.v1+json' } }))).toThrow(
+      'config media type application/vnd.cncf.helm.config.v1+json is not a container image',
+    );
+    expect(() => decodeManifest(enc({ ...manifest, layers: [{ ...manifest.layers[0], mediaType: 'application/x-foo' }] }))).toThrow(
+      'layers.0: media type application/x-foo is not a tar, tar+gzip or tar+zstd layer',
+    );
     expect(() => decodeManifest(enc(manifest), 'application/vnd.oci.image.config.v1+json')).not.toThrow(); // the body's own mediaType wins
-    expect(() => decodeManifest(enc({ ...manifest, mediaType: undefined }), 'application/vnd.oci.image.config.v1+json')).toThrow('media type application/vnd.oci.image.config.v1+json is not an image manifest or index');
+    expect(() => decodeManifest(enc({ ...manifest, mediaType: undefined }), 'application/vnd.oci.image.config.v1+json')).toThrow(
+      'media type application/vnd.oci.image.config.v1+json is not an image manifest or index',
+    );
   });
 });
 
 describe('decodeImageConfig', () => {
   it('reads the platform', () => {
-    expect(decodeImageConfig(enc({ architecture: 'arm64', os: 'linux', variant: 'v8', rootfs: {} }))).toEqual({ architecture: 'arm64', os: 'linux', variant: 'v8' });
+    expect(decodeImageConfig(enc({ architecture: 'arm64', os: 'linux', variant: 'v8', rootfs: {} }))).toEqual({
+      architecture: 'arm64',
+      os: 'linux',
+      variant: 'v8',
+    });
     expect(() => decodeImageConfig(enc({ os: 'linux' }))).toThrow(/^Cannot decode image config: architecture: /);
   });
 });

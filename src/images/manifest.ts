@@ -50,7 +50,8 @@ function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
  */
 export function decodeManifest(bytes: Uint8Array, mediaType?: string): ImageManifest | ImageIndex {
   const json = decodeJson(bytes, 'image manifest');
-  if (json.schemaVersion === 1) throw new TypeError('Cannot decode image manifest: Docker schema 1 is not supported (push the image again with a current Docker, buildah or skopeo)');
+  if (json.schemaVersion === 1)
+    throw new TypeError('Cannot decode image manifest: Docker schema 1 is not supported (push the image again with a current Docker, buildah or skopeo)');
   const declared = typeof json.mediaType === 'string' ? json.mediaType : mediaType?.split(';')[0].trim();
   const type = declared && (INDEX_TYPES.includes(declared) || MANIFEST_TYPES.includes(declared)) ? declared : 'manifests' in json ? OCI_INDEX : OCI_MANIFEST;
   if (declared && declared !== type && !['application/json', 'application/octet-stream', 'text/plain'].includes(declared)) {
@@ -62,7 +63,8 @@ export function decodeManifest(bytes: Uint8Array, mediaType?: string): ImageMani
     throw new TypeError(`Cannot decode image manifest: config media type ${manifest.config.mediaType} is not a container image (an artifact?)`);
   }
   manifest.layers.forEach((layer, i) => {
-    if (layerCompression(layer.mediaType) === undefined) throw new TypeError(`Cannot decode image manifest: layers.${i}: media type ${layer.mediaType} is not a tar, tar+gzip or tar+zstd layer`);
+    if (layerCompression(layer.mediaType) === undefined)
+      throw new TypeError(`Cannot decode image manifest: layers.${i}: media type ${layer.mediaType} is not a tar, tar+gzip or tar+zstd layer`);
   });
   return { kind: 'manifest', mediaType: type, config: manifest.config, layers: manifest.layers };
 }

@@ -57,7 +57,13 @@ export async function pinContainerImages(containers: readonly ContainerConfig[],
     }
     pinned.push({ name: c.name, image });
     if (pin === undefined) {
-      const next: ImageLockEntry = { type: 'image', request: c.image, name: c.name, version: tagOf(c.image), sha256: image.manifestDigest.replace(/^sha256:/, '') };
+      const next: ImageLockEntry = {
+        type: 'image',
+        request: c.image,
+        name: c.name,
+        version: tagOf(c.image),
+        sha256: image.manifestDigest.replace(/^sha256:/, ''),
+      };
       lock.inputs[key] = next;
       changed = true;
     }

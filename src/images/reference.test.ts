@@ -22,15 +22,31 @@ describe('parseImageRef', () => {
   });
 
   it('reads registry references with tag, digest, port and default tag', () => {
-    expect(parseImageRef('ghcr.io/acme/app:1.2')).toEqual({ transport: 'registry', origin: 'https://ghcr.io', name: 'ghcr.io/acme/app', repository: 'acme/app', tag: '1.2' });
-    expect(parseImageRef(`registry.local:5000/app@${D}`)).toEqual({ transport: 'registry', origin: 'https://registry.local:5000', name: 'registry.local:5000/app', repository: 'app', digest: D });
+    expect(parseImageRef('ghcr.io/acme/app:1.2')).toEqual({
+      transport: 'registry',
+      origin: 'https://ghcr.io',
+      name: 'ghcr.io/acme/app',
+      repository: 'acme/app',
+      tag: '1.2',
+    });
+    expect(parseImageRef(`registry.local:5000/app@${D}`)).toEqual({
+      transport: 'registry',
+      origin: 'https://registry.local:5000',
+      name: 'registry.local:5000/app',
+      repository: 'app',
+      digest: D,
+    });
     expect(parseImageRef('quay.io/a/b')).toMatchObject({ tag: 'latest' });
     expect(parseImageRef(`docker://quay.io/a/b:1@${D}`)).toMatchObject({ tag: '1', digest: D, origin: 'https://quay.io' });
     expect(parseImageRef('localhost:5000/x')).toMatchObject({ origin: 'https://localhost:5000', repository: 'x' });
   });
 
   it('maps docker.io to its API host and library/', () => {
-    expect(parseImageRef('docker.io/busybox:1.36')).toMatchObject({ origin: 'https://registry-1.docker.io', repository: 'library/busybox', name: 'docker.io/busybox' });
+    expect(parseImageRef('docker.io/busybox:1.36')).toMatchObject({
+      origin: 'https://registry-1.docker.io',
+      repository: 'library/busybox',
+      name: 'docker.io/busybox',
+    });
     expect(parseImageRef('docker.io/acme/app')).toMatchObject({ repository: 'acme/app' });
   });
 
@@ -42,8 +58,13 @@ describe('parseImageRef', () => {
 
   it('rejects docker.io short names, telling the user to write the host', () => {
     expect(() => parseImageRef('busybox:1.36')).toThrow('image "busybox:1.36": no registry host');
-    expect(caught(() => parseImageRef('library/busybox'))).toMatchObject({ code: 'IMAGE_REF', hint: 'kiln does not guess docker.io: write the registry, e.g. docker.io/library/busybox' });
-    expect(caught(() => parseImageRef('busybox:1.36'))).toMatchObject({ hint: 'kiln does not guess docker.io: write the registry, e.g. docker.io/library/busybox:1.36' });
+    expect(caught(() => parseImageRef('library/busybox'))).toMatchObject({
+      code: 'IMAGE_REF',
+      hint: 'kiln does not guess docker.io: write the registry, e.g. docker.io/library/busybox',
+    });
+    expect(caught(() => parseImageRef('busybox:1.36'))).toMatchObject({
+      hint: 'kiln does not guess docker.io: write the registry, e.g. docker.io/library/busybox:1.36',
+    });
   });
 
   it('rejects bad tags, digests, repositories and paths with one line each', () => {

@@ -35,7 +35,8 @@ export class RegistrySource implements ImageSource {
   async manifest(reference: string): Promise<FetchedManifest> {
     const response = await this.get(`manifests/${reference}`, MANIFEST_ACCEPT, AbortSignal.timeout(MANIFEST_TIMEOUT_MS));
     const length = Number(response.headers.get('content-length') ?? 0);
-    if (length > MAX_MANIFEST_BYTES) throw this.error('IMAGE_INVALID', `manifest ${reference} is ${length} bytes, more than a manifest can be`, 'check the reference');
+    if (length > MAX_MANIFEST_BYTES)
+      throw this.error('IMAGE_INVALID', `manifest ${reference} is ${length} bytes, more than a manifest can be`, 'check the reference');
     const bytes = Buffer.from(await response.arrayBuffer());
     const claimed = response.headers.get('docker-content-digest');
     return {
@@ -54,7 +55,11 @@ export class RegistrySource implements ImageSource {
       return await store.putStream(descriptor, Readable.fromWeb(response.body as WebReadableStream<Uint8Array>));
     } catch (err) {
       if (err instanceof KilnError) throw err;
-      throw this.error('IMAGE_UNREACHABLE', `download of blob ${descriptor.digest} from ${this.registry.origin} broke off (${describeFetchError(err)})`, 'try again; nothing partial was kept');
+      throw this.error(
+        'IMAGE_UNREACHABLE',
+        `download of blob ${descriptor.digest} from ${this.registry.origin} broke off (${describeFetchError(err)})`,
+        'try again; nothing partial was kept',
+      );
     }
   }
 
@@ -73,10 +78,18 @@ export class RegistrySource implements ImageSource {
     await response.body?.cancel();
     const what = suffix.startsWith('manifests/') ? `manifest ${suffix.slice('manifests/'.length)}` : `blob ${suffix.slice('blobs/'.length)}`;
     if (response.status === 404) {
-      throw this.error('IMAGE_NOT_FOUND', `${this.registry.name} has no ${what} (HTTP 404)`, 'check the repository and tag; a pinned digest that is gone needs `kiln lock --update`');
+      throw this.error(
+        'IMAGE_NOT_FOUND',
+        `${this.registry.name} has no ${what} (HTTP 404)`,
+        'check the repository and tag; a pinned digest that is gone needs `kiln lock --update`',
+      );
     }
     if (response.status === 401 || response.status === 403) {
-      throw this.error('IMAGE_AUTH', `${this.registry.name} refused ${what} (HTTP ${response.status})`, 'kiln pulls anonymously: the repository must be public');
+      throw this.error(
+        'IMAGE_AUTH',
+        `${this.registry.name} refused ${what} (HTTP ${response.status})`,
+        'kiln pulls anonymously: the repository must be public',
+      );
     }
     throw this.error('IMAGE_REGISTRY', `${this.registry.name} answered HTTP ${response.status} for ${what}`, 'try again later, or check the registry');
   }
@@ -87,7 +100,11 @@ export class RegistrySource implements ImageSource {
     try {
       return await fetch(url, { headers, signal, redirect: 'follow' });
     } catch (err) {
-      throw this.error('IMAGE_UNREACHABLE', `registry ${this.registry.origin} is unreachable (${describeFetchError(err)})`, 'check the host name and your network; a warm cache with a pinned digest needs no network');
+      throw this.error(
+        'IMAGE_UNREACHABLE',
+        `registry ${this.registry.origin} is unreachable (${describeFetchError(err)})`,
+        'check the host name and your network; a warm cache with a pinned digest needs no network',
+      );
     }
   }
 
@@ -96,7 +113,11 @@ export class RegistrySource implements ImageSource {
     const challenge = header ? parseChallenge(header) : undefined;
     if (!challenge || challenge.scheme !== 'bearer' || !challenge.params.realm) {
       const scheme = challenge ? `${challenge.scheme} authentication` : 'authentication';
-      throw this.error('IMAGE_AUTH', `${this.registry.name} requires ${scheme} (HTTP 401)`, 'kiln pulls anonymously: make the repository public, or mirror the image to an oci: folder');
+      throw this.error(
+        'IMAGE_AUTH',
+        `${this.registry.name} requires ${scheme} (HTTP 401)`,
+        'kiln pulls anonymously: make the repository public, or mirror the image to an oci: folder',
+      );
     }
     let url: URL;
     try {
@@ -115,7 +136,11 @@ export class RegistrySource implements ImageSource {
     }
     if (!response.ok) {
       await response.body?.cancel();
-      throw this.error('IMAGE_AUTH', `${url.origin} refused an anonymous token for ${this.registry.repository} (HTTP ${response.status})`, 'kiln pulls anonymously: the repository must be public');
+      throw this.error(
+        'IMAGE_AUTH',
+        `${url.origin} refused an anonymous token for ${this.registry.repository} (HTTP ${response.status})`,
+        'kiln pulls anonymously: the repository must be public',
+      );
     }
     const body = (await response.json().catch(() => ({}))) as { token?: unknown; access_token?: unknown };
     const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;

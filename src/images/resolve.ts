@@ -108,7 +108,9 @@ export async function resolveImage(ref: string, opts: ResolveImageOptions): Prom
 
 function pinOf(ref: string, parsed: ImageRef, pinned: string | undefined): string | undefined {
   if (pinned !== undefined && !DIGEST_PATTERN.test(pinned)) {
-    throw new KilnError('IMAGE_PIN', `image "${ref}": pinned digest "${pinned}" is not sha256:<64 hex digits>`, { hint: 'fix kiln.lock, or re-pin with `kiln lock --update`' });
+    throw new KilnError('IMAGE_PIN', `image "${ref}": pinned digest "${pinned}" is not sha256:<64 hex digits>`, {
+      hint: 'fix kiln.lock, or re-pin with `kiln lock --update`',
+    });
   }
   const inRef = parsed.transport === 'registry' ? parsed.digest : undefined;
   if (pinned && inRef && pinned !== inRef) {
@@ -125,9 +127,14 @@ async function openSource(ref: string, parsed: ImageRef, opts: ResolveImageOptio
   try {
     isDir = (await stat(where)).isDirectory();
   } catch {
-    throw new KilnError('IMAGE_NOT_FOUND', `image "${ref}": no such ${kind} ${where}`, { hint: `${parsed.transport}: paths are relative to the config's folder (${opts.configDir})` });
+    throw new KilnError('IMAGE_NOT_FOUND', `image "${ref}": no such ${kind} ${where}`, {
+      hint: `${parsed.transport}: paths are relative to the config's folder (${opts.configDir})`,
+    });
   }
-  if (isDir !== (kind === 'folder')) throw new KilnError('IMAGE_INVALID', `image "${ref}": ${where} is not a ${kind}`, { hint: 'oci: names a layout folder; oci-archive: and docker-archive: name tar files' });
+  if (isDir !== (kind === 'folder'))
+    throw new KilnError('IMAGE_INVALID', `image "${ref}": ${where} is not a ${kind}`, {
+      hint: 'oci: names a layout folder; oci-archive: and docker-archive: name tar files',
+    });
   opts.onProgress?.(`image ${ref}: reading ${where}`);
   if (parsed.transport === 'docker-archive') return DockerArchiveSource.open(ref, where, parsed.name, opts.cacheDir);
   if (parsed.transport === 'oci') return LayoutSource.openFolder(ref, where, parsed.tag, opts.arch);
@@ -135,7 +142,15 @@ async function openSource(ref: string, parsed: ImageRef, opts: ResolveImageOptio
 }
 
 /** Follows indexes to the architecture's manifest, then gets config and layers; undefined when a blob is missing. */
-async function walk(ref: string, arch: Arch, store: ImageBlobStore, blobs: Blobs, bytes: Buffer, mediaType: string | undefined, digest: string): Promise<ResolvedImage | undefined> {
+async function walk(
+  ref: string,
+  arch: Arch,
+  store: ImageBlobStore,
+  blobs: Blobs,
+  bytes: Buffer,
+  mediaType: string | undefined,
+  digest: string,
+): Promise<ResolvedImage | undefined> {
   let doc = decode(ref, bytes, mediaType, digest);
   let indexDigest: string | undefined;
   // Indexes may nest (an index.json entry naming a multi-arch index); a few levels is plenty.
@@ -144,7 +159,9 @@ async function walk(ref: string, arch: Arch, store: ImageBlobStore, blobs: Blobs
     indexDigest ??= digest;
     const chosen = selectPlatform(doc.manifests, arch);
     if (!chosen) {
-      throw new KilnError('IMAGE_ARCH', `image "${ref}": no linux ${arch} image (platforms: ${listPlatforms(doc.manifests)})`, { hint: 'use an image built for this architecture, or change the config\'s arch' });
+      throw new KilnError('IMAGE_ARCH', `image "${ref}": no linux ${arch} image (platforms: ${listPlatforms(doc.manifests)})`, {
+        hint: "use an image built for this architecture, or change the config's arch",
+      });
     }
     const next = await blobs.manifest(chosen);
     if (!next) return undefined;
@@ -160,10 +177,14 @@ async function walk(ref: string, arch: Arch, store: ImageBlobStore, blobs: Blobs
   try {
     platform = decodeImageConfig(config);
   } catch (err) {
-    throw new KilnError('IMAGE_INVALID', `image "${ref}": config ${manifest.config.digest}: ${(err as Error).message}`, { hint: 'the image is damaged; rebuild it' });
+    throw new KilnError('IMAGE_INVALID', `image "${ref}": config ${manifest.config.digest}: ${(err as Error).message}`, {
+      hint: 'the image is damaged; rebuild it',
+    });
   }
   if (!platformMatches(platform, arch)) {
-    throw new KilnError('IMAGE_ARCH', `image "${ref}": the image is ${formatPlatform(platform)}, not linux ${arch}`, { hint: 'use an image built for this architecture (or a multi-architecture one), or change the config\'s arch' });
+    throw new KilnError('IMAGE_ARCH', `image "${ref}": the image is ${formatPlatform(platform)}, not linux ${arch}`, {
+      hint: "use an image built for this architecture (or a multi-architecture one), or change the config's arch",
+    });
   }
   for (const layer of manifest.layers) {
     if (!(await blobs.blob(layer))) return undefined;
@@ -186,6 +207,8 @@ function decode(ref: string, bytes: Buffer, mediaType: string | undefined, diges
   try {
     return decodeManifest(bytes, mediaType);
   } catch (err) {
-    throw new KilnError('IMAGE_INVALID', `image "${ref}": manifest ${digest}: ${(err as Error).message}`, { hint: 'the image is damaged or not a container image' });
+    throw new KilnError('IMAGE_INVALID', `image "${ref}": manifest ${digest}: ${(err as Error).message}`, {
+      hint: 'the image is damaged or not a container image',
+    });
   }
 }

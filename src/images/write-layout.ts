@@ -53,7 +53,10 @@ export async function writeOciLayout(dir: string, images: readonly LayoutImage[]
 /** Content-addressed: a blob already there with the right size is the same blob. */
 async function placeBlob(from: string, to: string): Promise<void> {
   const want = (await stat(from)).size;
-  const have = await stat(to).then((s) => s.size, () => undefined);
+  const have = await stat(to).then(
+    (s) => s.size,
+    () => undefined,
+  );
   if (have === want) return;
   const tmp = tempBeside(to);
   try {

@@ -23,8 +23,26 @@ export interface ArchNames {
 }
 
 export const ARCH_NAMES: Record<Arch, ArchNames> = {
-  x86_64: { deb: 'amd64', npm: 'x64', efiName: 'BOOTX64.EFI', stub: 'usr/lib/systemd/boot/efi/linuxx64.efi.stub', triplet: 'x86_64-linux-gnu', elfMachine: 62, peMachine: 0x8664, serialConsole: 'ttyS0' },
-  aarch64: { deb: 'arm64', npm: 'arm64', efiName: 'BOOTAA64.EFI', stub: 'usr/lib/systemd/boot/efi/linuxaa64.efi.stub', triplet: 'aarch64-linux-gnu', elfMachine: 183, peMachine: 0xaa64, serialConsole: 'ttyAMA0' },
+  x86_64: {
+    deb: 'amd64',
+    npm: 'x64',
+    efiName: 'BOOTX64.EFI',
+    stub: 'usr/lib/systemd/boot/efi/linuxx64.efi.stub',
+    triplet: 'x86_64-linux-gnu',
+    elfMachine: 62,
+    peMachine: 0x8664,
+    serialConsole: 'ttyS0',
+  },
+  aarch64: {
+    deb: 'arm64',
+    npm: 'arm64',
+    efiName: 'BOOTAA64.EFI',
+    stub: 'usr/lib/systemd/boot/efi/linuxaa64.efi.stub',
+    triplet: 'aarch64-linux-gnu',
+    elfMachine: 183,
+    peMachine: 0xaa64,
+    serialConsole: 'ttyAMA0',
+  },
 };
 
 /** Node.js major version run on the device (type stripping without flags). */

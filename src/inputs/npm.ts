@@ -17,11 +17,15 @@ export async function npmPack(spec: string, destDir: string): Promise<PackedTarb
   if (r.code !== 0) {
     const code = /npm error code (\S+)/.exec(r.stderr)?.[1] ?? /"code":\s*"(\w+)"/.exec(r.stdout)?.[1] ?? '';
     const unknown = code === 'E404' || code === 'ETARGET';
-    throw new KilnError(unknown ? 'INPUT_UNKNOWN' : 'NETWORK', `npm package ${spec}: ${unknown ? 'no such package or version' : `npm pack failed (${code || `exit code ${r.code}`})`}`, {
-      hint: unknown
-        ? 'Check the name and version, or run `kiln lock --update` if the pinned version was withdrawn.'
-        : 'Check the network and the npm registry setting; with a warm cache and kiln.lock, builds need no network.',
-    });
+    throw new KilnError(
+      unknown ? 'INPUT_UNKNOWN' : 'NETWORK',
+      `npm package ${spec}: ${unknown ? 'no such package or version' : `npm pack failed (${code || `exit code ${r.code}`})`}`,
+      {
+        hint: unknown
+          ? 'Check the name and version, or run `kiln lock --update` if the pinned version was withdrawn.'
+          : 'Check the network and the npm registry setting; with a warm cache and kiln.lock, builds need no network.',
+      },
+    );
   }
   const [info] = JSON.parse(r.stdout) as { name: string; version: string; filename: string }[];
   if (!info) throw new KilnError('INPUT_UNKNOWN', `npm package ${spec}: npm pack returned nothing`);

@@ -79,9 +79,13 @@ async function fetchPinned(key: string, e: LockEntry, apt: AptSource, cache: Cac
     const file = e.type === 'deb' ? await apt.download(e.name, e.version, dir) : (await npmPack(`${e.name}@${e.version}`, dir)).file;
     const blob = await cache.addBlob(file);
     if (blob.sha256 !== e.sha256) {
-      throw new KilnError('HASH_MISMATCH', `input ${key} (${e.name} ${e.version}): sha256 mismatch: kiln.lock pins ${e.sha256}, the download is ${blob.sha256}`, {
-        hint: 'The archive changed what it serves under this version. Investigate before trusting it; `kiln lock --update` pins what is served now.',
-      });
+      throw new KilnError(
+        'HASH_MISMATCH',
+        `input ${key} (${e.name} ${e.version}): sha256 mismatch: kiln.lock pins ${e.sha256}, the download is ${blob.sha256}`,
+        {
+          hint: 'The archive changed what it serves under this version. Investigate before trusting it; `kiln lock --update` pins what is served now.',
+        },
+      );
     }
     return blob.path;
   } finally {

@@ -19,7 +19,14 @@ describe('which tools a config needs', () => {
   test('e2fsck for an ext4 partition with fsck: true, fsck.fat for a vfat one, each only for its filesystem', () => {
     expect(toolsFor(config([ESP, { ...DATA, fsck: true }])).map((t) => t.role)).toEqual(['e2fsck']);
     expect(toolsFor(config([{ ...ESP, fsck: true }, DATA])).map((t) => t.role)).toEqual(['fsck.fat']);
-    expect(toolsFor(config([{ ...ESP, fsck: true }, { ...DATA, fsck: true }])).map((t) => t.role)).toEqual(['e2fsck', 'fsck.fat']);
+    expect(
+      toolsFor(
+        config([
+          { ...ESP, fsck: true },
+          { ...DATA, fsck: true },
+        ]),
+      ).map((t) => t.role),
+    ).toEqual(['e2fsck', 'fsck.fat']);
   });
 
   test('crun when the config has containers', () => {
@@ -66,8 +73,24 @@ describe('inputs of the tools', () => {
   test('crun and fsck.fat together: every package once', () => {
     const c = { ...config([{ ...ESP, fsck: true }, DATA]), containers: [{ name: 'app' }] } as unknown as Config;
     const got = inputRequests(c, 'aarch64').map((r) => r.role);
-    expect(got.slice(11)).toEqual(['fsck.fat', 'crun', 'libyajl2', 'libseccomp2', 'libcap2', 'libsystemd0', 'libgcrypt20', 'libgpg-error0', 'liblzma5', 'libzstd1', 'liblz4-1']);
+    expect(got.slice(11)).toEqual([
+      'fsck.fat',
+      'crun',
+      'libyajl2',
+      'libseccomp2',
+      'libcap2',
+      'libsystemd0',
+      'libgcrypt20',
+      'libgpg-error0',
+      'liblzma5',
+      'libzstd1',
+      'liblz4-1',
+    ]);
     expect(new Set(got).size).toBe(got.length);
-    expect(inputRequests(c, 'aarch64').filter((r) => r.role === 'fsck.fat' || r.role === 'crun').map((r) => r.request)).toEqual(['dosfstools', 'crun']);
+    expect(
+      inputRequests(c, 'aarch64')
+        .filter((r) => r.role === 'fsck.fat' || r.role === 'crun')
+        .map((r) => r.request),
+    ).toEqual(['dosfstools', 'crun']);
   });
 });

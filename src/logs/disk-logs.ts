@@ -50,7 +50,10 @@ export async function ext4Partitions(disk: string): Promise<Ext4Partition[]> {
       const sb = Buffer.alloc(1024);
       await file.read(sb, 0, sb.length, p.offsetBytes + SUPERBLOCK_OFFSET);
       if (sb.readUInt16LE(SB_MAGIC) !== EXT4_MAGIC) continue;
-      const label = sb.subarray(SB_VOLUME_NAME, SB_VOLUME_NAME + 16).toString('latin1').replace(/\0.*$/s, '');
+      const label = sb
+        .subarray(SB_VOLUME_NAME, SB_VOLUME_NAME + 16)
+        .toString('latin1')
+        .replace(/\0.*$/s, '');
       const needsRecovery = (sb.readUInt32LE(SB_FEATURE_INCOMPAT) & INCOMPAT_RECOVER) !== 0;
       found.push({ number: p.number, label, offsetBytes: p.offsetBytes, sizeBytes: p.sizeBytes, needsRecovery });
     }
@@ -81,7 +84,10 @@ export async function openExt4(disk: string, partition: Ext4Partition): Promise<
       // Replays the journal into the copy (exit 1: "errors corrected" is what a replay reports).
       const fsck = await exec(await sbinTool('e2fsck'), ['-E', 'journal_only', '-y', image]);
       if (fsck.code > 1) {
-        throw new KilnError('DISK_EXT4', `${disk}: partition ${partition.number} (${partition.label}): replaying its journal failed: ${lastLine(fsck.stderr || fsck.stdout)}`);
+        throw new KilnError(
+          'DISK_EXT4',
+          `${disk}: partition ${partition.number} (${partition.label}): replaying its journal failed: ${lastLine(fsck.stderr || fsck.stdout)}`,
+        );
       }
     } catch (error) {
       await rm(temp, { recursive: true, force: true });
@@ -130,7 +136,7 @@ async function copyRange(from: string, to: string, offset: number, length: numbe
   try {
     const chunk = Buffer.alloc(1 << 20);
     const zeros = Buffer.alloc(chunk.length);
-    for (let done = 0; done < length; ) {
+    for (let done = 0; done < length;) {
       const { bytesRead } = await source.read(chunk, 0, Math.min(chunk.length, length - done), offset + done);
       if (bytesRead === 0) break;
       // Leave all-zero chunks as holes: an empty data partition stays cheap to copy.

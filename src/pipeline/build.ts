@@ -100,16 +100,33 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 
   // 2. kernel: the package's vmlinuz and the modules to ship, with their dependencies
   const kernel = await findKernel(await unpacked.tree('kernel'), inputs.kernel.entry.name);
-  const modules = await selectModules(kernel, [...config.kernel.modules, ...networkModules(config), ...storageModules(config.storage), ...(config.layout === 'source' ? sourceStickModules() : [])], inputs.kernel.entry.name, arch);
+  const modules = await selectModules(
+    kernel,
+    [...config.kernel.modules, ...networkModules(config), ...storageModules(config.storage), ...(config.layout === 'source' ? sourceStickModules() : [])],
+    inputs.kernel.entry.name,
+    arch,
+  );
   const bootModules = modules.order.map((m) => ({ name: m.name, path: `/lib/modules/${kernel.release}/${m.path}` }));
 
   // 3. what the config adds: container images (pinned), programs (prepared), files (checked)
   const images = await pinContainerImages(config.containers, { arch, configDir: dir, configName, cacheRoot: o.cacheRoot, reporter: o.reporter });
   const programs = await preparePrograms({ programs: config.programs, configDir: dir, configName, cache, reporter: o.reporter });
   const files = fileTargets(o.resolved);
-  const buildId = buildIdOf({ config, profile: o.profile, mtime: o.mtime, inputHashes: Object.values(inputs).map((i) => i.entry.sha256), programs: programs.fingerprint });
+  const buildId = buildIdOf({
+    config,
+    profile: o.profile,
+    mtime: o.mtime,
+    inputHashes: Object.values(inputs).map((i) => i.entry.sha256),
+    programs: programs.fingerprint,
+  });
   const release = osRelease(config, buildId);
-  const boot = bootConfigOf(o.resolved, { buildId, arch, modules: bootModules, programs: programs.boot, containerDigests: images.map((i) => i.image.manifestDigest) });
+  const boot = bootConfigOf(o.resolved, {
+    buildId,
+    arch,
+    modules: bootModules,
+    programs: programs.boot,
+    containerDigests: images.map((i) => i.image.manifestDigest),
+  });
 
   // 4. root filesystem: the layers, from the one that changes least to the kiln layer
   const runtime = await runtimeSourcesOf(arch, unpacked);
@@ -131,7 +148,10 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const firstStageLayer: LayerPlan = {
       name: 'kiln',
       key: '',
-      build: async () => ({ entries: split.initramfs, parts: { 'first stage, boot.json, files, stubs, links': split.initramfs.reduce((n, e) => n + (e.type === 'file' ? e.data.length : 0), 0) } }),
+      build: async () => ({
+        entries: split.initramfs,
+        parts: { 'first stage, boot.json, files, stubs, links': split.initramfs.reduce((n, e) => n + (e.type === 'file' ? e.data.length : 0), 0) },
+      }),
     };
     layers = [modulesPlan, ...toolLayers, firstStageLayer];
     stickPlan = { files: split.stick, own: archDir(names.deb), label };

@@ -41,15 +41,19 @@ describe('dependency pins', () => {
 describe('npm failures', () => {
   const where = 'kiln.yml: programs[0] (greet)';
   it('names the dependency that does not resolve (real npm 10 and 11 output)', () => {
-    const e404 = "npm error code E404\nnpm error 404 Not Found - GET https://registry.example/kiln-no-such-package - Not found\nnpm error 404\nnpm error 404  'kiln-no-such-package@^1.0.0' is not in this registry.\n";
+    const e404 =
+      "npm error code E404\nnpm error 404 Not Found - GET https://registry.example/kiln-no-such-package - Not found\nnpm error 404\nnpm error 404  'kiln-no-such-package@^1.0.0' is not in this registry.\n";
     const e404v11 =
       "npm error code E404\nnpm error 404 Not Found - GET https://registry.example/kiln-no-such-package\nnpm error 404\nnpm error 404  The requested resource 'kiln-no-such-package@^1.0.0' could not be found or you do not have permission to access it.\n";
     expect(npmFailure(e404v11, where, 'greet/package.json').message).toBe(npmFailure(e404, where, 'greet/package.json').message);
-    expect(npmFailure('npm error code E404\nnpm error 404 Not Found - GET https://registry.example/@scope%2fpkg\n', where, 'p').message).toMatch(/dependency "@scope\/pkg" does not resolve/);
+    expect(npmFailure('npm error code E404\nnpm error 404 Not Found - GET https://registry.example/@scope%2fpkg\n', where, 'p').message).toMatch(
+      /dependency "@scope\/pkg" does not resolve/,
+    );
     expect(npmFailure(e404, where, 'greet/package.json').message).toBe(
       'kiln.yml: programs[0] (greet): dependency "kiln-no-such-package@^1.0.0" does not resolve (no such package); fix "dependencies" in greet/package.json',
     );
-    const etarget = 'npm error code ETARGET\nnpm error notarget No matching version found for ms@^99.0.0.\nnpm error notarget In most cases you or one of your dependencies are requesting\n';
+    const etarget =
+      'npm error code ETARGET\nnpm error notarget No matching version found for ms@^99.0.0.\nnpm error notarget In most cases you or one of your dependencies are requesting\n';
     expect(npmFailure(etarget, where, 'greet/package.json').message).toBe(
       'kiln.yml: programs[0] (greet): dependency "ms@^99.0.0" does not resolve (no such version); fix "dependencies" in greet/package.json',
     );

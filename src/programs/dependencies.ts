@@ -38,7 +38,11 @@ export type LockedPackages = ProgramLockEntry['packages'];
 /** What the program asks for: its dependencies and optional dependencies, keys sorted. */
 export function dependencyRequest(pkg: PackageJson): Record<string, string> {
   const all = { ...pkg.dependencies, ...pkg.optionalDependencies };
-  return Object.fromEntries(Object.keys(all).sort().map((k) => [k, all[k]!]));
+  return Object.fromEntries(
+    Object.keys(all)
+      .sort()
+      .map((k) => [k, all[k]!]),
+  );
 }
 
 /** JSON with object keys sorted at every level: equal trees give equal text, whatever order npm wrote them in. */
@@ -46,7 +50,11 @@ export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const record = value as Record<string, unknown>;
-    return `{${Object.keys(record).sort().filter((k) => record[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`).join(',')}}`;
+    return `{${Object.keys(record)
+      .sort()
+      .filter((k) => record[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -59,9 +67,13 @@ export function treeHash(packages: LockedPackages): string {
 export function runtimePackages(lock: unknown, where: string): LockedPackages {
   const packages = (lock as { packages?: unknown; lockfileVersion?: unknown }).packages;
   if (typeof packages !== 'object' || packages === null) {
-    throw new KilnError('PROGRAM_INVALID', `${where}: the lockfile has no "packages" (lockfileVersion ${String((lock as { lockfileVersion?: unknown }).lockfileVersion)})`, {
-      hint: 'Write it again with npm 7 or newer: `npm install --package-lock-only` in the program folder.',
-    });
+    throw new KilnError(
+      'PROGRAM_INVALID',
+      `${where}: the lockfile has no "packages" (lockfileVersion ${String((lock as { lockfileVersion?: unknown }).lockfileVersion)})`,
+      {
+        hint: 'Write it again with npm 7 or newer: `npm install --package-lock-only` in the program folder.',
+      },
+    );
   }
   const out: LockedPackages = {};
   for (const [key, value] of Object.entries(packages as Record<string, Record<string, unknown>>)) {
@@ -104,23 +116,36 @@ function stagingPackage(pkg: PackageJson): PackageJson & { private: true } {
 export function npmFailure(stderr: string, where: string, packageJsonFile: string): KilnError {
   const code = /npm (?:error|ERR!) code (\S+)/.exec(stderr)?.[1] ?? '';
   // npm 10 says "'x@^1' is not in this registry", npm 11 "The requested resource 'x@^1' could not be found".
-  const notFound = /'([^']+)' (?:is not in this registry|could not be found)/.exec(stderr)?.[1] ?? /404 Not Found - GET \S*\/([^\s/]+)(?:\s|$)/.exec(stderr)?.[1];
+  const notFound =
+    /'([^']+)' (?:is not in this registry|could not be found)/.exec(stderr)?.[1] ?? /404 Not Found - GET \S*\/([^\s/]+)(?:\s|$)/.exec(stderr)?.[1];
   const noVersion = /No matching version found for (\S+?)\.?(?:\s|$)/.exec(stderr)?.[1];
   if (code === 'E404' || code === 'ETARGET' || notFound || noVersion) {
     const spec = noVersion ?? (notFound === undefined ? undefined : decodeURIComponent(notFound));
     const why = noVersion ? 'no such version' : 'no such package';
-    return new KilnError('PROGRAM_DEPENDENCY', `${where}: dependency ${spec === undefined ? '' : `"${spec}" `}does not resolve (${why}); fix "dependencies" in ${packageJsonFile}`, {
-      hint: 'Check the name and version range (`npm view <name> versions` lists what exists).',
-    });
+    return new KilnError(
+      'PROGRAM_DEPENDENCY',
+      `${where}: dependency ${spec === undefined ? '' : `"${spec}" `}does not resolve (${why}); fix "dependencies" in ${packageJsonFile}`,
+      {
+        hint: 'Check the name and version range (`npm view <name> versions` lists what exists).',
+      },
+    );
   }
-  const last = stderr.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? '';
+  const last =
+    stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .pop() ?? '';
   return new KilnError('NETWORK', `${where}: npm could not install the dependencies (${code || last || 'unknown error'})`, {
     hint: 'Check the network and your npm registry setting; with a warm cache and kiln.lock, builds need no network.',
   });
 }
 
 async function runNpm(args: string[], cwd: string, where: string, packageJsonFile: string): Promise<void> {
-  const r = await exec('npm', [...args, '--ignore-scripts', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error'], { cwd, env: { ...process.env, npm_config_update_notifier: 'false' } });
+  const r = await exec('npm', [...args, '--ignore-scripts', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd,
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
   if (r.code !== 0) throw npmFailure(r.stderr, where, packageJsonFile);
 }
 
@@ -178,7 +203,10 @@ export async function installDependencies(entry: ProgramLockEntry, pkg: PackageJ
       version: manifest.version,
       lockfileVersion: 3,
       requires: true,
-      packages: { '': { name: manifest.name, version: manifest.version, dependencies: manifest.dependencies, optionalDependencies: manifest.optionalDependencies }, ...entry.packages },
+      packages: {
+        '': { name: manifest.name, version: manifest.version, dependencies: manifest.dependencies, optionalDependencies: manifest.optionalDependencies },
+        ...entry.packages,
+      },
     };
     await writeFile(path.join(staging, 'package.json'), JSON.stringify(manifest, null, 2));
     await writeFile(path.join(staging, 'package-lock.json'), JSON.stringify(lock, null, 2));
@@ -186,9 +214,13 @@ export async function installDependencies(entry: ProgramLockEntry, pkg: PackageJ
     const installed = path.join(staging, 'node_modules');
     const native = (await readdir(installed, { recursive: true })).map(String).find(isNative);
     if (native !== undefined) {
-      throw new KilnError('PROGRAM_DEPENDENCY', `${where}: dependency file node_modules/${native} is native code; programs ship as architecture-independent source`, {
-        hint: 'Use a pure-JavaScript package instead (or WebAssembly).',
-      });
+      throw new KilnError(
+        'PROGRAM_DEPENDENCY',
+        `${where}: dependency file node_modules/${native} is native code; programs ship as architecture-independent source`,
+        {
+          hint: 'Use a pure-JavaScript package instead (or WebAssembly).',
+        },
+      );
     }
     await mkdir(path.dirname(dest), { recursive: true });
     const temp = path.join(staging, 'tree');

@@ -44,7 +44,9 @@ describe('unresolvedImport', () => {
   const site = (specifier: string) => [{ specifier, line: 2, column: 20 }];
 
   it('accepts existing files, installed packages and built-ins', () => {
-    expect(unresolvedImport([...site('./a.ts'), ...site('ms/index.js'), ...site('node:fs'), ...site('path'), ...site('#internal')], check(['ms']))).toBeUndefined();
+    expect(
+      unresolvedImport([...site('./a.ts'), ...site('ms/index.js'), ...site('node:fs'), ...site('path'), ...site('#internal')], check(['ms'])),
+    ).toBeUndefined();
   });
 
   it('names the file, line and column of what does not resolve, and the fix', () => {

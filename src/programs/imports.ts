@@ -58,7 +58,7 @@ export function unresolvedImport(sites: readonly ImportSite[], c: ImportCheck): 
   for (const site of sites) {
     const at = `${c.file}:${site.line}:${site.column}`;
     const spec = site.specifier;
-    if (spec.startsWith('#') || /^[a-z][a-z0-9+.-]*:/.test(spec) && !spec.startsWith('node:')) continue; // subpath imports, URLs
+    if (spec.startsWith('#') || (/^[a-z][a-z0-9+.-]*:/.test(spec) && !spec.startsWith('node:'))) continue; // subpath imports, URLs
     if (spec.startsWith('.') || spec.startsWith('/')) {
       const target = path.resolve(path.dirname(c.abs), spec);
       if (c.isFile(target)) continue;

@@ -105,7 +105,12 @@ function isProgramFile(rel: string): boolean {
   return !rel.split(path.sep).some((part) => part === 'node_modules' || (part.startsWith('.') && part !== '.'));
 }
 
-async function prepareOne(p: ProgramConfig, index: number, o: PrepareOptions, lock: { inputs: Record<string, unknown> }): Promise<{ entries: CpioEntry[]; boot: BootProgram; sourceBytes: number; depBytes: number; pin?: ProgramLockEntry }> {
+async function prepareOne(
+  p: ProgramConfig,
+  index: number,
+  o: PrepareOptions,
+  lock: { inputs: Record<string, unknown> },
+): Promise<{ entries: CpioEntry[]; boot: BootProgram; sourceBytes: number; depBytes: number; pin?: ProgramLockEntry }> {
   const where = `${o.configName}: programs[${index}] (${p.name})`;
   const dir = path.resolve(o.configDir, p.source);
   const st = await stat(dir).catch(() => undefined);
@@ -115,7 +120,11 @@ async function prepareOne(p: ProgramConfig, index: number, o: PrepareOptions, lo
   if (entry.startsWith('..') || path.isAbsolute(entry)) fail(where, `entry "${entry}" (${from}) must be inside the source folder`);
   if (!SOURCE_EXTENSIONS.test(entry)) fail(where, `entry "${entry}" (${from}) is not a .ts or .js file`);
   if (!existsSync(path.join(dir, entry)) || !statSync(path.join(dir, entry)).isFile()) {
-    fail(where, `no entry file: ${path.join(p.source, entry)} does not exist (${from})`, `Add the file, or set programs[${index}].entry (or "main" in package.json).`);
+    fail(
+      where,
+      `no entry file: ${path.join(p.source, entry)} does not exist (${from})`,
+      `Add the file, or set programs[${index}].entry (or "main" in package.json).`,
+    );
   }
   if (entry.endsWith('.ts') && pkg.type !== 'module') {
     o.reporter.info(`${where}: package.json has no "type": "module"; Node will have to guess each file's module system (add it)`);
@@ -128,7 +137,15 @@ async function prepareOne(p: ProgramConfig, index: number, o: PrepareOptions, lo
   if (wanted.length > 0) {
     const key = `programs/${p.name}`;
     const pinned = lock.inputs[key] as ProgramLockEntry | undefined;
-    pin = await pinDependencies({ where, program: p.name, dir, pkg, pinned: pinned?.type === 'program' ? pinned : undefined, update: o.update, cache: o.cache });
+    pin = await pinDependencies({
+      where,
+      program: p.name,
+      dir,
+      pkg,
+      pinned: pinned?.type === 'program' ? pinned : undefined,
+      update: o.update,
+      cache: o.cache,
+    });
     nodeModules = await installDependencies(pin, pkg, o.cache, where, path.join(dir, 'package.json'));
   }
   const packages = new Set<string>(pkg.name === undefined ? [] : [pkg.name]);
@@ -152,9 +169,17 @@ async function prepareOne(p: ProgramConfig, index: number, o: PrepareOptions, lo
     });
     if (problem !== undefined) fail(where, problem);
   }
-  const deps = nodeModules === undefined ? [] : await readHostTree({ source: nodeModules, target: `${PROGRAMS_ROOT}/${p.name}/node_modules`, where: `${where} dependencies` });
+  const deps =
+    nodeModules === undefined
+      ? []
+      : await readHostTree({ source: nodeModules, target: `${PROGRAMS_ROOT}/${p.name}/node_modules`, where: `${where} dependencies` });
   const command = `${COMMANDS_DIR}/${p.name}`;
-  const stub: CpioEntry = { type: 'file', path: command, mode: 0o755, data: Buffer.from(programStub({ program: p.name, entry: `${PROGRAMS_ROOT}/${p.name}/${entry}` })) };
+  const stub: CpioEntry = {
+    type: 'file',
+    path: command,
+    mode: 0o755,
+    data: Buffer.from(programStub({ program: p.name, entry: `${PROGRAMS_ROOT}/${p.name}/${entry}` })),
+  };
   const boot: BootProgram = { name: p.name, command, args: p.args, env: p.env };
   if (p.service !== undefined) boot.service = { restart: p.service.restart, backoff: p.service.backoff };
   return { entries: [...source, ...deps, stub], boot, sourceBytes: bytes(source), depBytes: bytes(deps), pin };
@@ -163,7 +188,12 @@ async function prepareOne(p: ProgramConfig, index: number, o: PrepareOptions, lo
 export async function preparePrograms(o: PrepareOptions): Promise<PreparedPrograms> {
   const lockFile = path.join(o.configDir, LOCK_NAME);
   const lock = (await readLock(lockFile)) ?? emptyLock();
-  const entries: CpioEntry[] = DEVICE_TOOLS.map((t) => ({ type: 'file', path: `${COMMANDS_DIR}/${t.name}`, mode: 0o755, data: Buffer.from(programStub({ program: t.name, entry: t.entry })) }));
+  const entries: CpioEntry[] = DEVICE_TOOLS.map((t) => ({
+    type: 'file',
+    path: `${COMMANDS_DIR}/${t.name}`,
+    mode: 0o755,
+    data: Buffer.from(programStub({ program: t.name, entry: t.entry })),
+  }));
   const boot: BootProgram[] = [];
   let sourceBytes = 0;
   let depBytes = 0;
@@ -181,7 +211,9 @@ export async function preparePrograms(o: PrepareOptions): Promise<PreparedProgra
     if (prepared.pin !== undefined && pinChanged) {
       lock.inputs[key] = prepared.pin;
       lockChanged = true;
-      const list = Object.entries(prepared.pin.packages).map(([k, v]) => `${k.replace(/^.*node_modules\//, '')} ${v.version ?? '?'}`).join(', ');
+      const list = Object.entries(prepared.pin.packages)
+        .map(([k, v]) => `${k.replace(/^.*node_modules\//, '')} ${v.version ?? '?'}`)
+        .join(', ');
       o.reporter.info(`${LOCK_NAME}: pinned ${key} dependencies (${list})${before === undefined ? '' : ` — changed from ${before.sha256.slice(0, 12)}…`}`);
     }
   }
@@ -190,7 +222,7 @@ export async function preparePrograms(o: PrepareOptions): Promise<PreparedProgra
   const parts: Record<string, number> = {};
   if (o.programs.length > 0) {
     parts[`programs (${o.programs.length}, source)`] = sourceBytes;
-    if (depBytes > 0) parts['programs\' npm dependencies'] = depBytes;
+    if (depBytes > 0) parts["programs' npm dependencies"] = depBytes;
   }
   const hash = createHash('sha256');
   for (const e of entries) hash.update(`${e.path}\0${e.type === 'file' ? createHash('sha256').update(e.data).digest('hex') : e.type}\0`);

@@ -20,7 +20,9 @@ describe('programs in the config', () => {
   });
 
   it('rejects names that collide with system or kiln commands, with the position', () => {
-    expect(problem(config('  - name: sh\n    source: s\n'))).toBe('kiln.yml:3:11: programs[0].name: "sh" collides with a system command on the device; choose another name');
+    expect(problem(config('  - name: sh\n    source: s\n'))).toBe(
+      'kiln.yml:3:11: programs[0].name: "sh" collides with a system command on the device; choose another name',
+    );
     expect(problem(config('  - name: kiln-status\n    source: s\n'))).toBe(
       'kiln.yml:3:11: programs[0].name: "kiln-status" collides with kiln\'s own device commands (kiln-*); choose another name',
     );
@@ -33,12 +35,20 @@ describe('programs in the config', () => {
   });
 
   it('rejects a name used twice', () => {
-    expect(problem(config('  - { name: a, source: x }\n  - { name: a, source: y }\n'))).toMatch(/^kiln\.yml:4:\d+: programs\[1\]\.name: "a" is already the name of programs\[0\]; names must be unique$/);
+    expect(problem(config('  - { name: a, source: x }\n  - { name: a, source: y }\n'))).toMatch(
+      /^kiln\.yml:4:\d+: programs\[1\]\.name: "a" is already the name of programs\[0\]; names must be unique$/,
+    );
   });
 
   it('checks the restart policy, the backoff and the entry', () => {
-    expect(problem(config('  - { name: a, source: x, service: { restart: sometimes } }\n'))).toMatch(/programs\[0\]\.service\.restart: expected one of "always", "on-failure", "never"/);
-    expect(problem(config('  - { name: a, source: x, service: { backoff: { initialMs: 5000, maxMs: 1000 } } }\n'))).toMatch(/programs\[0\]\.service\.backoff\.maxMs: expected maxMs at least initialMs/);
-    expect(problem(config('  - { name: a, source: x, entry: ../main.ts }\n'))).toMatch(/programs\[0\]\.entry: expected a \.ts or \.js file inside the source folder/);
+    expect(problem(config('  - { name: a, source: x, service: { restart: sometimes } }\n'))).toMatch(
+      /programs\[0\]\.service\.restart: expected one of "always", "on-failure", "never"/,
+    );
+    expect(problem(config('  - { name: a, source: x, service: { backoff: { initialMs: 5000, maxMs: 1000 } } }\n'))).toMatch(
+      /programs\[0\]\.service\.backoff\.maxMs: expected maxMs at least initialMs/,
+    );
+    expect(problem(config('  - { name: a, source: x, entry: ../main.ts }\n'))).toMatch(
+      /programs\[0\]\.entry: expected a \.ts or \.js file inside the source folder/,
+    );
   });
 });

@@ -13,12 +13,82 @@ import { backoffSchema, restartSchema } from '../../device/contract/config/servi
  * layout may bring): a program by one of these names would shadow it in PATH.
  */
 export const SYSTEM_COMMANDS: readonly string[] = [
-  'init', 'node', 'npm', 'npx', 'corepack', 'sh', 'ash', 'bash', 'busybox', 'env', 'login', 'getty', 'su', 'sudo',
-  'mount', 'umount', 'reboot', 'poweroff', 'halt', 'shutdown', 'switch_root', 'pivot_root', 'chroot',
-  'modprobe', 'insmod', 'rmmod', 'lsmod', 'depmod', 'mdev', 'udevadm', 'sysctl', 'dmesg', 'hostname',
-  'ls', 'cat', 'cp', 'mv', 'rm', 'ln', 'mkdir', 'rmdir', 'echo', 'test', 'true', 'false', 'sleep', 'date', 'kill',
-  'ps', 'top', 'free', 'df', 'du', 'sync', 'chmod', 'chown', 'grep', 'sed', 'awk', 'vi', 'tar', 'gzip', 'find',
-  'ip', 'ifconfig', 'route', 'ping', 'udhcpc', 'wget', 'nc', 'crun', 'runc', 'fsck', 'mkfs', 'fdisk', 'blkid',
+  'init',
+  'node',
+  'npm',
+  'npx',
+  'corepack',
+  'sh',
+  'ash',
+  'bash',
+  'busybox',
+  'env',
+  'login',
+  'getty',
+  'su',
+  'sudo',
+  'mount',
+  'umount',
+  'reboot',
+  'poweroff',
+  'halt',
+  'shutdown',
+  'switch_root',
+  'pivot_root',
+  'chroot',
+  'modprobe',
+  'insmod',
+  'rmmod',
+  'lsmod',
+  'depmod',
+  'mdev',
+  'udevadm',
+  'sysctl',
+  'dmesg',
+  'hostname',
+  'ls',
+  'cat',
+  'cp',
+  'mv',
+  'rm',
+  'ln',
+  'mkdir',
+  'rmdir',
+  'echo',
+  'test',
+  'true',
+  'false',
+  'sleep',
+  'date',
+  'kill',
+  'ps',
+  'top',
+  'free',
+  'df',
+  'du',
+  'sync',
+  'chmod',
+  'chown',
+  'grep',
+  'sed',
+  'awk',
+  'vi',
+  'tar',
+  'gzip',
+  'find',
+  'ip',
+  'ifconfig',
+  'route',
+  'ping',
+  'udhcpc',
+  'wget',
+  'nc',
+  'crun',
+  'runc',
+  'fsck',
+  'mkfs',
+  'fdisk',
+  'blkid',
 ];
 
 /** Why `name` cannot be a program's command, or undefined when it can. */
@@ -49,7 +119,7 @@ export const programSchema = z
         if (reason !== undefined) ctx.addIssue({ code: 'custom', message: reason });
       })
       .describe('Command name in PATH (/usr/bin/<name>) and the folder under /src.'),
-    source: z.string().min(1).describe('Folder with the program\'s files and its package.json, relative to the config file.'),
+    source: z.string().min(1).describe("Folder with the program's files and its package.json, relative to the config file."),
     entry: z
       .string()
       .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+\.(ts|mts|js|mjs)$/, 'expected a .ts or .js file inside the source folder, like "src/main.ts"')
@@ -68,7 +138,8 @@ export const programsSchema = z
     const seen = new Map<string, number>();
     programs.forEach((p, i) => {
       const first = seen.get(p.name);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${p.name}" is already the name of programs[${first}]; names must be unique` });
+      if (first !== undefined)
+        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${p.name}" is already the name of programs[${first}]; names must be unique` });
       else seen.set(p.name, i);
     });
   })

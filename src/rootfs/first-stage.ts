@@ -22,9 +22,25 @@ export const FIRST_STAGE_SOURCE = fileURLToPath(new URL('device/first-stage/firs
 
 /** Freestanding, static, position-dependent, no build ID or compiler ident: the same compiler gives the same bytes. */
 export const FIRST_STAGE_FLAGS = [
-  '-std=c11', '-Os', '-static', '-nostdlib', '-ffreestanding', '-fno-builtin', '-fno-stack-protector',
-  '-fno-asynchronous-unwind-tables', '-fno-unwind-tables', '-fno-pie', '-no-pie', '-fno-ident',
-  '-Wl,--build-id=none', '-Wl,-z,noexecstack', '-Wl,-z,norelro', '-s', '-Wall', '-Wextra', '-Werror',
+  '-std=c11',
+  '-Os',
+  '-static',
+  '-nostdlib',
+  '-ffreestanding',
+  '-fno-builtin',
+  '-fno-stack-protector',
+  '-fno-asynchronous-unwind-tables',
+  '-fno-unwind-tables',
+  '-fno-pie',
+  '-no-pie',
+  '-fno-ident',
+  '-Wl,--build-id=none',
+  '-Wl,-z,noexecstack',
+  '-Wl,-z,norelro',
+  '-s',
+  '-Wall',
+  '-Wextra',
+  '-Werror',
 ];
 
 const DEBIAN_CROSS_PACKAGE: Record<Arch, string> = { x86_64: 'gcc-x86-64-linux-gnu', aarch64: 'gcc-aarch64-linux-gnu' };
@@ -67,9 +83,13 @@ async function compile(compiler: string, arch: Arch): Promise<Uint8Array> {
     const bytes = new Uint8Array(await readFile(out));
     const elf = decodeElf(bytes);
     if (elf.machine !== ARCH_NAMES[arch].elfMachine || elf.interp !== undefined) {
-      throw new KilnError('FIRST_STAGE_COMPILER', `${compiler} made a ${elf.interp === undefined ? '' : 'dynamic '}ELF for machine ${elf.machine}, not a static ${arch} one`, {
-        hint: `Name the right compiler in KILN_CC_${arch.toUpperCase()}.`,
-      });
+      throw new KilnError(
+        'FIRST_STAGE_COMPILER',
+        `${compiler} made a ${elf.interp === undefined ? '' : 'dynamic '}ELF for machine ${elf.machine}, not a static ${arch} one`,
+        {
+          hint: `Name the right compiler in KILN_CC_${arch.toUpperCase()}.`,
+        },
+      );
     }
     return bytes;
   } finally {

@@ -14,7 +14,10 @@ beforeAll(async () => {
   const modulesDir = path.join(dir, 'lib/modules/6.1.0-56-rt-arm64');
   await mkdir(path.join(modulesDir, 'kernel/drivers/block'), { recursive: true });
   await copyFile(new URL('../formats/modules/fixtures/virtio_blk.ko', import.meta.url), path.join(modulesDir, 'kernel/drivers/block/virtio_blk.ko'));
-  await writeFile(path.join(modulesDir, 'modules.builtin'), ['kernel/drivers/acpi/button.ko', 'kernel/drivers/virtio/virtio.ko', 'kernel/drivers/virtio/virtio_ring.ko', ''].join('\n'));
+  await writeFile(
+    path.join(modulesDir, 'modules.builtin'),
+    ['kernel/drivers/acpi/button.ko', 'kernel/drivers/virtio/virtio.ko', 'kernel/drivers/virtio/virtio_ring.ko', ''].join('\n'),
+  );
   kernel = { release: '6.1.0-56-rt-arm64', vmlinuz: path.join(dir, 'boot/vmlinuz'), modulesDir };
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));

@@ -81,7 +81,13 @@ export async function selectModules(kernel: KernelTree, requested: readonly stri
     });
   }
   const deps = new Map<string, string[]>();
-  for (const m of result.order) deps.set(m.path, readDepends(m.path).map((d) => byName.get(moduleName(d))!).filter(Boolean));
+  for (const m of result.order)
+    deps.set(
+      m.path,
+      readDepends(m.path)
+        .map((d) => byName.get(moduleName(d))!)
+        .filter(Boolean),
+    );
   return {
     order: result.order.map((m) => ({ ...m, source: path.join(kernel.modulesDir, m.path) })),
     builtin: result.builtin,

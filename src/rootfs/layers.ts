@@ -85,9 +85,21 @@ export function runtimeLayer(src: RuntimeSources): LayerPlan {
         const js = [];
         for (const [name, dir] of Object.entries(src.jsPackages)) {
           // JavaScript and package.json only: no type declarations, sources or docs on the device.
-          js.push(...(await readHostTree({ source: dir, target: `${DEVICE_PREFIX}/node_modules/${name}`, include: (rel) => /\.(c?js|mjs|json)$/.test(rel) && !rel.includes('node_modules/'), where: name })));
+          js.push(
+            ...(await readHostTree({
+              source: dir,
+              target: `${DEVICE_PREFIX}/node_modules/${name}`,
+              include: (rel) => /\.(c?js|mjs|json)$/.test(rel) && !rel.includes('node_modules/'),
+              where: name,
+            })),
+          );
         }
-        const libs = await sharedLibraryClosure({ roots: await runtimeElfRoots(src, node), libraryTrees: src.libraryTrees, triplet: src.triplet, elfMachine: src.elfMachine });
+        const libs = await sharedLibraryClosure({
+          roots: await runtimeElfRoots(src, node),
+          libraryTrees: src.libraryTrees,
+          triplet: src.triplet,
+          elfMachine: src.elfMachine,
+        });
         const entries: CpioEntry[] = [{ type: 'file', path: NODE_PATH, mode: 0o755, data: await readFile(node) }, ...koffi, ...native, ...js];
         for (const lib of libs) entries.push({ type: 'file', path: lib.target, mode: 0o755, data: await readFile(lib.source) });
         return {
@@ -111,7 +123,11 @@ async function runtimeElfRoots(src: RuntimeSources, node: string): Promise<Map<s
   const nativeDir = `linux_${src.npmArch}`;
   const nativeModule = (await readdir(path.join(src.koffiNativeTree, nativeDir))).find((f) => f.endsWith('.node'));
   const roots = new Map([[NODE_PATH, node]]);
-  if (nativeModule) roots.set(`${DEVICE_PREFIX}/node_modules/@koromix/koffi-linux-${src.npmArch}/${nativeDir}/${nativeModule}`, path.join(src.koffiNativeTree, nativeDir, nativeModule));
+  if (nativeModule)
+    roots.set(
+      `${DEVICE_PREFIX}/node_modules/@koromix/koffi-linux-${src.npmArch}/${nativeDir}/${nativeModule}`,
+      path.join(src.koffiNativeTree, nativeDir, nativeModule),
+    );
   return roots;
 }
 
@@ -162,14 +178,19 @@ export function kilnLayer(src: KilnLayerSources): LayerPlan {
           target: `${DEVICE_PREFIX}/device`,
           // Tests and their fakes stay on the host.
           // programs/run.js is the one JavaScript file: the program launcher must start without the TypeScript stripper.
-          include: (rel) => (rel.endsWith('.ts') && !rel.endsWith('.test.ts') && !rel.startsWith('testing/')) || rel === 'package.json' || rel === 'programs/run.js',
+          include: (rel) =>
+            (rel.endsWith('.ts') && !rel.endsWith('.test.ts') && !rel.startsWith('testing/')) || rel === 'package.json' || rel === 'programs/run.js',
           where: 'device sources',
         })),
         { type: 'file', path: '/etc/kiln/boot.json', mode: 0o644, data: Buffer.from(src.bootJson) },
         { type: 'file', path: '/etc/os-release', mode: 0o644, data: Buffer.from(src.osRelease) },
       ];
       const base: CpioEntry[] = [
-        ...['/proc', '/sys', '/dev', '/run', '/tmp', '/root', '/var', '/mnt'].map((p): CpioEntry => ({ type: 'dir', path: p, mode: p === '/tmp' ? 0o1777 : 0o755 })),
+        ...['/proc', '/sys', '/dev', '/run', '/tmp', '/root', '/var', '/mnt'].map((p): CpioEntry => ({
+          type: 'dir',
+          path: p,
+          mode: p === '/tmp' ? 0o1777 : 0o755,
+        })),
         { type: 'char', path: '/dev/console', mode: 0o600, major: 5, minor: 1 },
         { type: 'char', path: '/dev/null', mode: 0o666, major: 1, minor: 3 },
       ];

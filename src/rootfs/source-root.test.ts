@@ -80,8 +80,11 @@ describe('mergeSticks', () => {
     expect(merged.map((x) => x.path)).toEqual(['linux_amd64/bin/node', 'linux_arm64/bin/node', 'src/kiln/a.ts']);
   });
   test('a shared file that differs between architectures is refused, naming both', () => {
-    expect(() => mergeSticks([{ arch: 'x86_64', files: [f('src/kiln/a.ts', 'one')] }, { arch: 'aarch64', files: [f('src/kiln/a.ts', 'two')] }])).toThrow(
-      'the shared src/kiln/a.ts differs between the x86_64 and aarch64 builds',
-    );
+    expect(() =>
+      mergeSticks([
+        { arch: 'x86_64', files: [f('src/kiln/a.ts', 'one')] },
+        { arch: 'aarch64', files: [f('src/kiln/a.ts', 'two')] },
+      ]),
+    ).toThrow('the shared src/kiln/a.ts differs between the x86_64 and aarch64 builds');
   });
 });

@@ -15,15 +15,23 @@ describe('storageModules', () => {
   });
 
   it('ships the disk drivers, and ext4 with crc32c for a mounted ext4 partition', () => {
-    expect(storageModules({ waitSeconds: 10, partitions: [part({ label: 'ESP', filesystem: 'vfat', esp: true }), part({ label: 'DATA', mount: '/data' })] })).toEqual([
-      'virtio_pci', 'virtio_blk', 'nvme', 'ahci', 'sd_mod', 'ext4', 'crc32c_generic',
-    ]);
+    expect(
+      storageModules({ waitSeconds: 10, partitions: [part({ label: 'ESP', filesystem: 'vfat', esp: true }), part({ label: 'DATA', mount: '/data' })] }),
+    ).toEqual(['virtio_pci', 'virtio_blk', 'nvme', 'ahci', 'sd_mod', 'ext4', 'crc32c_generic']);
   });
 
   it("ships vfat with Debian's default code page and I/O charset, or the ones the options name", () => {
-    expect(storageModules({ waitSeconds: 10, partitions: [part({ filesystem: 'vfat', mount: '/boot' })] }).slice(5)).toEqual(['vfat', 'nls_cp437', 'nls_ascii']);
+    expect(storageModules({ waitSeconds: 10, partitions: [part({ filesystem: 'vfat', mount: '/boot' })] }).slice(5)).toEqual([
+      'vfat',
+      'nls_cp437',
+      'nls_ascii',
+    ]);
     const options = ['ro', 'codepage=850,iocharset=iso8859-1'];
-    expect(storageModules({ waitSeconds: 10, partitions: [part({ filesystem: 'vfat', mount: '/boot', options })] }).slice(5)).toEqual(['vfat', 'nls_cp850', 'nls_iso8859-1']);
+    expect(storageModules({ waitSeconds: 10, partitions: [part({ filesystem: 'vfat', mount: '/boot', options })] }).slice(5)).toEqual([
+      'vfat',
+      'nls_cp850',
+      'nls_iso8859-1',
+    ]);
   });
 });
 
@@ -42,7 +50,10 @@ const tree = cachedKernelTree();
 describe.skipIf(tree === undefined)('storageModules against the cached Debian RT kernel', () => {
   it('every module exists, and dependencies written with "-" (crc-t10dif) load before their users', async () => {
     const kernel = await findKernel(tree!, 'linux-image-rt-amd64');
-    const storage = { waitSeconds: 10, partitions: [part({ label: 'ESP', filesystem: 'vfat', esp: true, mount: '/boot' }), part({ label: 'DATA', mount: '/data' })] };
+    const storage = {
+      waitSeconds: 10,
+      partitions: [part({ label: 'ESP', filesystem: 'vfat', esp: true, mount: '/boot' }), part({ label: 'DATA', mount: '/data' })],
+    };
     const shipped = await selectModules(kernel, storageModules(storage), 'linux-image-rt-amd64');
     const order = shipped.order.map((m) => m.name);
     const before = (a: string, b: string) => expect(order.indexOf(a), `${a} before ${b} in ${order.join(' ')}`).toBeLessThan(order.indexOf(b));

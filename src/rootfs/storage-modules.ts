@@ -33,7 +33,11 @@ export function storageModules(storage: Storage | undefined): string[] {
     if (partition.filesystem === 'vfat') {
       for (const m of VFAT_MODULES) modules.add(m);
       const options = partition.options.flatMap((o) => o.split(','));
-      const value = (key: string) => options.filter((o) => o.startsWith(`${key}=`)).map((o) => o.slice(key.length + 1)).pop();
+      const value = (key: string) =>
+        options
+          .filter((o) => o.startsWith(`${key}=`))
+          .map((o) => o.slice(key.length + 1))
+          .pop();
       modules.add(`nls_cp${value('codepage') ?? FAT_DEFAULT_CODEPAGE}`);
       modules.add(`nls_${value('iocharset') ?? FAT_DEFAULT_IOCHARSET}`);
     }

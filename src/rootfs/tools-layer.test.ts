@@ -25,7 +25,12 @@ const HOST_LIBS: Record<string, { soname: string; dir: string }[]> = {
   libc6: [{ soname: 'libc.so.6', dir: `/lib/${TRIPLET}` }],
 };
 const PROVIDED = new Set([`/lib/${TRIPLET}/libc.so.6`, '/lib64/ld-linux-x86-64.so.2']);
-const hostHasE2fsck = process.arch === 'x64' && existsSync(E2FSCK) && Object.values(HOST_LIBS).flat().every((l) => existsSync(path.join(l.dir, l.soname)));
+const hostHasE2fsck =
+  process.arch === 'x64' &&
+  existsSync(E2FSCK) &&
+  Object.values(HOST_LIBS)
+    .flat()
+    .every((l) => existsSync(path.join(l.dir, l.soname)));
 
 let work: string;
 let e2fsprogs: ToolSource;

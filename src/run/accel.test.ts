@@ -55,11 +55,15 @@ describe('accel cache file', () => {
 describe('judgeProbe', () => {
   const none = { stdout: '', stderr: '', exited: undefined, timedOut: false };
   test('-cpu host on this kind of host: failed to set MSR', () => {
-    const stderr = 'qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69\nqemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion failed.\n';
+    const stderr =
+      'qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69\nqemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion failed.\n';
     expect(judgeProbe({ ...none, stderr })).toEqual({ ok: false, reason: 'error: failed to set MSR 0x10a to 0x69' });
   });
   test('KVM internal error (QEMU stays alive, paused)', () => {
-    expect(judgeProbe({ ...none, stderr: 'KVM internal error. Suberror: 1\nextra data[0]: 0x1\n' })).toEqual({ ok: false, reason: 'KVM internal error. Suberror: 1' });
+    expect(judgeProbe({ ...none, stderr: 'KVM internal error. Suberror: 1\nextra data[0]: 0x1\n' })).toEqual({
+      ok: false,
+      reason: 'KVM internal error. Suberror: 1',
+    });
   });
   test('the firmware reached its boot manager', () => {
     expect(judgeProbe({ ...none, stdout: '\x1b[2JBdsDxe: loading Boot0001' })?.ok).toBe(true);

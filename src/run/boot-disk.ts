@@ -29,7 +29,11 @@ export interface RunDisk {
 /** Disk images kiln run boots as a whole disk. */
 export const DISK_IMAGE = /\.(img|raw)$/i;
 
-const exists = (file: string) => access(file).then(() => true, () => false);
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 
 /** Sparse copy: a 1 GiB image holding 60 MB copies in well under a second and takes 60 MB. */
 async function sparseCopy(from: string, to: string): Promise<void> {
@@ -50,9 +54,15 @@ async function scratch(): Promise<{ dir: string; cleanup: () => Promise<void> }>
 
 /** `kiln run disk.img [--keep-disk PATH]`. */
 export async function diskFromImage(image: string, keep: string | undefined): Promise<RunDisk> {
-  if (!(await exists(image))) throw new KilnError('RUN_NO_IMAGE', `${image}: no such file`, { hint: 'Make one first: kiln disk examples/gateway.yml --out disk.img' });
+  if (!(await exists(image)))
+    throw new KilnError('RUN_NO_IMAGE', `${image}: no such file`, { hint: 'Make one first: kiln disk examples/gateway.yml --out disk.img' });
   if (keep !== undefined) {
-    if (await exists(keep)) return { path: keep, note: `booting the kept disk ${keep} as it is (${path.basename(image)} is not used: delete ${keep} to start over from it)`, cleanup: async () => {} };
+    if (await exists(keep))
+      return {
+        path: keep,
+        note: `booting the kept disk ${keep} as it is (${path.basename(image)} is not used: delete ${keep} to start over from it)`,
+        cleanup: async () => {},
+      };
     await sparseCopy(image, keep);
     return { path: keep, note: `kept disk ${keep}: created from ${image}; later runs boot it as this run leaves it`, cleanup: async () => {} };
   }
@@ -72,7 +82,12 @@ export async function diskFromImage(image: string, keep: string | undefined): Pr
  * that exists gets the new build on its ESP and keeps everything else. Undefined for a config without storage
  * (it boots from an ESP-only disk as before).
  */
-export async function diskFromConfig(loaded: ResolvedConfig, built: readonly BuildResult[], keep: string | undefined, mtime: number): Promise<RunDisk | undefined> {
+export async function diskFromConfig(
+  loaded: ResolvedConfig,
+  built: readonly BuildResult[],
+  keep: string | undefined,
+  mtime: number,
+): Promise<RunDisk | undefined> {
   const configFile = loaded.file;
   if (loaded.config.storage === undefined && loaded.config.layout !== 'source') {
     if (keep !== undefined) {
@@ -105,5 +120,9 @@ export async function diskFromConfig(loaded: ResolvedConfig, built: readonly Bui
   }
   return keep === undefined
     ? { path: out, note: 'booting a fresh disk made from the config (--keep-disk PATH keeps it, and the device state, across runs)', cleanup: tmp!.cleanup }
-    : { path: out, note: `kept disk ${keep}: created from the config; later runs keep its partitions and put each new build on its ESP`, cleanup: async () => {} };
+    : {
+        path: out,
+        note: `kept disk ${keep}: created from the config; later runs keep its partitions and put each new build on its ESP`,
+        cleanup: async () => {},
+      };
 }

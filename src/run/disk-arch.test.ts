@@ -13,7 +13,11 @@ describe('diskBootArches', () => {
   it('reads the boot files on the ESP: one architecture, both, none', async () => {
     const disk = (name: string) => path.join(dir, name);
     await writeEspDisk(disk('arm.img'), [{ path: 'EFI/BOOT/BOOTAA64.EFI', data: efi }]);
-    await writeEspDisk(disk('both.img'), [{ path: 'EFI/BOOT/BOOTAA64.EFI', data: efi }, { path: 'EFI/BOOT/BOOTX64.EFI', data: efi }, { path: 'src/kiln/x.ts', data: efi }]);
+    await writeEspDisk(disk('both.img'), [
+      { path: 'EFI/BOOT/BOOTAA64.EFI', data: efi },
+      { path: 'EFI/BOOT/BOOTX64.EFI', data: efi },
+      { path: 'src/kiln/x.ts', data: efi },
+    ]);
     await writeEspDisk(disk('none.img'), [{ path: 'README.TXT', data: efi }]);
     expect(await diskBootArches(disk('arm.img'))).toEqual(['aarch64']);
     expect(await diskBootArches(disk('both.img'))).toEqual(['x86_64', 'aarch64']);

@@ -20,7 +20,11 @@ export async function diskBootArches(image: string): Promise<Arch[]> {
     if (esp === undefined) return [];
     const bytes = new Uint8Array(esp.sizeBytes);
     await handle.read(bytes, 0, bytes.length, esp.offsetBytes);
-    const files = new Set(decodeFat32(bytes).entries.filter((e) => e.kind === 'file').map((e) => e.path.toUpperCase()));
+    const files = new Set(
+      decodeFat32(bytes)
+        .entries.filter((e) => e.kind === 'file')
+        .map((e) => e.path.toUpperCase()),
+    );
     return (['x86_64', 'aarch64'] as const).filter((arch) => files.has(`EFI/BOOT/${ARCH_NAMES[arch].efiName}`));
   } catch {
     return [];

@@ -31,7 +31,12 @@ async function stickBeside(efi: string, uki: Uint8Array, spec: ArchSpec): Promis
   const needsStick = /^KILN_LAYOUT=source$/m.test(osRelease(uki));
   if (!needsStick) return [];
   for (const sub of [path.join(own, 'bin', 'node'), path.join(SHARED_DIR, 'kiln')]) {
-    if (!(await access(path.join(dir, sub)).then(() => true, () => false))) {
+    if (
+      !(await access(path.join(dir, sub)).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       throw new KilnError('RUN_NO_STICK', `${efi} is built with layout: source, and its stick's ${sub} is not beside it`, {
         hint: 'Boot the output folder kiln build wrote (the EFI with linux_<arch>/ and src/ beside it), or a disk from kiln disk.',
       });

@@ -19,7 +19,11 @@ describe('exit codes', () => {
 
   test('failures are distinct from each other and from success', () => {
     const failures: RunOutcome[] = ['reset', 'panic', 'qemu-failed', 'timeout'];
-    const codes = [exitCodeFor('poweroff', { expecting: true }), exitCodeFor('stopped', { expecting: false }), ...failures.map((o) => exitCodeFor(o, { expecting: true }))];
+    const codes = [
+      exitCodeFor('poweroff', { expecting: true }),
+      exitCodeFor('stopped', { expecting: false }),
+      ...failures.map((o) => exitCodeFor(o, { expecting: true })),
+    ];
     expect(new Set(codes).size).toBe(codes.length);
     expect(codes).not.toContain(0);
     expect(codes).not.toContain(1);

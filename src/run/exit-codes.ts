@@ -55,7 +55,4 @@ export function exitCodeFor(outcome: RunOutcome, context: ExitContext): number {
 }
 
 /** The table as `--help` text. */
-export const EXIT_CODE_HELP: string = [
-  'Exit codes:',
-  ...EXIT_CODES.map((row) => `  ${String(row.code).padStart(3)}  ${row.when}`),
-].join('\n');
+export const EXIT_CODE_HELP: string = ['Exit codes:', ...EXIT_CODES.map((row) => `  ${String(row.code).padStart(3)}  ${row.when}`)].join('\n');

@@ -16,7 +16,10 @@ describe('firmware', () => {
     const vars = path.join(dir, 'VARS.fd');
     await writeFile(code, 'c');
     await writeFile(vars, 'v');
-    const pair = await findFirmware(ARCHES.x86_64, [{ code, vars: path.join(dir, 'missing') }, { code, vars }]);
+    const pair = await findFirmware(ARCHES.x86_64, [
+      { code, vars: path.join(dir, 'missing') },
+      { code, vars },
+    ]);
     expect(pair).toEqual({ code, vars });
   });
 

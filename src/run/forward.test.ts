@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkForwards, hostfwd, parseForward } from './forward.js';
 
 describe('parseForward', () => {
-  it('HOSTPORT:GUESTPORT listens on the host\'s loopback only', () => {
+  it("HOSTPORT:GUESTPORT listens on the host's loopback only", () => {
     expect(parseForward('8080:80')).toEqual({ hostAddress: '127.0.0.1', hostPort: 8080, guestPort: 80 });
   });
   it('HOSTADDR:HOSTPORT:GUESTPORT chooses the host address', () => {
@@ -21,7 +21,7 @@ describe('parseForward', () => {
 });
 
 describe('hostfwd', () => {
-  it('is QEMU\'s tcp:HOSTADDR:HOSTPORT-:GUESTPORT', () => {
+  it("is QEMU's tcp:HOSTADDR:HOSTPORT-:GUESTPORT", () => {
     expect(hostfwd(parseForward('18080:8080'))).toBe('tcp:127.0.0.1:18080-:8080');
   });
 });

@@ -12,8 +12,7 @@ describe('classifyQemuExit', () => {
   test('QMP outweighs the console for power-off vs reset', () =>
     expect(classifyQemuExit({ ...clean, console: 'reset', shutdownReason: 'guest-shutdown' })).toBe('poweroff'));
   test('without QMP, the console decides', () => expect(classifyQemuExit({ ...clean, console: 'reset' })).toBe('reset'));
-  test('a host-side cause is a QEMU failure', () =>
-    expect(classifyQemuExit({ ...clean, shutdownReason: 'host-signal', code: 0 })).toBe('qemu-failed'));
+  test('a host-side cause is a QEMU failure', () => expect(classifyQemuExit({ ...clean, shutdownReason: 'host-signal', code: 0 })).toBe('qemu-failed'));
   test('a clean exit with no witness counts as power-off', () => expect(classifyQemuExit(clean)).toBe('poweroff'));
   test('a non-zero exit with no witness is a QEMU failure', () => expect(classifyQemuExit({ ...clean, code: 1 })).toBe('qemu-failed'));
   test('killed by a signal is a QEMU failure', () => expect(classifyQemuExit({ ...clean, code: null, signal: 'SIGABRT' })).toBe('qemu-failed'));

@@ -27,10 +27,7 @@ describe('buildQemuArgs', () => {
     expect(args).toContain('-no-reboot');
     expect(args).toContain('-nodefaults');
     expect(values(args, '-serial')).toEqual(['chardev:console']);
-    expect(values(args, '-chardev')).toEqual([
-      'stdio,id=console,signal=off',
-      'socket,id=qmp,path=/tmp/run/qmp.sock,server=on,wait=off',
-    ]);
+    expect(values(args, '-chardev')).toEqual(['stdio,id=console,signal=off', 'socket,id=qmp,path=/tmp/run/qmp.sock,server=on,wait=off']);
     expect(values(args, '-mon')).toEqual(['chardev=qmp,mode=control']);
   });
 
@@ -49,7 +46,10 @@ describe('buildQemuArgs', () => {
       ...base,
       spec: ARCHES.x86_64,
       espDisk: '/e.img',
-      extraDrives: [{ path: '/d/data.qcow2', format: 'qcow2' }, { path: '/d/raw.img', format: 'raw' }],
+      extraDrives: [
+        { path: '/d/data.qcow2', format: 'qcow2' },
+        { path: '/d/raw.img', format: 'raw' },
+      ],
     });
     expect(values(args, '-drive').slice(3)).toEqual(['if=none,id=data0,format=qcow2,file=/d/data.qcow2', 'if=none,id=data1,format=raw,file=/d/raw.img']);
     expect(values(args, '-device').slice(1)).toEqual(['virtio-blk-pci,drive=data0', 'virtio-blk-pci,drive=data1']);

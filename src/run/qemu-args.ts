@@ -43,20 +43,30 @@ export function escapeOptionValue(value: string): string {
 export function buildQemuArgs(config: QemuConfig): string[] {
   const { spec, accel, firmware } = config;
   const args = [
-    '-machine', spec.machine,
-    '-accel', accel.accel === 'tcg' ? `tcg,thread=${config.tcgThreads ?? spec.tcgThreads}` : accel.accel,
-    '-cpu', accel.accel === 'tcg' ? (spec.tcgCpu ?? accel.cpu) : accel.cpu,
-    '-smp', String(config.cpus),
-    '-m', config.memory,
+    '-machine',
+    spec.machine,
+    '-accel',
+    accel.accel === 'tcg' ? `tcg,thread=${config.tcgThreads ?? spec.tcgThreads}` : accel.accel,
+    '-cpu',
+    accel.accel === 'tcg' ? (spec.tcgCpu ?? accel.cpu) : accel.cpu,
+    '-smp',
+    String(config.cpus),
+    '-m',
+    config.memory,
     '-nodefaults',
     '-no-user-config',
     '-no-reboot',
-    '-display', 'none',
+    '-display',
+    'none',
     // signal=off: a ctrl-c byte on stdin belongs to the guest, never to QEMU.
-    '-chardev', 'stdio,id=console,signal=off',
-    '-serial', 'chardev:console',
-    '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${escapeOptionValue(firmware.code)}`,
-    '-drive', `if=pflash,format=raw,unit=1,file=${escapeOptionValue(firmware.vars)}`,
+    '-chardev',
+    'stdio,id=console,signal=off',
+    '-serial',
+    'chardev:console',
+    '-drive',
+    `if=pflash,format=raw,unit=0,readonly=on,file=${escapeOptionValue(firmware.code)}`,
+    '-drive',
+    `if=pflash,format=raw,unit=1,file=${escapeOptionValue(firmware.vars)}`,
   ];
   if (config.qmpSocket !== undefined) {
     // wait=off: QEMU starts the guest without waiting for kiln to connect.

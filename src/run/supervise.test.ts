@@ -23,7 +23,10 @@ async function fakeQemu(name: string, script: string): Promise<string> {
 
 /** Killed means gone, or a zombie its new parent has yet to reap. */
 function processState(pid: number): Promise<string> {
-  return readFile(`/proc/${pid}/stat`, 'utf8').then((stat) => stat.split(') ')[1]![0]!, () => 'gone');
+  return readFile(`/proc/${pid}/stat`, 'utf8').then(
+    (stat) => stat.split(') ')[1]![0]!,
+    () => 'gone',
+  );
 }
 
 function sink() {

@@ -23,7 +23,6 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-
 describe('examples/minimal.yml boots under OVMF', () => {
   test('the image is under 45 MB', async () => {
     const { size } = await import('node:fs').then((fs) => fs.statSync(efi));

@@ -87,7 +87,9 @@ describe('kiln build rejects bad input', () => {
     try {
       const r = await kiln(['build', file, '--out', out]);
       expect(r.code).toBe(1);
-      expect(oneErrorLine(r.stderr)).toBe(`kiln: error: ${path.join(out, 'src')} exists and is not a stick tree kiln wrote (no src/kiln): layout: source writes its shared src/ there`);
+      expect(oneErrorLine(r.stderr)).toBe(
+        `kiln: error: ${path.join(out, 'src')} exists and is not a stick tree kiln wrote (no src/kiln): layout: source writes its shared src/ there`,
+      );
       expect(await readFile(own, 'utf8')).toBe('user code\n');
       expect(await readFile(path.join(out, 'BOOTX64.EFI'))).toEqual(previous);
       expect((await readdir(out)).sort()).toEqual(['BOOTX64.EFI', 'src']);
@@ -131,7 +133,13 @@ describe('kiln build rejects bad input', () => {
     await writeFile(aptConf, 'Acquire::http::Proxy "http://127.0.0.1:9";\nAcquire::https::Proxy "http://127.0.0.1:9";\nAcquire::Retries "0";\n');
     const file = await withConfig('offline', 'name: x\n');
     const r = await kiln(['build', file, '--out', out], {
-      env: { XDG_CACHE_HOME: cold, APT_CONFIG: aptConf, npm_config_proxy: 'http://127.0.0.1:9', npm_config_https_proxy: 'http://127.0.0.1:9', npm_config_fetch_retries: '0' },
+      env: {
+        XDG_CACHE_HOME: cold,
+        APT_CONFIG: aptConf,
+        npm_config_proxy: 'http://127.0.0.1:9',
+        npm_config_https_proxy: 'http://127.0.0.1:9',
+        npm_config_fetch_retries: '0',
+      },
     });
     expect(r.code).toBe(1);
     expect(oneErrorLine(r.stderr)).toMatch(/cannot update the Debian package lists for amd64|npm pack failed/);

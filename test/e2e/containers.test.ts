@@ -141,7 +141,15 @@ beforeAll(async () => {
   boot = await kilnRun([disk, '--timeout', '500', '--forward', `${port}:8080`], (text, child) => {
     console_ = text;
     // Enough restarts of flaky to see the delays grow, rt running; the API over TCP; then a clean power-off.
-    if (!stopping && /container flaky: exited with code 3 .*restart 4 in/.test(text) && /rt: policy/.test(text) && /container hello: (exited|could not start)/.test(text) && /\[editor\] edited/.test(text) && /\[after-web\] after-web: started/.test(text) && /container sick: .*ended as unhealthy.*restart 2 in/.test(text)) {
+    if (
+      !stopping &&
+      /container flaky: exited with code 3 .*restart 4 in/.test(text) &&
+      /rt: policy/.test(text) &&
+      /container hello: (exited|could not start)/.test(text) &&
+      /\[editor\] edited/.test(text) &&
+      /\[after-web\] after-web: started/.test(text) &&
+      /container sick: .*ended as unhealthy.*restart 2 in/.test(text)
+    ) {
       stopping = true;
       void (async () => {
         await ask('no token', `${base}/containers`);
@@ -152,7 +160,9 @@ beforeAll(async () => {
         await post(`${base}/reload`);
         await waitFor(() => /kiln: reload: \/data\/kiln\/secondary\.yml: applied hostname ctest-reloaded/.test(boot_out()));
         await post(`${base}/containers/hello/start`);
-        await waitFor(() => /\[hello\] reloaded on ctest-reloaded/.test(boot_out()) && (boot_out().match(/container hello: exited with code 0/g) ?? []).length >= 2);
+        await waitFor(
+          () => /\[hello\] reloaded on ctest-reloaded/.test(boot_out()) && (boot_out().match(/container hello: exited with code 0/g) ?? []).length >= 2,
+        );
         child.kill('SIGTERM');
       })();
     }
@@ -173,7 +183,9 @@ describe('containers on the device', () => {
   });
 
   test('a command the image does not have: a clear error naming the field; the others run', () => {
-    expect(boot.out).toMatch(/container badcmd: could not start \(args: "-c" is not in the image's PATH \([^)]*\); args replace the image's Cmd, command replaces its Entrypoint\)/);
+    expect(boot.out).toMatch(
+      /container badcmd: could not start \(args: "-c" is not in the image's PATH \([^)]*\); args replace the image's Cmd, command replaces its Entrypoint\)/,
+    );
   });
 
   test('a failing container is restarted with growing delays', () => {
@@ -203,7 +215,11 @@ describe('containers on the device', () => {
   test('kiln ps --device lists the containers with their states', () => {
     expect(ps?.stderr).toBe('');
     expect(ps?.code).toBe(0);
-    const rows = ps!.stdout.trim().split('\n').slice(1).map((line) => line.split(/\s+/).slice(0, 2));
+    const rows = ps!.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(/\s+/).slice(0, 2));
     expect(rows).toEqual([...LISTED]);
     expect(ps!.stdout).toMatch(/^web\s+running \(healthy\)\s/m);
   });
@@ -217,7 +233,7 @@ describe('containers on the device', () => {
     expect(boot.out).toMatch(/\[after-web\] after-web: started/);
   });
 
-  test('resources reach the container\'s own cgroup v2 group: memory.max and cpu.weight read from inside', () => {
+  test("resources reach the container's own cgroup v2 group: memory.max and cpu.weight read from inside", () => {
     expect(boot.out).toMatch(/\[web\] web: memory\.max 67108864 cpu\.weight 200/);
   });
 

@@ -40,7 +40,6 @@ async function sha256(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-
 /** Boots until ready, then presses the power button (SIGTERM to kiln run) for a clean power-off. */
 function bootAndPowerOff(args: string[]) {
   let stopping = false;
@@ -239,7 +238,9 @@ describe.skipIf(!loopDevicesWork())('kiln disk --device (a loop device as the di
   test('asks first: without a terminal and without --yes nothing is written', async () => {
     const r = await kiln(['disk', 'examples/gateway.yml', '--device', device, '-q']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`kiln: error: refusing to write ${device} (loop device of ${backing}, 512 MiB) without a confirmation, and there is no terminal to ask on`);
+    expect(r.stderr).toContain(
+      `kiln: error: refusing to write ${device} (loop device of ${backing}, 512 MiB) without a confirmation, and there is no terminal to ask on`,
+    );
     expect((await readFile(backing)).subarray(0, MiB).every((b) => b === 0)).toBe(true);
   });
 
@@ -266,6 +267,8 @@ describe.skipIf(!loopDevicesWork())('kiln disk --device (a loop device as the di
       execFileSync('umount', [mnt]);
     }
     const p = await kiln(['disk', 'examples/gateway.yml', '--device', `${device}p1`, '--yes', '-q']);
-    expect(p.stderr).toBe(`kiln: error: --device ${device}p1: is a partition; kiln writes a whole disk (its partition table too)\nkiln: Use the disk itself: --device ${device}\n`);
+    expect(p.stderr).toBe(
+      `kiln: error: --device ${device}p1: is a partition; kiln writes a whole disk (its partition table too)\nkiln: Use the disk itself: --device ${device}\n`,
+    );
   });
 });

@@ -29,7 +29,7 @@ beforeAll(async () => {
   const initrd = pe.sections.find((s) => s.name === '.initrd')!;
   // The initramfs is several zstd frames laid end to end; zstd -d decodes them back to back.
   cpioBytes = execFileSync('zstd', ['-dc'], { input: efi.subarray(initrd.pointerToRawData, initrd.pointerToRawData + initrd.virtualSize), maxBuffer: 1 << 30 });
-  for (let offset = 0; offset < cpioBytes.length; ) {
+  for (let offset = 0; offset < cpioBytes.length;) {
     const archive = decodeCpio(cpioBytes, offset);
     for (const e of archive.entries) files.set(`/${e.path}`, e);
     offset = archive.end;
@@ -79,7 +79,10 @@ describe('the UKI of examples/minimal.yml', () => {
     const depPath = [...files.keys()].find((p) => p.endsWith('/modules.dep'))!;
     const base = path.posix.dirname(depPath);
     const dep = parseModulesDep(Buffer.from((files.get(depPath) as { data: Uint8Array }).data).toString());
-    const shipped = [...files.keys()].filter((p) => p.endsWith('.ko')).map((p) => path.posix.relative(base, p)).sort();
+    const shipped = [...files.keys()]
+      .filter((p) => p.endsWith('.ko'))
+      .map((p) => path.posix.relative(base, p))
+      .sort();
     expect([...dep.keys()].sort()).toEqual(shipped);
     for (const deps of dep.values()) for (const d of deps) expect(shipped).toContain(d);
     for (const m of ['virtio_blk.ko', 'virtio_net.ko', 'button.ko', 'evdev.ko']) expect(shipped.some((p) => p.endsWith(`/${m}`))).toBe(true);

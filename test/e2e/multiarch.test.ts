@@ -40,7 +40,7 @@ function section(bytes: Uint8Array, pe: PeImage, name: string): Uint8Array {
 }
 
 describe('examples/multiarch.yml', () => {
-  test('one result per architecture, in the config\'s order, into one folder', () => {
+  test("one result per architecture, in the config's order, into one folder", () => {
     expect(results.map((r) => [r.arch, path.basename(r.efi)])).toEqual([
       ['x86_64', 'BOOTX64.EFI'],
       ['aarch64', 'BOOTAA64.EFI'],
@@ -72,9 +72,16 @@ describe('examples/multiarch.yml', () => {
     expect(new TextDecoder().decode(section(bytes, pe, '.uname'))).toMatch(/-rt-arm64$/);
   });
 
-  test('both UKIs stay far below 45 MB; the stick\'s tree is beside them in the output folder', async () => {
+  test("both UKIs stay far below 45 MB; the stick's tree is beside them in the output folder", async () => {
     for (const r of results) expect(r.size).toBeLessThan(45e6);
-    for (const f of ['linux_amd64/bin/node', 'linux_arm64/bin/node', 'linux_amd64/lib/libc.so.6', 'src/kiln/device/init/main.ts', 'src/greet/main.ts', 'src/greet/node_modules/ms/package.json']) {
+    for (const f of [
+      'linux_amd64/bin/node',
+      'linux_arm64/bin/node',
+      'linux_amd64/lib/libc.so.6',
+      'src/kiln/device/init/main.ts',
+      'src/greet/main.ts',
+      'src/greet/node_modules/ms/package.json',
+    ]) {
       expect(existsSync(path.join(work, 'out', f)), f).toBe(true);
     }
     expect(results.map((r) => r.stick?.label)).toEqual(['ESP', 'ESP']);
@@ -86,7 +93,9 @@ describe('examples/multiarch.yml', () => {
     await copyFile(path.join(work, 'out', 'BOOTX64.EFI'), path.join(alone, 'BOOTX64.EFI'));
     const r = await kiln(['run', path.join(alone, 'BOOTX64.EFI'), '--timeout', '60']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`kiln: error: ${path.join(alone, 'BOOTX64.EFI')} is built with layout: source, and its stick's linux_amd64/bin/node is not beside it`);
+    expect(r.stderr).toContain(
+      `kiln: error: ${path.join(alone, 'BOOTX64.EFI')} is built with layout: source, and its stick's linux_amd64/bin/node is not beside it`,
+    );
     expect(r.stdout).not.toContain('Linux version');
   });
 });
@@ -99,9 +108,10 @@ describe('one stick for both architectures (kiln disk examples/multiarch.yml)', 
     expect(r.code).toBe(0);
   }, 300_000);
 
-  test('sgdisk and mtools read one ESP with both UKIs, both architectures\' folders and one src/', () => {
+  test("sgdisk and mtools read one ESP with both UKIs, both architectures' folders and one src/", () => {
     expect(spawnSync('sgdisk', ['-v', stick()], { encoding: 'utf8' }).stdout).toMatch(/No problems found/);
-    const mdir = (dir: string) => spawnSync('mdir', ['-b', '-i', `${stick()}@@1M`, dir], { encoding: 'utf8', env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } }).stdout;
+    const mdir = (dir: string) =>
+      spawnSync('mdir', ['-b', '-i', `${stick()}@@1M`, dir], { encoding: 'utf8', env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } }).stdout;
     expect(mdir('::/EFI/BOOT')).toMatch(/BOOTX64\.EFI[^]*BOOTAA64\.EFI|BOOTAA64\.EFI[^]*BOOTX64\.EFI/);
     expect(mdir('::/')).toMatch(/linux_amd64[^]*linux_arm64[^]*src/);
     expect(mdir('::/linux_arm64/bin')).toContain('::/linux_arm64/bin/node');
@@ -109,41 +119,49 @@ describe('one stick for both architectures (kiln disk examples/multiarch.yml)', 
   });
 
   for (const arch of ['x86_64', 'aarch64'] as const) {
-    test.skipIf(arch === 'aarch64' && !hasQemuArm)(`${arch}: the first stage mounts the stick by its label, the init and greet run from it`, async () => {
-      const started = Date.now();
-      let readyAt = 0;
-      const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-        // --expect the power-off: exit 0 only once kiln run's SIGTERM has gone through the guest's ACPI power
-        // button to the init's clean shutdown, after greet (a one-shot service) has printed.
-        const child = spawn(process.execPath, [...KILN_FROM_SOURCE, 'run', stick(), '--arch', arch, '--expect', 'reboot: Power down', '--timeout', '600'], {
-          cwd: root,
-          env: { ...process.env, CI: 'true' },
+    test.skipIf(arch === 'aarch64' && !hasQemuArm)(
+      `${arch}: the first stage mounts the stick by its label, the init and greet run from it`,
+      async () => {
+        const started = Date.now();
+        let readyAt = 0;
+        const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+          // --expect the power-off: exit 0 only once kiln run's SIGTERM has gone through the guest's ACPI power
+          // button to the init's clean shutdown, after greet (a one-shot service) has printed.
+          const child = spawn(process.execPath, [...KILN_FROM_SOURCE, 'run', stick(), '--arch', arch, '--expect', 'reboot: Power down', '--timeout', '600'], {
+            cwd: root,
+            env: { ...process.env, CI: 'true' },
+          });
+          let out = '';
+          let stopping = false;
+          child.stdout.setEncoding('utf8').on('data', (d: string) => {
+            out += d;
+            if (!readyAt && /kiln: ready in \d+ ms/.test(out)) readyAt = Date.now();
+            if (readyAt && !stopping && /\[greet\] greet: hello/.test(out)) {
+              stopping = true;
+              setTimeout(() => child.kill('SIGTERM'), 1000);
+            }
+          });
+          child.stderr.resume();
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, out }));
         });
-        let out = '';
-        let stopping = false;
-        child.stdout.setEncoding('utf8').on('data', (d: string) => {
-          out += d;
-          if (!readyAt && /kiln: ready in \d+ ms/.test(out)) readyAt = Date.now();
-          if (readyAt && !stopping && /\[greet\] greet: hello/.test(out)) {
-            stopping = true;
-            setTimeout(() => child.kill('SIGTERM'), 1000);
-          }
-        });
-        child.stderr.resume();
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, out }));
-      });
-      console.log(`${arch} from the stick under TCG: ready ${((readyAt - started) / 1000).toFixed(1)} s after kiln run started (${/kiln: ready in (\d+) ms/.exec(r.out)?.[1]} ms by the guest's clock)`);
-      const deb = arch === 'x86_64' ? 'amd64' : 'arm64';
-      expect(r.out).toMatch(new RegExp(`Linux version \\S+-rt-${deb} .* PREEMPT_RT`));
-      expect(r.out).toMatch(/kiln: first stage: \/dev\/vda1 mounted read-only at \/source/);
-      expect(r.out.match(/kiln: ready in \d+ ms\r?\n/g)).toHaveLength(1);
-      expect(r.out).toMatch(new RegExp(`kiln: config: multiarch \\(kiln [^,]+, build \\w+, ${arch}\\)`));
-      expect(r.out).toContain('kiln: hostname: kiln-multiarch');
-      expect(r.out).toMatch(new RegExp(`\\[greet\\] greet: hello multiarch, from kiln-multiarch \\(up [\\d.]+ \\w+, on ${arch === 'x86_64' ? 'x64' : 'arm64'}\\)`));
-      expect(r.out).toMatch(/\[heartbeat\] heartbeat: started/);
-      expect(r.out).toMatch(/kiln: shutting down/);
-      expect(r.code).toBe(0);
-    }, 700_000);
+        console.log(
+          `${arch} from the stick under TCG: ready ${((readyAt - started) / 1000).toFixed(1)} s after kiln run started (${/kiln: ready in (\d+) ms/.exec(r.out)?.[1]} ms by the guest's clock)`,
+        );
+        const deb = arch === 'x86_64' ? 'amd64' : 'arm64';
+        expect(r.out).toMatch(new RegExp(`Linux version \\S+-rt-${deb} .* PREEMPT_RT`));
+        expect(r.out).toMatch(/kiln: first stage: \/dev\/vda1 mounted read-only at \/source/);
+        expect(r.out.match(/kiln: ready in \d+ ms\r?\n/g)).toHaveLength(1);
+        expect(r.out).toMatch(new RegExp(`kiln: config: multiarch \\(kiln [^,]+, build \\w+, ${arch}\\)`));
+        expect(r.out).toContain('kiln: hostname: kiln-multiarch');
+        expect(r.out).toMatch(
+          new RegExp(`\\[greet\\] greet: hello multiarch, from kiln-multiarch \\(up [\\d.]+ \\w+, on ${arch === 'x86_64' ? 'x64' : 'arm64'}\\)`),
+        );
+        expect(r.out).toMatch(/\[heartbeat\] heartbeat: started/);
+        expect(r.out).toMatch(/kiln: shutting down/);
+        expect(r.code).toBe(0);
+      },
+      700_000,
+    );
   }
 });

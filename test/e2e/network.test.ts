@@ -45,31 +45,47 @@ function startSntpServer(): Promise<void> {
     sntpRequests.push(`${remote.address} mode ${request.mode} version ${request.version}`);
     const now = toNtp(Date.now() + AHEAD_MS);
     const reply = encodeSntpPacket({
-      leap: 0, version: 4, mode: 4, stratum: 2, poll: 6, precision: -20, rootDelay: 0, rootDispersion: 0, referenceId: 0x7f000001,
-      reference: now, originate: request.transmit, receive: now, transmit: now,
+      leap: 0,
+      version: 4,
+      mode: 4,
+      stratum: 2,
+      poll: 6,
+      precision: -20,
+      rootDelay: 0,
+      rootDispersion: 0,
+      referenceId: 0x7f000001,
+      reference: now,
+      originate: request.transmit,
+      receive: now,
+      transmit: now,
     });
     sntp.send(reply, remote.port, remote.address);
   });
-  return new Promise((resolve) => sntp.bind(0, '127.0.0.1', () => {
-    sntpPort = sntp.address().port;
-    resolve();
-  }));
+  return new Promise((resolve) =>
+    sntp.bind(0, '127.0.0.1', () => {
+      sntpPort = sntp.address().port;
+      resolve();
+    }),
+  );
 }
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'kiln-net-'));
   await startSntpServer();
-  await writeFile(path.join(work, 'kiln.yml'), [
-    'name: nettest',
-    'network:',
-    '  interfaces:',
-    '    - name: eth0',
-    '      dhcp: true',
-    'time:',
-    `  servers: ["10.0.2.2:${sntpPort}"]`,
-    `statusPort: ${GUEST_STATUS_PORT}`,
-    '',
-  ].join('\n'));
+  await writeFile(
+    path.join(work, 'kiln.yml'),
+    [
+      'name: nettest',
+      'network:',
+      '  interfaces:',
+      '    - name: eth0',
+      '      dhcp: true',
+      'time:',
+      `  servers: ["10.0.2.2:${sntpPort}"]`,
+      `statusPort: ${GUEST_STATUS_PORT}`,
+      '',
+    ].join('\n'),
+  );
   await copyFile(path.join(root, 'examples/kiln.lock'), path.join(work, 'kiln.lock'));
   const r = await kiln(['build', path.join(work, 'kiln.yml'), '--out', path.join(work, 'out'), '--profile', 'fast', '--json', '-q']);
   expect(r.stderr).toBe('');
@@ -143,7 +159,17 @@ describe('network and time in QEMU user networking', () => {
     expect(sntpRequests[0]).toBe('127.0.0.1 mode 3 version 4');
     // The status endpoint, through the forward.
     expect(status).toMatchObject({ code: 200 });
-    const body = (status as { body: { name: string; hostname: string; uptimeSeconds: number; time: { now: string; synchronised: boolean; source: string }; addresses: Record<string, string[]> } }).body;
+    const body = (
+      status as {
+        body: {
+          name: string;
+          hostname: string;
+          uptimeSeconds: number;
+          time: { now: string; synchronised: boolean; source: string };
+          addresses: Record<string, string[]>;
+        };
+      }
+    ).body;
     expect(body).toMatchObject({ name: 'nettest', hostname: 'nettest', time: { synchronised: true, source: `10.0.2.2:${sntpPort}` } });
     // The kernel's addresses (an rtnetlink dump), listed whatever the link's state at that moment.
     expect(body.addresses.eth0).toContain('10.0.2.15/24');

@@ -60,7 +60,13 @@ describe('programs at build time', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('kiln: kiln.lock: pinned programs/app dependencies (ms 2.1.3)');
     const lock = JSON.parse(await readFile(path.join(path.dirname(file), 'kiln.lock'), 'utf8'));
-    expect(lock.inputs['programs/app']).toMatchObject({ type: 'program', name: 'app', version: '1.2.3', request: '{"ms":"2.1.3"}', packages: { 'node_modules/ms': { version: '2.1.3' } } });
+    expect(lock.inputs['programs/app']).toMatchObject({
+      type: 'program',
+      name: 'app',
+      version: '1.2.3',
+      request: '{"ms":"2.1.3"}',
+      packages: { 'node_modules/ms': { version: '2.1.3' } },
+    });
     expect(lock.inputs['programs/app'].sha256).toMatch(/^[0-9a-f]{64}$/);
 
     // The kiln layer (the last cpio archive) holds /src/app with its dependency, the stubs and boot.json's programs.
@@ -76,7 +82,7 @@ describe('programs at build time', () => {
     expect(changed.stderr).toMatch(/kiln: kiln\.lock: pinned programs\/app dependencies \(ms 2\.1\.2\) — changed from [0-9a-f]{12}…/);
   }, 180_000);
 
-  test('the image has /src/<name>, its node_modules, /usr/bin stubs for it and kiln\'s tools', async () => {
+  test("the image has /src/<name>, its node_modules, /usr/bin stubs for it and kiln's tools", async () => {
     const { preparePrograms } = await import('../../src/programs/prepare.js');
     const { Cache, cacheRoot } = await import('../../src/inputs/cache.js');
     const { silentReporter } = await import('../../src/util/report.js');
@@ -88,19 +94,47 @@ describe('programs at build time', () => {
       'app/.git/HEAD': 'ref: refs/heads/main\n',
     });
     const prepared = await preparePrograms({
-      programs: [{ name: 'app', source: 'app', args: ['--x'], env: { A: 'b' }, service: { restart: 'on-failure', backoff: { initialMs: 1000, maxMs: 60_000, resetAfterMs: 10_000 } } }],
+      programs: [
+        {
+          name: 'app',
+          source: 'app',
+          args: ['--x'],
+          env: { A: 'b' },
+          service: { restart: 'on-failure', backoff: { initialMs: 1000, maxMs: 60_000, resetAfterMs: 10_000 } },
+        },
+      ],
       configDir: path.dirname(file),
       configName: 'kiln.yml',
       cache: new Cache(cacheRoot()),
       reporter: silentReporter,
     });
     const paths = prepared.entries.map((e) => e.path);
-    expect(paths).toEqual(expect.arrayContaining(['/src/app/main.ts', '/src/app/lib/x.ts', '/src/app/package.json', '/src/app/node_modules/ms/index.js', '/usr/bin/app', '/usr/bin/kiln-status', '/usr/bin/kiln-reload']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/src/app/main.ts',
+        '/src/app/lib/x.ts',
+        '/src/app/package.json',
+        '/src/app/node_modules/ms/index.js',
+        '/usr/bin/app',
+        '/usr/bin/kiln-status',
+        '/usr/bin/kiln-reload',
+      ]),
+    );
     expect(paths.some((p) => p.includes('left-over') || p.includes('.git'))).toBe(false);
     const stub = prepared.entries.find((e) => e.path === '/usr/bin/app');
     expect(stub).toMatchObject({ type: 'file', mode: 0o755 });
-    expect(Buffer.from((stub as { data: Uint8Array }).data).toString()).toMatch(/^#!\/usr\/bin\/node \/usr\/lib\/kiln\/device\/programs\/run\.js\n[^]*entry=\/src\/app\/main\.ts\n$/);
-    expect(prepared.boot).toEqual([{ name: 'app', command: '/usr/bin/app', args: ['--x'], env: { A: 'b' }, service: { restart: 'on-failure', backoff: { initialMs: 1000, maxMs: 60_000, resetAfterMs: 10_000 } } }]);
+    expect(Buffer.from((stub as { data: Uint8Array }).data).toString()).toMatch(
+      /^#!\/usr\/bin\/node \/usr\/lib\/kiln\/device\/programs\/run\.js\n[^]*entry=\/src\/app\/main\.ts\n$/,
+    );
+    expect(prepared.boot).toEqual([
+      {
+        name: 'app',
+        command: '/usr/bin/app',
+        args: ['--x'],
+        env: { A: 'b' },
+        service: { restart: 'on-failure', backoff: { initialMs: 1000, maxMs: 60_000, resetAfterMs: 10_000 } },
+      },
+    ]);
   }, 60_000);
 });
 
@@ -112,7 +146,10 @@ test('examples/programs.yml is a valid config', async () => {
 
 describe('bad programs stop the build with one line', () => {
   test('no entry file', async () => {
-    const file = await project('no-entry', { 'kiln.yml': 'name: x\nprograms:\n  - { name: app, source: app }\n', 'app/package.json': pkg({ main: 'src/main.ts' }) });
+    const file = await project('no-entry', {
+      'kiln.yml': 'name: x\nprograms:\n  - { name: app, source: app }\n',
+      'app/package.json': pkg({ main: 'src/main.ts' }),
+    });
     expect(await buildFails(file)).toMatch(
       /^kiln: error: .*kiln\.yml: programs\[0\] \(app\): no entry file: app\/src\/main\.ts does not exist \(package\.json "main"\)$/,
     );
@@ -150,7 +187,9 @@ describe('bad programs stop the build with one line', () => {
 
   test('a name that collides with a system command, or is no command name', async () => {
     const clash = await project('clash', { 'kiln.yml': 'name: x\nprograms:\n  - name: node\n    source: app\n' });
-    expect(await buildFails(clash)).toBe(`kiln: error: ${clash}:3:11: programs[0].name: "node" collides with a system command on the device; choose another name`);
+    expect(await buildFails(clash)).toBe(
+      `kiln: error: ${clash}:3:11: programs[0].name: "node" collides with a system command on the device; choose another name`,
+    );
     const bad = await project('badname', { 'kiln.yml': 'name: x\nprograms:\n  - name: ../evil\n    source: app\n' });
     expect(await buildFails(bad)).toMatch(/^kiln: error: .*kiln\.yml:3:11: programs\[0\]\.name: expected a command name: .*found "\.\.\/evil"$/);
   }, 60_000);

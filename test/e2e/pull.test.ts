@@ -88,13 +88,19 @@ afterAll(async () => {
 
 describe('an image missing from the store is pulled on the device', () => {
   test('the kept disk has no store: the new firmware pulls the pinned image through the mapped registry and runs it', () => {
-    expect(boot.out).toMatch(new RegExp(`kiln: container pulled: http://${registry.host}/kiln/busybox:1 \\(sha256:[0-9a-f]{12}\\) is not in the store: pulling it`));
+    expect(boot.out).toMatch(
+      new RegExp(`kiln: container pulled: http://${registry.host}/kiln/busybox:1 \\(sha256:[0-9a-f]{12}\\) is not in the store: pulling it`),
+    );
     expect(boot.out).toMatch(new RegExp(`kiln: container pulled: pulled from http://10\\.0\\.2\\.2:${registry.port}: 2 blob\\(s\\), [\\d.]+ MB in [\\d.]+ s`));
     expect(boot.out).toMatch(/\[pulled\] pulled: hello from the registry/);
   });
 
   test('a pull that fails is retried with growing delays (even with restart: never), and holds up no other container', () => {
-    const failures = [...boot.out.matchAll(/^kiln: container unreachable: could not start \(image "[^"]+": registry http:\/\/10\.0\.2\.2:\d+ is unreachable \(ECONNREFUSED\)\) after [\d.]+ m?s; retry \d+ in ([\d.]+ m?s)/gm)];
+    const failures = [
+      ...boot.out.matchAll(
+        /^kiln: container unreachable: could not start \(image "[^"]+": registry http:\/\/10\.0\.2\.2:\d+ is unreachable \(ECONNREFUSED\)\) after [\d.]+ m?s; retry \d+ in ([\d.]+ m?s)/gm,
+      ),
+    ];
     expect(failures.map((m) => m[1]).slice(0, 2)).toEqual(['1 s', '2 s']);
     // It comes first in the config and never gets its image, yet the other one was pulled and ran meanwhile.
     expect(boot.out).not.toMatch(/\[unreachable\]/);

@@ -81,7 +81,10 @@ async function writeOnDisk(file: string, text: string): Promise<void> {
   const local = path.join(work, 'edit.yml');
   await writeFile(local, text);
   const debugfs = ['/usr/sbin/debugfs', '/sbin/debugfs'].find(existsSync) ?? 'debugfs';
-  execFileSync(debugfs, ['-w', '-f', '-', `${state}?offset=${data!.offsetBytes}`], { input: `rm ${file}\nwrite ${local} ${file}\n`, stdio: ['pipe', 'ignore', 'ignore'] });
+  execFileSync(debugfs, ['-w', '-f', '-', `${state}?offset=${data!.offsetBytes}`], {
+    input: `rm ${file}\nwrite ${local} ${file}\n`,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   expect(await readOnDisk(file)).toBe(text);
 }
 

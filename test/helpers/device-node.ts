@@ -22,12 +22,27 @@ export function deviceNode(): string {
   if (existsSync(node)) return node;
   const out = mkdtempSync(path.join(os.tmpdir(), 'kiln-device-node-'));
   try {
-    const r = spawnSync(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), path.join(root, 'test/helpers/kiln-from-source.ts'), 'build', 'examples/minimal.yml', '--out', out, '--profile', 'fast', '-q'], {
-      cwd: root,
-      encoding: 'utf8',
-      env: { ...process.env, CI: 'true' },
-    });
-    if (r.status !== 0 || !existsSync(node)) throw new Error(`the device's Node 26 is not in kiln's cache and building examples/minimal.yml to fetch it failed:\n${r.stderr}`);
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.join(root, 'node_modules/tsx/dist/cli.mjs'),
+        path.join(root, 'test/helpers/kiln-from-source.ts'),
+        'build',
+        'examples/minimal.yml',
+        '--out',
+        out,
+        '--profile',
+        'fast',
+        '-q',
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, CI: 'true' },
+      },
+    );
+    if (r.status !== 0 || !existsSync(node))
+      throw new Error(`the device's Node 26 is not in kiln's cache and building examples/minimal.yml to fetch it failed:\n${r.stderr}`);
     return node;
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -6,7 +6,10 @@ import { expect } from 'vitest';
 
 /** The init's own console lines (not the kernel's echo of its warnings), without the "kiln: " prefix. */
 export function initLines(out: string): string[] {
-  return out.split(/\r?\n/).filter((l) => l.startsWith('kiln: ')).map((l) => l.slice('kiln: '.length));
+  return out
+    .split(/\r?\n/)
+    .filter((l) => l.startsWith('kiln: '))
+    .map((l) => l.slice('kiln: '.length));
 }
 
 /** flaky's restart lines: (restart number, delay in seconds). */

@@ -10,5 +10,7 @@ setTimeout(() => {
   const init = readFileSync('/proc/1/status', 'utf8');
   const total = kib(meminfo, 'MemTotal');
   const used = total - kib(meminfo, 'MemAvailable');
-  console.log(`memreport: used ${mib(used)} MiB of ${mib(total)} MiB; init RSS ${mib(kib(init, 'VmRSS'))} MiB; Shmem ${mib(kib(meminfo, 'Shmem'))} MiB; arch ${process.arch}`);
+  console.log(
+    `memreport: used ${mib(used)} MiB of ${mib(total)} MiB; init RSS ${mib(kib(init, 'VmRSS'))} MiB; Shmem ${mib(kib(meminfo, 'Shmem'))} MiB; arch ${process.arch}`,
+  );
 }, 10_000);

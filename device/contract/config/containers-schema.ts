@@ -12,7 +12,14 @@ export const CONTAINER_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
 /** Capabilities a container has unless it asks for more (or is privileged): enough to run an ordinary daemon. */
 export const DEFAULT_CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SETGID',
+  'CAP_SETUID',
 ];
 
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGKILL'] as const;
@@ -31,7 +38,7 @@ const mountSchema = z.discriminatedUnion('type', [
         .string()
         .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))/, 'expected a folder relative to the partition\'s root, like "apps/web"')
         .default('')
-        .describe('Folder inside the partition; created on first start. @default the partition\'s root'),
+        .describe("Folder inside the partition; created on first start. @default the partition's root"),
       target: absolutePath.describe('Where the container sees it.'),
       readOnly: z.boolean().default(false),
     })
@@ -50,7 +57,7 @@ export const realtimeSchema = z
   .object({
     policy: z.enum(['fifo', 'rr']).describe('SCHED_FIFO or SCHED_RR.'),
     priority: z.number().int().min(1).max(99).describe('Real-time priority, 1 (lowest) to 99.'),
-    cpus: cpuList.optional().describe('CPUs the container\'s process may run on (its affinity), e.g. [1].'),
+    cpus: cpuList.optional().describe("CPUs the container's process may run on (its affinity), e.g. [1]."),
   })
   .strict();
 
@@ -85,28 +92,23 @@ export const containerSchema = z
       .string()
       .min(1)
       .describe('oci:<folder>[:<tag>], oci-archive:<file>[:<tag>], docker-archive:<file>, or a registry reference host/repo[:tag|@digest].'),
-    command: z.array(z.string()).optional().describe('Replaces the image\'s Entrypoint.'),
-    args: z.array(z.string()).optional().describe('Replaces the image\'s Cmd.'),
-    env: z.record(envName, z.string()).default({}).describe('Added to (and overriding) the image\'s Env.'),
-    workingDir: absolutePath.optional().describe('@default the image\'s WorkingDir, else /'),
+    command: z.array(z.string()).optional().describe("Replaces the image's Entrypoint."),
+    args: z.array(z.string()).optional().describe("Replaces the image's Cmd."),
+    env: z.record(envName, z.string()).default({}).describe("Added to (and overriding) the image's Env."),
+    workingDir: absolutePath.optional().describe("@default the image's WorkingDir, else /"),
     user: z
       .string()
       .regex(/^\d+(:\d+)?$/, 'expected a numeric uid or uid:gid, like "1000:1000"')
       .optional()
-      .describe('@default the image\'s User when numeric, else 0:0'),
+      .describe("@default the image's User when numeric, else 0:0"),
     mounts: z.array(mountSchema).default([]),
     restart: restartSchema,
     backoff: backoffSchema.default(DEFAULT_BACKOFF).describe('Exponential delay between restarts.'),
     stopSignal: z.enum(STOP_SIGNALS).default('SIGTERM'),
     stopTimeoutSeconds: z.number().min(0).max(600).default(10).describe('Then SIGKILL.'),
-    dependsOn: z
-      .array(z.string())
-      .default([])
-      .describe('Containers started before this one; one with a healthcheck must be healthy before this one starts.'),
-    healthcheck: healthcheckSchema
-      .optional()
-      .describe('Probed while it runs; unhealthy (retries failures in a row) means restarted, unless restart: never.'),
-    realtime: realtimeSchema.optional().describe('Real-time scheduling, applied before the container\'s code runs.'),
+    dependsOn: z.array(z.string()).default([]).describe('Containers started before this one; one with a healthcheck must be healthy before this one starts.'),
+    healthcheck: healthcheckSchema.optional().describe('Probed while it runs; unhealthy (retries failures in a row) means restarted, unless restart: never.'),
+    realtime: realtimeSchema.optional().describe("Real-time scheduling, applied before the container's code runs."),
     resources: z
       .object({
         memory: z.string().regex(sizePattern, 'expected a size like "256M"').optional().describe('cgroup v2 memory.max.'),
@@ -121,7 +123,7 @@ export const containerSchema = z
       .describe(`Added to the default set (${DEFAULT_CAPABILITIES.join(', ')}).`),
     privileged: z.boolean().default(false).describe('Every capability and every device: only when really needed.'),
     devices: z.array(absolutePath).default([]).describe('Device nodes passed in, e.g. /dev/ttyS1.'),
-    network: z.enum(['host', 'none']).default('host').describe('host: the device\'s network; none: only loopback.'),
+    network: z.enum(['host', 'none']).default('host').describe("host: the device's network; none: only loopback."),
     console: z.boolean().default(true).describe('Echo its output to the console, prefixed with its name.'),
   })
   .strict();
@@ -131,7 +133,7 @@ export type ContainerConfig = z.output<typeof containerSchema>;
 /** What the secondary config may change of a container, by name: applied at its next start. */
 export const containerOverrideSchema = z
   .object({
-    env: z.record(envName, z.string()).optional().describe('Merged into the container\'s env (these win).'),
+    env: z.record(envName, z.string()).optional().describe("Merged into the container's env (these win)."),
     args: z.array(z.string()).optional(),
     realtime: realtimeSchema.optional(),
     resources: containerSchema.shape.resources.optional(),
@@ -174,7 +176,11 @@ export function containerListIssues(
     });
     for (const probe of ['tcp', 'http'] as const) {
       if (c.healthcheck?.[probe] !== undefined && c.network === 'none') {
-        issues.push({ index: i, field: `healthcheck.${probe}`, message: `a ${probe} check connects to 127.0.0.1 of the device: it needs network: host (or use an exec check)` });
+        issues.push({
+          index: i,
+          field: `healthcheck.${probe}`,
+          message: `a ${probe} check connects to 127.0.0.1 of the device: it needs network: host (or use an exec check)`,
+        });
       }
     }
   });
@@ -208,6 +214,7 @@ export const containersSchema = z
   .array(containerSchema)
   .default([])
   .superRefine((list, ctx) => {
-    for (const issue of containerListIssues(list)) ctx.addIssue({ code: 'custom', path: [issue.index, ...issue.field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p))], message: issue.message });
+    for (const issue of containerListIssues(list))
+      ctx.addIssue({ code: 'custom', path: [issue.index, ...issue.field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p))], message: issue.message });
   })
   .describe('OCI containers the init runs with crun and keeps running per their restart policy.');

@@ -22,9 +22,12 @@ export function describeValue(value: unknown): string {
 
 function typeName(expected: string): string {
   switch (expected) {
-    case 'object': return 'a mapping';
-    case 'array': return 'a list';
-    default: return `a ${expected}`;
+    case 'object':
+      return 'a mapping';
+    case 'array':
+      return 'a list';
+    default:
+      return `a ${expected}`;
   }
 }
 
@@ -64,13 +67,18 @@ export function toProblems(issues: readonly core.$ZodIssue[], knownKeysAt: (path
           const known = knownKeysAt(path);
           const hint = suggest(key, known);
           out.push({
-            path, key,
+            path,
+            key,
             message: `unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; expected one of ${known.map((k) => `"${k}"`).join(', ')}`,
           });
         }
         break;
       case 'invalid_type':
-        out.push({ path, message: input === undefined ? `missing; expected ${typeName(issue.expected)}` : `expected ${typeName(issue.expected)}, found ${describeValue(input)}` });
+        out.push({
+          path,
+          message:
+            input === undefined ? `missing; expected ${typeName(issue.expected)}` : `expected ${typeName(issue.expected)}, found ${describeValue(input)}`,
+        });
         break;
       case 'invalid_value':
         out.push({ path, message: `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, found ${describeValue(input)}` });
@@ -89,7 +97,13 @@ export function toProblems(issues: readonly core.$ZodIssue[], knownKeysAt: (path
         // "One of these shapes" (an architecture or a list of them): report the alternative that matched furthest.
         const branch = closestAlternative(issue.errors);
         if (branch === undefined) out.push({ path, message: issue.message });
-        else out.push(...toProblems(branch.map((i) => ({ ...i, path: [...path, ...i.path] })), knownKeysAt));
+        else
+          out.push(
+            ...toProblems(
+              branch.map((i) => ({ ...i, path: [...path, ...i.path] })),
+              knownKeysAt,
+            ),
+          );
         break;
       }
       default:
@@ -104,7 +118,12 @@ function closestAlternative(alternatives: readonly (readonly core.$ZodIssue[])[]
   const depth = (issues: readonly core.$ZodIssue[]) => Math.max(...issues.map((i) => i.path.length));
   let best: readonly core.$ZodIssue[] | undefined;
   for (const issues of alternatives.filter((a) => a.length > 0)) {
-    if (best === undefined || depth(issues) > depth(best) || (depth(issues) === depth(best) && best[0]!.code === 'invalid_type' && issues[0]!.code !== 'invalid_type')) best = issues;
+    if (
+      best === undefined ||
+      depth(issues) > depth(best) ||
+      (depth(issues) === depth(best) && best[0]!.code === 'invalid_type' && issues[0]!.code !== 'invalid_type')
+    )
+      best = issues;
   }
   return best;
 }

@@ -23,9 +23,13 @@ describe('mountArguments', () => {
   });
 
   it('refuses fstab-only words with what to do instead', () => {
-    expect(() => mountArguments(['nofail'])).toThrow('"nofail" is an fstab option for mount(8), not one the kernel takes: use "required: false" for a partition the device may boot without');
+    expect(() => mountArguments(['nofail'])).toThrow(
+      '"nofail" is an fstab option for mount(8), not one the kernel takes: use "required: false" for a partition the device may boot without',
+    );
     expect(() => mountArguments(['defaults,noauto'])).toThrow('"noauto" is an fstab option');
-    expect(() => mountArguments(['x-systemd.automount'])).toThrow('"x-systemd.automount" is an fstab option for mount(8), not one the kernel takes: it is a note for other tools');
+    expect(() => mountArguments(['x-systemd.automount'])).toThrow(
+      '"x-systemd.automount" is an fstab option for mount(8), not one the kernel takes: it is a note for other tools',
+    );
   });
 });
 

@@ -21,7 +21,11 @@ const cidr = z.string().refine(
 
 export const interfaceSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'expected an interface name like "eth0"').optional().describe('Kernel interface name.'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'expected an interface name like "eth0"')
+      .optional()
+      .describe('Kernel interface name.'),
     mac: z
       .string()
       .regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, 'expected a MAC address like "52:54:00:12:34:56"')
@@ -56,7 +60,10 @@ export const logSchema = z
   .strict();
 
 export const sysctlSchema = z
-  .record(z.string().regex(/^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$/, 'expected a sysctl name like "net.ipv4.ip_forward"'), z.union([z.string(), z.number(), z.boolean()]))
+  .record(
+    z.string().regex(/^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$/, 'expected a sysctl name like "net.ipv4.ip_forward"'),
+    z.union([z.string(), z.number(), z.boolean()]),
+  )
   .describe('Kernel settings written to /proc/sys at boot.');
 
 /** Keys the secondary config may set; everything else belongs to the primary config only. */
@@ -93,7 +100,7 @@ export const secondarySchema = z
             mirror: z
               .string()
               .regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/, 'expected an origin like "https://mirror.site.lan" or "http://10.0.2.2:5000"')
-              .describe('Where the device pulls that registry\'s images from instead (a site mirror; the host as a QEMU guest sees it).'),
+              .describe("Where the device pulls that registry's images from instead (a site mirror; the host as a QEMU guest sees it)."),
           })
           .strict(),
       )

@@ -43,25 +43,52 @@ export const storageSchema = z
     let esp: number | undefined;
     storage.partitions.forEach((p, i) => {
       if (p.label.length > LABEL_MAX[p.filesystem]) {
-        ctx.addIssue({ code: 'custom', path: at(i, 'label'), message: `expected a ${p.filesystem} label of at most ${LABEL_MAX[p.filesystem]} characters, found "${p.label}" (${p.label.length})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: at(i, 'label'),
+          message: `expected a ${p.filesystem} label of at most ${LABEL_MAX[p.filesystem]} characters, found "${p.label}" (${p.label.length})`,
+        });
       }
       // Case-blind: vfat stores labels upper case, so "data" and "DATA" would be the same label on the device.
       const label = p.label.toUpperCase();
       const first = labels.get(label);
       if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: at(i, 'label'), message: `expected a label no other partition has, found "${p.label}" again (partitions[${first}] has it)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: at(i, 'label'),
+          message: `expected a label no other partition has, found "${p.label}" again (partitions[${first}] has it)`,
+        });
       } else labels.set(label, i);
       if (p.size.toLowerCase() === 'rest' && i !== storage.partitions.length - 1) {
-        ctx.addIssue({ code: 'custom', path: at(i, 'size'), message: `expected "rest" only on the last partition (it takes what the others leave), found it on partitions[${i}] of ${storage.partitions.length}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: at(i, 'size'),
+          message: `expected "rest" only on the last partition (it takes what the others leave), found it on partitions[${i}] of ${storage.partitions.length}`,
+        });
       }
       if (p.esp) {
-        if (esp !== undefined) ctx.addIssue({ code: 'custom', path: at(i, 'esp'), message: `expected one EFI System Partition, found a second one (partitions[${esp}] is the first)` });
+        if (esp !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: at(i, 'esp'),
+            message: `expected one EFI System Partition, found a second one (partitions[${esp}] is the first)`,
+          });
         else esp = i;
-        if (p.filesystem !== 'vfat') ctx.addIssue({ code: 'custom', path: at(i, 'filesystem'), message: `expected vfat for the EFI System Partition (UEFI firmware reads FAT only), found "${p.filesystem}"` });
+        if (p.filesystem !== 'vfat')
+          ctx.addIssue({
+            code: 'custom',
+            path: at(i, 'filesystem'),
+            message: `expected vfat for the EFI System Partition (UEFI firmware reads FAT only), found "${p.filesystem}"`,
+          });
       }
       if (p.mount !== undefined) {
         const other = mounts.get(p.mount);
-        if (other !== undefined) ctx.addIssue({ code: 'custom', path: at(i, 'mount'), message: `expected a mount point no other partition has, found "${p.mount}" again (partitions[${other}] has it)` });
+        if (other !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: at(i, 'mount'),
+            message: `expected a mount point no other partition has, found "${p.mount}" again (partitions[${other}] has it)`,
+          });
         else mounts.set(p.mount, i);
       }
       p.options.forEach((option, j) => {

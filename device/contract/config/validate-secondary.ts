@@ -13,7 +13,22 @@ import { locateInYaml, parseYaml } from './yaml-source.ts';
  * Top-level keys of the primary config the secondary may not set (`$schema` aside: editors' business). The host's
  * tests check this list against the primary schema, so a new primary key cannot slip through with a vague message.
  */
-export const PRIMARY_ONLY_KEYS = ['name', 'arch', 'layout', 'kernel', 'compression', 'debug', 'storage', 'secondary', 'logs', 'files', 'statusPort', 'apiPort', 'programs', 'containerStore'] as const;
+export const PRIMARY_ONLY_KEYS = [
+  'name',
+  'arch',
+  'layout',
+  'kernel',
+  'compression',
+  'debug',
+  'storage',
+  'secondary',
+  'logs',
+  'files',
+  'statusPort',
+  'apiPort',
+  'programs',
+  'containerStore',
+] as const;
 
 export type SecondaryCheck = { ok: true; secondary: Secondary } | { ok: false; problems: string[] };
 

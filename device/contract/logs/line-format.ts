@@ -29,7 +29,10 @@ export function stamp(seconds: number): string {
 /** One line per line of the message, each stamped and tagged with its level. */
 export function formatInitEntry(entry: { level: string; message: string; uptime: number }): string {
   const head = `${stamp(entry.uptime)} ${entry.level.padEnd(5)} kiln: `;
-  return entry.message.split('\n').map((line) => head + line + '\n').join('');
+  return entry.message
+    .split('\n')
+    .map((line) => head + line + '\n')
+    .join('');
 }
 
 /**

@@ -11,9 +11,7 @@
  */
 
 export type ImageRef =
-  | { transport: 'oci' | 'oci-archive'; path: string; tag?: string }
-  | { transport: 'docker-archive'; path: string; name?: string }
-  | RegistryRef;
+  { transport: 'oci' | 'oci-archive'; path: string; tag?: string } | { transport: 'docker-archive'; path: string; name?: string } | RegistryRef;
 
 export interface RegistryRef {
   transport: 'registry';
@@ -60,7 +58,8 @@ export function parseImageRef(ref: string): ImageRef {
     const suffix = colon < 0 ? undefined : rest.slice(colon + 1);
     if (file === '') throw refError(ref, 'no path', `write ${transport}:<path relative to the config>[:<tag>]`);
     if (transport === 'docker-archive') return suffix ? { transport, path: file, name: suffix } : { transport, path: file };
-    if (suffix !== undefined && !TAG_PATTERN.test(suffix)) throw refError(ref, `"${suffix}" is not a valid tag`, 'a tag is letters, digits, "_", "." and "-", up to 128 characters');
+    if (suffix !== undefined && !TAG_PATTERN.test(suffix))
+      throw refError(ref, `"${suffix}" is not a valid tag`, 'a tag is letters, digits, "_", "." and "-", up to 128 characters');
     return suffix ? { transport, path: file, tag: suffix } : { transport, path: file };
   }
   return parseRegistryRef(ref);
@@ -79,7 +78,8 @@ function parseRegistryRef(ref: string): RegistryRef {
   const at = rest.indexOf('@');
   const digest = at < 0 ? undefined : rest.slice(at + 1);
   if (at >= 0) rest = rest.slice(0, at);
-  if (digest !== undefined && !DIGEST_PATTERN.test(digest)) throw refError(ref, `"${digest}" is not a sha256 digest`, 'write @sha256: followed by 64 lowercase hex digits');
+  if (digest !== undefined && !DIGEST_PATTERN.test(digest))
+    throw refError(ref, `"${digest}" is not a sha256 digest`, 'write @sha256: followed by 64 lowercase hex digits');
 
   const slash = rest.indexOf('/');
   const host = slash < 0 ? '' : rest.slice(0, slash);
@@ -95,8 +95,14 @@ function parseRegistryRef(ref: string): RegistryRef {
     path = path.slice(0, colon);
     if (!TAG_PATTERN.test(tag)) throw refError(ref, `"${tag}" is not a valid tag`, 'a tag is letters, digits, "_", "." and "-", up to 128 characters');
   }
-  if (!REPOSITORY_PATTERN.test(path)) throw refError(ref, `"${path}" is not a repository name`, 'repository names are lowercase letters, digits and separators (. _ -), in components split by "/"');
-  if (scheme === 'http' && !isLoopback(host)) throw refError(ref, 'plain HTTP is only allowed to this machine', 'use HTTPS (drop "http://"), or a registry on 127.0.0.1 or localhost');
+  if (!REPOSITORY_PATTERN.test(path))
+    throw refError(
+      ref,
+      `"${path}" is not a repository name`,
+      'repository names are lowercase letters, digits and separators (. _ -), in components split by "/"',
+    );
+  if (scheme === 'http' && !isLoopback(host))
+    throw refError(ref, 'plain HTTP is only allowed to this machine', 'use HTTPS (drop "http://"), or a registry on 127.0.0.1 or localhost');
 
   let apiHost = host;
   let repository = path;
@@ -105,7 +111,14 @@ function parseRegistryRef(ref: string): RegistryRef {
     if (!repository.includes('/')) repository = `library/${repository}`;
   }
   if (tag === undefined && digest === undefined) tag = 'latest';
-  return { transport: 'registry', origin: `${scheme}://${apiHost}`, name: `${host}/${path}`, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+  return {
+    transport: 'registry',
+    origin: `${scheme}://${apiHost}`,
+    name: `${host}/${path}`,
+    repository,
+    ...(tag ? { tag } : {}),
+    ...(digest ? { digest } : {}),
+  };
 }
 
 /** True for localhost, 127.0.0.0/8 and [::1], with or without a port. */

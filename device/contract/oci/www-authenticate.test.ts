@@ -4,7 +4,10 @@ import { parseChallenge, tokenUrl } from './www-authenticate.ts';
 describe('parseChallenge', () => {
   it('reads a distribution Bearer challenge', () => {
     const c = parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"');
-    expect(c).toEqual({ scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/busybox:pull' } });
+    expect(c).toEqual({
+      scheme: 'bearer',
+      params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/busybox:pull' },
+    });
   });
   it('handles tokens, spaces, escapes and case', () => {
     expect(parseChallenge('basic Realm = "a \\"b\\"" , charset=UTF-8')).toEqual({ scheme: 'basic', params: { realm: 'a "b"', charset: 'UTF-8' } });

@@ -40,7 +40,7 @@ describe('program stubs', () => {
   });
 });
 
-describe('the launcher\'s file URLs', () => {
+describe("the launcher's file URLs", () => {
   it('match url.pathToFileURL for the paths programs have', async () => {
     const { pathToFileURL } = await import('node:url');
     const { fileUrl } = await import('../../programs/run.js');

@@ -15,14 +15,38 @@ function archiveOne(format: 'gnu' | 'posix' | 'v7', extra: string[] = []): Uint8
   mkdirSync(src, { recursive: true });
   writeFileSync(path.join(src, 'hello.txt'), 'hello\n', { mode: 0o640 });
   const out = path.join(work, `${format}.tar`);
-  execFileSync('tar', [`--format=${format}`, '--mtime=@1700000000', '--owner=alice:1001', '--group=staff:50', '--numeric-owner', ...extra, '-cf', out, '-C', src, 'hello.txt']);
+  execFileSync('tar', [
+    `--format=${format}`,
+    '--mtime=@1700000000',
+    '--owner=alice:1001',
+    '--group=staff:50',
+    '--numeric-owner',
+    ...extra,
+    '-cf',
+    out,
+    '-C',
+    src,
+    'hello.txt',
+  ]);
   return readFileSync(out);
 }
 
 describe('decodeTarHeader', () => {
   it('decodes a GNU header', () => {
     const h = decodeTarHeader(archiveOne('gnu'));
-    expect(h).toMatchObject({ name: 'hello.txt', mode: 0o640, uid: 1001, gid: 50, size: 6, mtime: 1700000000, type: 'file', linkName: '', format: 'gnu', devMajor: 0, devMinor: 0 });
+    expect(h).toMatchObject({
+      name: 'hello.txt',
+      mode: 0o640,
+      uid: 1001,
+      gid: 50,
+      size: 6,
+      mtime: 1700000000,
+      type: 'file',
+      linkName: '',
+      format: 'gnu',
+      devMajor: 0,
+      devMinor: 0,
+    });
   });
 
   it('decodes a v7 header (no magic, no user names)', () => {
@@ -35,9 +59,14 @@ describe('decodeTarHeader', () => {
     block.fill(0);
     const put = (at: number, text: string): void => block.set(Buffer.from(text, 'latin1'), at);
     put(0, 'file.txt'); // name (100) @0
-    put(100, '0000644\0'); put(108, '0000000\0'); put(116, '0000000\0');
-    put(124, '00000000000\0'); put(136, '00000000000\0');
-    put(156, '0'); put(257, 'ustar\0'); put(263, '00');
+    put(100, '0000644\0');
+    put(108, '0000000\0');
+    put(116, '0000000\0');
+    put(124, '00000000000\0');
+    put(136, '00000000000\0');
+    put(156, '0');
+    put(257, 'ustar\0');
+    put(263, '00');
     put(345, 'some/prefix'); // prefix (155) @345
     let sum = 0;
     for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
@@ -102,6 +131,8 @@ describe('decodePaxRecords', () => {
   });
 
   it('refuses a record that overruns its length', () => {
-    expect(() => decodePaxRecords(Buffer.from('99 path=x\n'), 512)).toThrow('Cannot decode tar: pax record at byte 0 overruns its length 99 (header at offset 512)');
+    expect(() => decodePaxRecords(Buffer.from('99 path=x\n'), 512)).toThrow(
+      'Cannot decode tar: pax record at byte 0 overruns its length 99 (header at offset 512)',
+    );
   });
 });

@@ -27,8 +27,19 @@ export type TarTypeFlag =
   | 'gnu-volume'; // 'V': a volume label, not a file
 
 const TYPE_FLAGS: Record<string, TarTypeFlag> = {
-  '0': 'file', '\0': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '3': 'char', '4': 'block',
-  '5': 'directory', '6': 'fifo', x: 'pax-local', g: 'pax-global', L: 'gnu-long-name', K: 'gnu-long-link',
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  '1': 'hardlink',
+  '2': 'symlink',
+  '3': 'char',
+  '4': 'block',
+  '5': 'directory',
+  '6': 'fifo',
+  x: 'pax-local',
+  g: 'pax-global',
+  L: 'gnu-long-name',
+  K: 'gnu-long-link',
   V: 'gnu-volume',
 };
 

@@ -1,6 +1,19 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  createReadStream,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  chmodSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,8 +68,15 @@ async function summarise(e: TarEntry): Promise<Seen> {
   const hash = createHash('sha256');
   for await (const chunk of e.body) hash.update(chunk);
   return {
-    path: e.path.replace(/^\.\//, '').replace(/\/$/, ''), type: e.type, mode: e.mode, size: e.size, linkPath: e.linkPath,
-    sha: hash.digest('hex'), mtime: Math.floor(e.mtime), uid: e.uid, ...(e.type === 'char' ? { dev: `${e.devMajor}:${e.devMinor}` } : {}),
+    path: e.path.replace(/^\.\//, '').replace(/\/$/, ''),
+    type: e.type,
+    mode: e.mode,
+    size: e.size,
+    linkPath: e.linkPath,
+    sha: hash.digest('hex'),
+    mtime: Math.floor(e.mtime),
+    uid: e.uid,
+    ...(e.type === 'char' ? { dev: `${e.devMajor}:${e.devMinor}` } : {}),
   };
 }
 
@@ -89,7 +109,11 @@ function expected(hardLinkTarget: string): Seen[] {
 }
 
 function listing(): string[] {
-  return execFileSync('find', ['.', '-mindepth', '1'], { cwd: src, encoding: 'utf8' }).split('\n').filter(Boolean).map((p) => p.slice(2)).sort();
+  return execFileSync('find', ['.', '-mindepth', '1'], { cwd: src, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map((p) => p.slice(2))
+    .sort();
 }
 
 function archive(format: string, name: string): string {
@@ -128,12 +152,20 @@ describe('readTar', () => {
     const bytes = readFileSync(archive('gnu', 'cut.tar'));
     const offset = bytes.indexOf(Buffer.from('big.bin\0'));
     const cut = bytes.subarray(0, offset + 512 + 4096);
-    const error = await collect((async function* () { yield cut; })()).catch((e: unknown) => e);
+    const error = await collect(
+      (async function* () {
+        yield cut;
+      })(),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TarSyntaxError);
     expect((error as Error).message).toBe(`Cannot decode tar: archive ends inside "big.bin" (header at offset ${offset})`);
     // The same while the body is being read: its reader must not take a short body for a whole one.
     const readBody = async (): Promise<unknown> => {
-      for await (const e of readTar((async function* () { yield cut; })())) {
+      for await (const e of readTar(
+        (async function* () {
+          yield cut;
+        })(),
+      )) {
         if (!e.path.endsWith('big.bin')) continue;
         try {
           for await (const chunk of e.body) void chunk;
@@ -148,7 +180,13 @@ describe('readTar', () => {
   });
 
   it('reads an empty archive, with or without end blocks', async () => {
-    expect(await collect((async function* () { yield new Uint8Array(10240); })())).toEqual([]);
+    expect(
+      await collect(
+        (async function* () {
+          yield new Uint8Array(10240);
+        })(),
+      ),
+    ).toEqual([]);
     expect(await collect((async function* () {})())).toEqual([]);
   });
 });

@@ -28,12 +28,26 @@ function setup(random = 0.5) {
   /** The server's answer to the last message sent. */
   function reply(type: MessageType, options: Partial<DhcpOptions> = {}, fields: Partial<DhcpMessage> = {}): void {
     const request = last().message;
-    client.receive(encodeDhcpMessage({
-      op: 'reply', xid: request.xid, secs: 0, broadcast: true, ciaddr: '0.0.0.0', yiaddr: type === 'NAK' ? '0.0.0.0' : '10.0.2.15',
-      siaddr: '10.0.2.2', giaddr: '0.0.0.0', chaddr: MAC,
-      ...fields,
-      options: { messageType: type, serverId: '10.0.2.2', ...(type === 'NAK' ? {} : { leaseSeconds: 3600, subnetMask: '255.255.255.0', routers: ['10.0.2.2'] }), ...options },
-    }));
+    client.receive(
+      encodeDhcpMessage({
+        op: 'reply',
+        xid: request.xid,
+        secs: 0,
+        broadcast: true,
+        ciaddr: '0.0.0.0',
+        yiaddr: type === 'NAK' ? '0.0.0.0' : '10.0.2.15',
+        siaddr: '10.0.2.2',
+        giaddr: '0.0.0.0',
+        chaddr: MAC,
+        ...fields,
+        options: {
+          messageType: type,
+          serverId: '10.0.2.2',
+          ...(type === 'NAK' ? {} : { leaseSeconds: 3600, subnetMask: '255.255.255.0', routers: ['10.0.2.2'] }),
+          ...options,
+        },
+      }),
+    );
   }
   function bind(): void {
     client.start();
@@ -51,7 +65,12 @@ describe('DhcpClient: getting a lease', () => {
     const discover = t.last();
     expect(discover.to).toBe('255.255.255.255');
     expect(discover.message).toMatchObject({ op: 'request', broadcast: true, ciaddr: '0.0.0.0', chaddr: MAC });
-    expect(discover.message.options).toMatchObject({ messageType: 'DISCOVER', hostname: 'dev', parameterList: [1, 3, 6, 15, 26, 51, 54, 58, 59], maxMessageSize: 1500 });
+    expect(discover.message.options).toMatchObject({
+      messageType: 'DISCOVER',
+      hostname: 'dev',
+      parameterList: [1, 3, 6, 15, 26, 51, 54, 58, 59],
+      maxMessageSize: 1500,
+    });
     expect([...discover.message.options.clientId!]).toEqual([1, 0x52, 0x54, 0, 0x12, 0x34, 0x56]);
 
     t.timers.advance(300);
@@ -132,11 +151,17 @@ describe('DhcpClient: getting a lease', () => {
     const t = setup();
     let fail = true;
     const client = new DhcpClient({
-      name: 'eth0', mac: MAC, now: t.timers.now, setTimer: t.timers.setTimer, random: () => 0.5,
+      name: 'eth0',
+      mac: MAC,
+      now: t.timers.now,
+      setTimer: t.timers.setTimer,
+      random: () => 0.5,
       send: () => {
         if (fail) throw new Error('send ENETDOWN');
       },
-      onBound: () => {}, onLost: () => {}, log: (line) => void t.logs.push(line),
+      onBound: () => {},
+      onLost: () => {},
+      log: (line) => void t.logs.push(line),
     });
     client.start();
     t.timers.advance(5 * S);

@@ -37,10 +37,14 @@ describe('encodeDhcpMessage', () => {
   it('writes a DISCOVER byte for byte: header, cookie, message type first, END, padded to 300 bytes', () => {
     const encoded = encodeDhcpMessage(discover);
     expect(encoded.length).toBe(300);
-    expect(hex(encoded)).toBe(hex(message(
-      `01 01 06 00  12345678  0003 8000  00000000 00000000 00000000 00000000  525400123456`,
-      `350101  3d07 01525400123456  0c03 646576  3902 05dc  3704 01030633  ff`,
-    )));
+    expect(hex(encoded)).toBe(
+      hex(
+        message(
+          `01 01 06 00  12345678  0003 8000  00000000 00000000 00000000 00000000  525400123456`,
+          `350101  3d07 01525400123456  0c03 646576  3902 05dc  3704 01030633  ff`,
+        ),
+      ),
+    );
   });
 
   it('a REQUEST in SELECTING names the offered address and the server', () => {
@@ -106,7 +110,12 @@ describe('decodeDhcpMessage', () => {
   const cases: [string, Uint8Array, string, number][] = [
     ['a short message', dnsmasqOffer.subarray(0, 239), '239 bytes, need at least 240', 0],
     ['a bad op', Uint8Array.from(dnsmasqOffer, (b, i) => (i === 0 ? 3 : b)), 'op 3 at offset 0, expected 1 or 2', 0],
-    ['a hardware type other than Ethernet', Uint8Array.from(dnsmasqOffer, (b, i) => (i === 1 ? 6 : b)), 'hardware type 6 length 6 at offset 1, expected Ethernet (1, 6)', 1],
+    [
+      'a hardware type other than Ethernet',
+      Uint8Array.from(dnsmasqOffer, (b, i) => (i === 1 ? 6 : b)),
+      'hardware type 6 length 6 at offset 1, expected Ethernet (1, 6)',
+      1,
+    ],
     ['a flipped cookie byte', Uint8Array.from(dnsmasqOffer, (b, i) => (i === 237 ? 0x83 : b)), 'bad magic cookie 0x63835363 at offset 236', 236],
     ['no message type', message(`02 01 06 00`, `3304 00000078 ff`), 'no message type (option 53)', 240],
     ['an unknown message type', message(`02 01 06 00`, `350109 ff`), 'message type 9 (option 53 at offset 240), expected 1-8', 240],

@@ -8,12 +8,7 @@ import type { NetSys } from '../../sys/net.ts';
 import type { DhcpSocket } from '../manager.ts';
 import { CLIENT_PORT, SERVER_PORT } from './message.ts';
 
-export function openDhcpSocket(
-  sys: NetSys,
-  name: string,
-  onMessage: (bytes: Uint8Array) => void,
-  onError: (message: string) => void,
-): DhcpSocket {
+export function openDhcpSocket(sys: NetSys, name: string, onMessage: (bytes: Uint8Array) => void, onError: (message: string) => void): DhcpSocket {
   const fd = sys.openInterfaceUdp(name, CLIENT_PORT);
   const socket = dgram.createSocket({ type: 'udp4' });
   let lastError = '';

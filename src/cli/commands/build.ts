@@ -8,7 +8,9 @@ import { mb, table } from '../format.js';
 import { print, type CliIo } from '../io.js';
 
 export function profileOption(): Option {
-  return new Option('--profile <profile>', 'release = smallest image (xz -9e); fast = quick development build (zstd -3)').choices(['release', 'fast']).default('release');
+  return new Option('--profile <profile>', 'release = smallest image (xz -9e); fast = quick development build (zstd -3)')
+    .choices(['release', 'fast'])
+    .default('release');
 }
 
 /** SOURCE_DATE_EPOCH (reproducible builds) or 0. */
@@ -18,7 +20,11 @@ export function sourceDateEpoch(env: NodeJS.ProcessEnv): number {
 }
 
 /** Builds every architecture the config names (one result each, in the config's order). */
-export async function runBuild(config: string | ResolvedConfig, opts: { out: string; profile: 'release' | 'fast'; json?: boolean; quiet?: boolean }, io: CliIo): Promise<BuildResult[]> {
+export async function runBuild(
+  config: string | ResolvedConfig,
+  opts: { out: string; profile: 'release' | 'fast'; json?: boolean; quiet?: boolean },
+  io: CliIo,
+): Promise<BuildResult[]> {
   const reporter = createReporter(io.stderr, { quiet: opts.quiet, env: io.env });
   return buildAll({
     resolved: typeof config === 'string' ? await resolveConfig(path.resolve(io.cwd, config)) : config,
@@ -39,11 +45,17 @@ export function printSummary(r: BuildResult, io: CliIo): void {
   for (const l of r.layers) layerRows.push([l.name, mb(l.uncompressed), mb(l.compressed), l.cached ? '(cached)' : '']);
   print(io.stdout, table(layerRows));
   print(io.stdout);
-  print(io.stdout, `${path.relative(process.cwd(), r.efi) || r.efi}: ${mb(r.size)} (${r.arch}, ${r.profile}, kernel ${r.kernel.release}, build ${r.buildId}) in ${(r.durationMs / 1000).toFixed(1)} s`);
+  print(
+    io.stdout,
+    `${path.relative(process.cwd(), r.efi) || r.efi}: ${mb(r.size)} (${r.arch}, ${r.profile}, kernel ${r.kernel.release}, build ${r.buildId}) in ${(r.durationMs / 1000).toFixed(1)} s`,
+  );
   if (r.stick !== undefined) {
     const dir = path.relative(process.cwd(), r.stick.dir) || '.';
     const own = r.stick.files.find((f) => f.startsWith('linux_'))?.split('/')[0] ?? 'linux_<arch>';
-    print(io.stdout, `layout: source — ${dir}/${own}/ and ${dir}/src/ (${mb(r.stick.bytes)}) belong on the ESP labelled ${r.stick.label} beside the EFI: kiln disk writes them there; kiln run finds them beside the EFI`);
+    print(
+      io.stdout,
+      `layout: source — ${dir}/${own}/ and ${dir}/src/ (${mb(r.stick.bytes)}) belong on the ESP labelled ${r.stick.label} beside the EFI: kiln disk writes them there; kiln run finds them beside the EFI`,
+    );
   }
 }
 

@@ -29,11 +29,13 @@ may set only: ${SECONDARY_KEYS.join(', ')}. The device validates it with the sam
         print(io.stdout, opts.json ? JSON.stringify(result.value, null, 2) : `${abs}: ok (${kind})`);
         return;
       }
-      for (const problem of result.problems) io.stderr.write(`kiln: error: ${problem}
+      for (const problem of result.problems)
+        io.stderr.write(`kiln: error: ${problem}
 `);
       const count = `${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`;
       throw new KilnError('CONFIG_INVALID', `${abs}: ${count} in this ${kind}`, {
-        hint: result.kind === 'secondary' && !opts.secondary ? 'Checked as a secondary config because it has no "name"; a primary config needs one.' : undefined,
+        hint:
+          result.kind === 'secondary' && !opts.secondary ? 'Checked as a secondary config because it has no "name"; a primary config needs one.' : undefined,
       });
     });
   cmd

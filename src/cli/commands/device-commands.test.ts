@@ -19,12 +19,29 @@ const SLOW = { timeout: 90_000 };
 
 function fakeDevice(calls: string[]): DeviceControl {
   const containers = [
-    { name: 'web', state: 'running', pid: 42, starts: 3, lastExit: { code: 1, signal: null, ranMs: 2500, description: 'exited with code 1' }, image: 'oci:web', restart: 'always' },
+    {
+      name: 'web',
+      state: 'running',
+      pid: 42,
+      starts: 3,
+      lastExit: { code: 1, signal: null, ranMs: 2500, description: 'exited with code 1' },
+      image: 'oci:web',
+      restart: 'always',
+    },
     { name: 'db', state: 'stopped', starts: 1, image: 'oci:postgres:16', restart: 'on-failure' },
   ];
   const view = (name: string) => containers.find((c) => c.name === name);
   return {
-    status: () => ({ name: 'gw', hostname: 'gw-01', kiln: '0.1.0', buildId: 'b1', arch: 'x86_64', uptimeSeconds: 3725, mounts: ['/data'], containers: containers.map((c) => ({ name: c.name, state: c.state })) }),
+    status: () => ({
+      name: 'gw',
+      hostname: 'gw-01',
+      kiln: '0.1.0',
+      buildId: 'b1',
+      arch: 'x86_64',
+      uptimeSeconds: 3725,
+      mounts: ['/data'],
+      containers: containers.map((c) => ({ name: c.name, state: c.state })),
+    }),
     containers: () => containers,
     inspect: (name) => view(name),
     start: (name) => (calls.push(`start ${name}`), view(name) !== undefined),
@@ -95,7 +112,10 @@ describe('kiln ps --device', SLOW, () => {
     await writeFile(file, `${TOKEN}\n`);
     const r = await kiln(['ps', '--device', device, '--json', '--token-file', file], { env: { KILN_TOKEN: '' } });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ name: 'web', pid: 42, starts: 3 }), expect.objectContaining({ name: 'db', state: 'stopped' })]);
+    expect(JSON.parse(r.stdout)).toEqual([
+      expect.objectContaining({ name: 'web', pid: 42, starts: 3 }),
+      expect.objectContaining({ name: 'db', state: 'stopped' }),
+    ]);
   });
 
   test('an IPv6 address in brackets', async () => {
@@ -236,9 +256,11 @@ describe('errors: one line, exit 1', SLOW, () => {
     }
   });
 
-  test('an address without a port says the port is the config\'s apiPort', async () => {
+  test("an address without a port says the port is the config's apiPort", async () => {
     const r = await kiln(['ps', '--device', '127.0.0.1'], { env });
     expect(r.code).toBe(1);
-    expect(r.stderr.split('\n')[0]).toBe("kiln: error: --device 127.0.0.1: no port: the management API has no default port, the device config's apiPort names it");
+    expect(r.stderr.split('\n')[0]).toBe(
+      "kiln: error: --device 127.0.0.1: no port: the management API has no default port, the device config's apiPort names it",
+    );
   });
 });

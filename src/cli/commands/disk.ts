@@ -35,7 +35,9 @@ async function confirmOnTerminal(io: CliIo, device: BlockDeviceInfo): Promise<bo
 export function printDiskSummary(r: DiskResult, io: CliIo): void {
   const rows: string[][] = [['#', 'label', 'filesystem', 'size', 'offset', 'content']];
   for (const p of r.partitions) {
-    const content = [p.esp ? 'EFI/BOOT (the EFI)' : '', p.contentDir === undefined ? '' : path.relative(io.cwd, p.contentDir) || '.'].filter(Boolean).join(' + ');
+    const content = [p.esp ? 'EFI/BOOT (the EFI)' : '', p.contentDir === undefined ? '' : path.relative(io.cwd, p.contentDir) || '.']
+      .filter(Boolean)
+      .join(' + ');
     rows.push([String(p.number), p.label, p.esp ? 'vfat (ESP)' : p.filesystem, formatSize(p.sizeBytes), formatSize(p.offsetBytes), content || '-']);
   }
   print(io.stdout, table(rows));
@@ -75,21 +77,26 @@ Examples:
   kiln run disk.img                                          # boot it in QEMU (a fresh copy each run)
   sudo kiln disk examples/gateway.yml --device /dev/sdb      # asks first; --yes for scripts`,
     )
-    .action(async (config: string, opts: { out?: string; size?: string; device?: string; yes?: boolean; profile: 'release' | 'fast'; json?: boolean; quiet?: boolean }) => {
-      if (opts.yes && opts.device === undefined) throw new KilnError('DISK_BAD_OPTION', '--yes is for --device only (an image file needs no confirmation)');
-      const result = await makeDisk({
-        configFile: path.resolve(io.cwd, config),
-        out: opts.out === undefined ? undefined : path.resolve(io.cwd, opts.out),
-        device: opts.device,
-        sizeBytes: opts.size === undefined ? undefined : parseSize(opts.size),
-        sizeText: opts.size,
-        profile: opts.profile,
-        cacheRoot: cacheRoot(io.env),
-        reporter: createReporter(io.stderr, { quiet: opts.quiet, env: io.env }),
-        mtime: sourceDateEpoch(io.env),
-        confirm: (device) => (opts.yes ? Promise.resolve(true) : confirmOnTerminal(io, device)),
-      });
-      if (opts.json) print(io.stdout, JSON.stringify(result, null, 2));
-      else printDiskSummary(result, io);
-    });
+    .action(
+      async (
+        config: string,
+        opts: { out?: string; size?: string; device?: string; yes?: boolean; profile: 'release' | 'fast'; json?: boolean; quiet?: boolean },
+      ) => {
+        if (opts.yes && opts.device === undefined) throw new KilnError('DISK_BAD_OPTION', '--yes is for --device only (an image file needs no confirmation)');
+        const result = await makeDisk({
+          configFile: path.resolve(io.cwd, config),
+          out: opts.out === undefined ? undefined : path.resolve(io.cwd, opts.out),
+          device: opts.device,
+          sizeBytes: opts.size === undefined ? undefined : parseSize(opts.size),
+          sizeText: opts.size,
+          profile: opts.profile,
+          cacheRoot: cacheRoot(io.env),
+          reporter: createReporter(io.stderr, { quiet: opts.quiet, env: io.env }),
+          mtime: sourceDateEpoch(io.env),
+          confirm: (device) => (opts.yes ? Promise.resolve(true) : confirmOnTerminal(io, device)),
+        });
+        if (opts.json) print(io.stdout, JSON.stringify(result, null, 2));
+        else printDiskSummary(result, io);
+      },
+    );
 }

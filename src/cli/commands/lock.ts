@@ -11,17 +11,20 @@ import { print, type CliIo } from '../io.js';
 
 export function lockCommand(io: CliIo): Command {
   return new Command('lock')
-    .description('Pin every input of a config in kiln.lock (name, version, sha256), and its programs\' npm dependency trees, and fill the cache')
+    .description("Pin every input of a config in kiln.lock (name, version, sha256), and its programs' npm dependency trees, and fill the cache")
     .argument('<config>', 'kiln.yml or kiln.config.ts')
     .option('--update', 'resolve every input again to the newest version and rewrite kiln.lock')
     .option('--json', 'print the pinned inputs as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Without --update, inputs already pinned are verified (downloaded again only when missing from the cache) and
 new ones are added. A download whose sha256 differs from the pin stops with both hashes.
 
 Examples:
   kiln lock examples/minimal.yml            # pin and fetch what is missing
-  kiln lock examples/minimal.yml --update   # take the newest kernel, Node.js, koffi, ...`)
+  kiln lock examples/minimal.yml --update   # take the newest kernel, Node.js, koffi, ...`,
+    )
     .action(async (configFile: string, opts: { update?: boolean; json?: boolean }) => {
       const { config, dir } = await loadConfig(path.resolve(io.cwd, configFile));
       const lockFile = path.join(dir, LOCK_NAME);
@@ -40,7 +43,14 @@ Examples:
       // Programs' npm dependency trees (arch-independent): pinned, installed into the cache, checked.
       if (config.programs.length > 0) {
         const cache = new Cache(cacheRoot(io.env));
-        await preparePrograms({ programs: config.programs, configDir: dir, configName: configFile, cache, update: opts.update, reporter: createReporter(io.stderr, { env: io.env }) });
+        await preparePrograms({
+          programs: config.programs,
+          configDir: dir,
+          configName: configFile,
+          cache,
+          update: opts.update,
+          reporter: createReporter(io.stderr, { env: io.env }),
+        });
         const lock = await readLock(lockFile);
         for (const p of config.programs) {
           const e = lock?.inputs[`programs/${p.name}`];

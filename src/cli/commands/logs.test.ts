@@ -91,7 +91,9 @@ describe('kiln logs', () => {
     );
     expect((await kiln('logs', 'two-boots.img', '--boot', '1')).stdout).toContain('kiln boot a:');
     expect((await kiln('logs', 'two-boots.img', '--boot', '0')).stdout).toBe(logs['log/init.log']);
-    expect((await kiln('logs', 'two-boots.img', '--list')).stdout).toBe(' -1  a  gw, build b1, kiln 0.1.0  (2 lines)\n  0  b  gw, build b1, kiln 0.1.0  (1 lines)\n');
+    expect((await kiln('logs', 'two-boots.img', '--list')).stdout).toBe(
+      ' -1  a  gw, build b1, kiln 0.1.0  (2 lines)\n  0  b  gw, build b1, kiln 0.1.0  (1 lines)\n',
+    );
     expect((await kiln('logs', 'two-boots.img', '--kernel')).stdout).toBe(logs['log/kernel.log']);
     expect((await kiln('logs', 'two-boots.img', '--dir', '/log', '--boot', '0')).stdout).toBe(logs['log/init.log']);
   });
@@ -112,17 +114,25 @@ describe('kiln logs', () => {
     await writeFile(path.join(dir, 'not-a-disk.img'), Buffer.alloc(64 * 1024));
     const r = await kiln('logs', 'not-a-disk.img');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^kiln: error: .*not-a-disk\.img: not a GPT disk image: Cannot decode GPT protective MBR at 0x1fe: missing the 0x55 0xAA boot signature\n/);
+    expect(r.stderr).toMatch(
+      /^kiln: error: .*not-a-disk\.img: not a GPT disk image: Cannot decode GPT protective MBR at 0x1fe: missing the 0x55 0xAA boot signature\n/,
+    );
   });
 
   test('a partition whose journal needs recovery is read from a recovered temp copy; the image is not changed', async () => {
     const disk = await diskWith('unclean', logs, { needsRecovery: true });
     expect(await ext4Partitions(disk)).toEqual([{ number: 2, label: 'DATA', offsetBytes: 2 * MiB, sizeBytes: 8 * MiB, needsRecovery: true }]);
     expect((await ext4Partitions(path.join(dir, 'two-boots.img')))[0]!.needsRecovery).toBe(false);
-    const before = createHash('sha256').update(await readFile(disk)).digest('hex');
+    const before = createHash('sha256')
+      .update(await readFile(disk))
+      .digest('hex');
     const r = await kiln('logs', 'unclean.img', '--boot', '0');
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(logs['log/init.log']);
-    expect(createHash('sha256').update(await readFile(disk)).digest('hex')).toBe(before);
+    expect(
+      createHash('sha256')
+        .update(await readFile(disk))
+        .digest('hex'),
+    ).toBe(before);
   });
 });

@@ -15,13 +15,20 @@ export function describeLastExit(exit: ContainerView['lastExit']): string {
 export function containerTable(containers: readonly ContainerView[]): string {
   return table([
     ['NAME', 'STATE', 'PID', 'STARTS', 'LAST EXIT', 'IMAGE'],
-    ...containers.map((c) => [c.name, c.health === undefined ? c.state : `${c.state} (${c.health.state})`, c.pid === undefined ? '-' : String(c.pid), String(c.starts), describeLastExit(c.lastExit), c.image]),
+    ...containers.map((c) => [
+      c.name,
+      c.health === undefined ? c.state : `${c.state} (${c.health.state})`,
+      c.pid === undefined ? '-' : String(c.pid),
+      String(c.starts),
+      describeLastExit(c.lastExit),
+      c.image,
+    ]),
   ]);
 }
 
 export function psCommand(io: CliIo): Command {
   return withDeviceOptions(new Command('ps').description("List a device's containers: state, pid, starts, last exit, image (management API)"))
-    .option('--json', 'print the API\'s JSON array as it is, for scripts')
+    .option('--json', "print the API's JSON array as it is, for scripts")
     .addHelpText(
       'after',
       `

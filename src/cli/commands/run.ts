@@ -45,9 +45,19 @@ export function runCommand(io: CliIo, setExitCode: (code: number) => void): Comm
     .option('--timeout <seconds>', 'stop the guest after this long (exit 124)', positiveNumber)
     .option('--expect <regex>', 'exit 0 as soon as the console matches (for scripts and tests)', regex)
     .option('--accel <mode>', 'auto = KVM when it really works here, else TCG software emulation; kvm; tcg', 'auto')
-    .option('--tcg-threads <mode>', 'under TCG: single = one host thread for all vCPUs (the default: V8 crashes now and then under multi), multi = one per vCPU (faster)')
-    .option('--arch <arch>', 'x86_64 or aarch64: which guest boots a disk image (default: what its ESP boots, x86_64 first), or which build of a multi-architecture config (default: its first)')
-    .option('--forward <[hostaddr:]hostport:guestport>', 'forward a host TCP port to the guest (repeatable); listens on 127.0.0.1 unless hostaddr is given', collectForward)
+    .option(
+      '--tcg-threads <mode>',
+      'under TCG: single = one host thread for all vCPUs (the default: V8 crashes now and then under multi), multi = one per vCPU (faster)',
+    )
+    .option(
+      '--arch <arch>',
+      'x86_64 or aarch64: which guest boots a disk image (default: what its ESP boots, x86_64 first), or which build of a multi-architecture config (default: its first)',
+    )
+    .option(
+      '--forward <[hostaddr:]hostport:guestport>',
+      'forward a host TCP port to the guest (repeatable); listens on 127.0.0.1 unless hostaddr is given',
+      collectForward,
+    )
     .option('--no-network', 'no network card (default: virtio-net on QEMU user networking)')
     .option('--keep-disk <path>', 'boot the disk at PATH in place: made from the image or config on first use, kept (with the device state) afterwards')
     .option('-o, --out <dir>', 'when given a config: where to build', 'out')
@@ -79,84 +89,108 @@ Examples:
   kiln run out/BOOTX64.EFI --expect 'kiln: ready in' --timeout 120
   kiln run out/BOOTX64.EFI --forward 8080:8080     # curl http://127.0.0.1:8080/status reaches the device`,
     )
-    .action(async (image: string, opts: {
-      memory: string; cpus: number; timeout?: number; expect?: RegExp; accel: string; tcgThreads?: 'single' | 'multi'; forward?: PortForward[]; network: boolean; out: string; profile: 'release' | 'fast';
-      keepDisk?: string; arch?: string;
-    }) => {
-      if (opts.arch !== undefined && !(ARCHES as readonly string[]).includes(opts.arch)) throw new KilnError('RUN_BAD_OPTION', `--arch: "${opts.arch}" is not one of ${ARCHES.join(', ')}`);
-      const wantArch = opts.arch as Arch | undefined;
-      if (!['auto', 'kvm', 'tcg'].includes(opts.accel)) throw new KilnError('RUN_BAD_OPTION', `--accel: "${opts.accel}" is not one of auto, kvm, tcg`);
-      const keepDisk = opts.keepDisk === undefined ? undefined : path.resolve(io.cwd, opts.keepDisk);
-      let efi = path.resolve(io.cwd, image);
-      let arch: 'x86_64' | 'aarch64' = /AA64\.EFI$/i.test(efi) ? 'aarch64' : 'x86_64';
-      let disk: RunDisk | undefined;
-      if (/\.(ya?ml|[cm]?[jt]s)$/.test(image)) {
-        // A config with several architectures builds them all and boots the first it names.
-        const resolved = await resolveConfig(path.resolve(io.cwd, image)); // once, for the build and the disk
-        const results = await runBuild(resolved, { out: opts.out, profile: opts.profile }, io);
-        const result = wantArch === undefined ? results[0]! : results.find((r) => r.arch === wantArch);
-        if (result === undefined) throw new KilnError('RUN_BAD_OPTION', `--arch ${wantArch}: ${image} does not name that architecture (it builds ${results.map((r) => r.arch).join(', ')})`);
-        printSummary(result, { ...io, stdout: io.stderr });
-        efi = result.efi;
-        arch = result.arch;
-        // With storage, the device boots from its whole disk (every EFI built on its ESP).
-        disk = await diskFromConfig(resolved, results, keepDisk, sourceDateEpoch(io.env));
-      } else if (DISK_IMAGE.test(image)) {
-        disk = await diskFromImage(efi, keepDisk);
-        // The guest its ESP can boot: x86_64 first; --arch picks another the disk has.
-        const bootable = await diskBootArches(disk.path);
-        if (wantArch !== undefined && bootable.length > 0 && !bootable.includes(wantArch)) {
-          await disk.cleanup();
-          throw new KilnError('RUN_BAD_OPTION', `--arch ${wantArch}: ${image} boots only ${bootable.join(', ')} (no EFI/BOOT/${ARCH_NAMES[wantArch].efiName} on its ESP)`);
-        }
-        arch = wantArch ?? bootable[0] ?? 'x86_64';
-      } else {
-        if (wantArch !== undefined && wantArch !== arch) throw new KilnError('RUN_BAD_OPTION', `--arch ${wantArch}: ${image} is named as an ${arch} EFI (BOOTX64.EFI / BOOTAA64.EFI)`);
-        await access(efi).catch(() => {
-          throw new KilnError('RUN_NO_IMAGE', `${image}: no such file`, { hint: 'Build one first: kiln build examples/minimal.yml --out out' });
-        });
-        if (keepDisk !== undefined) {
-          throw new KilnError('RUN_BAD_OPTION', '--keep-disk needs a disk image (kiln disk) or a config with storage, not an EFI executable', {
-            hint: 'Make a disk first: kiln disk examples/gateway.yml --out disk.img, then kiln run disk.img --keep-disk state.img',
+    .action(
+      async (
+        image: string,
+        opts: {
+          memory: string;
+          cpus: number;
+          timeout?: number;
+          expect?: RegExp;
+          accel: string;
+          tcgThreads?: 'single' | 'multi';
+          forward?: PortForward[];
+          network: boolean;
+          out: string;
+          profile: 'release' | 'fast';
+          keepDisk?: string;
+          arch?: string;
+        },
+      ) => {
+        if (opts.arch !== undefined && !(ARCHES as readonly string[]).includes(opts.arch))
+          throw new KilnError('RUN_BAD_OPTION', `--arch: "${opts.arch}" is not one of ${ARCHES.join(', ')}`);
+        const wantArch = opts.arch as Arch | undefined;
+        if (!['auto', 'kvm', 'tcg'].includes(opts.accel)) throw new KilnError('RUN_BAD_OPTION', `--accel: "${opts.accel}" is not one of auto, kvm, tcg`);
+        const keepDisk = opts.keepDisk === undefined ? undefined : path.resolve(io.cwd, opts.keepDisk);
+        let efi = path.resolve(io.cwd, image);
+        let arch: 'x86_64' | 'aarch64' = /AA64\.EFI$/i.test(efi) ? 'aarch64' : 'x86_64';
+        let disk: RunDisk | undefined;
+        if (/\.(ya?ml|[cm]?[jt]s)$/.test(image)) {
+          // A config with several architectures builds them all and boots the first it names.
+          const resolved = await resolveConfig(path.resolve(io.cwd, image)); // once, for the build and the disk
+          const results = await runBuild(resolved, { out: opts.out, profile: opts.profile }, io);
+          const result = wantArch === undefined ? results[0]! : results.find((r) => r.arch === wantArch);
+          if (result === undefined)
+            throw new KilnError(
+              'RUN_BAD_OPTION',
+              `--arch ${wantArch}: ${image} does not name that architecture (it builds ${results.map((r) => r.arch).join(', ')})`,
+            );
+          printSummary(result, { ...io, stdout: io.stderr });
+          efi = result.efi;
+          arch = result.arch;
+          // With storage, the device boots from its whole disk (every EFI built on its ESP).
+          disk = await diskFromConfig(resolved, results, keepDisk, sourceDateEpoch(io.env));
+        } else if (DISK_IMAGE.test(image)) {
+          disk = await diskFromImage(efi, keepDisk);
+          // The guest its ESP can boot: x86_64 first; --arch picks another the disk has.
+          const bootable = await diskBootArches(disk.path);
+          if (wantArch !== undefined && bootable.length > 0 && !bootable.includes(wantArch)) {
+            await disk.cleanup();
+            throw new KilnError(
+              'RUN_BAD_OPTION',
+              `--arch ${wantArch}: ${image} boots only ${bootable.join(', ')} (no EFI/BOOT/${ARCH_NAMES[wantArch].efiName} on its ESP)`,
+            );
+          }
+          arch = wantArch ?? bootable[0] ?? 'x86_64';
+        } else {
+          if (wantArch !== undefined && wantArch !== arch)
+            throw new KilnError('RUN_BAD_OPTION', `--arch ${wantArch}: ${image} is named as an ${arch} EFI (BOOTX64.EFI / BOOTAA64.EFI)`);
+          await access(efi).catch(() => {
+            throw new KilnError('RUN_NO_IMAGE', `${image}: no such file`, { hint: 'Build one first: kiln build examples/minimal.yml --out out' });
           });
+          if (keepDisk !== undefined) {
+            throw new KilnError('RUN_BAD_OPTION', '--keep-disk needs a disk image (kiln disk) or a config with storage, not an EFI executable', {
+              hint: 'Make a disk first: kiln disk examples/gateway.yml --out disk.img, then kiln run disk.img --keep-disk state.img',
+            });
+          }
         }
-      }
-      if (disk !== undefined) print(io.stderr, `kiln: ${disk.note}`);
-      const interactive = io.stdin?.isTTY === true && !opts.expect;
-      const abort = new AbortController();
-      const stop = () => abort.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      process.once('SIGHUP', stop);
-      try {
-        // Loaded on demand: building needs none of the QEMU machinery.
-        const { runImage } = await import('../../run/run.js');
-        const result = await runImage(
-          {
-            ...(disk === undefined ? { efi } : { disk: disk.path }),
-            arch,
-            memory: opts.memory,
-            cpus: opts.cpus,
-            timeout: opts.timeout,
-            expect: opts.expect,
-            accel: opts.accel as AccelMode,
-            tcgThreads: opts.tcgThreads,
-            stdin: interactive ? io.stdin! : null,
-            stdout: io.stdout,
-            stderr: io.stderr,
-            interactive,
-            network: opts.network,
-            forwards: opts.forward ?? [],
-          },
-          abort.signal,
-        );
-        if (result.exitCode !== 0) print(io.stderr, `kiln: run ended: ${result.outcome} (exit ${result.exitCode})`);
-        setExitCode(result.exitCode);
-      } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        process.off('SIGHUP', stop);
-        await disk?.cleanup();
-      }
-    });
+        if (disk !== undefined) print(io.stderr, `kiln: ${disk.note}`);
+        const interactive = io.stdin?.isTTY === true && !opts.expect;
+        const abort = new AbortController();
+        const stop = () => abort.abort();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        process.once('SIGHUP', stop);
+        try {
+          // Loaded on demand: building needs none of the QEMU machinery.
+          const { runImage } = await import('../../run/run.js');
+          const result = await runImage(
+            {
+              ...(disk === undefined ? { efi } : { disk: disk.path }),
+              arch,
+              memory: opts.memory,
+              cpus: opts.cpus,
+              timeout: opts.timeout,
+              expect: opts.expect,
+              accel: opts.accel as AccelMode,
+              tcgThreads: opts.tcgThreads,
+              stdin: interactive ? io.stdin! : null,
+              stdout: io.stdout,
+              stderr: io.stderr,
+              interactive,
+              network: opts.network,
+              forwards: opts.forward ?? [],
+            },
+            abort.signal,
+          );
+          if (result.exitCode !== 0) print(io.stderr, `kiln: run ended: ${result.outcome} (exit ${result.exitCode})`);
+          setExitCode(result.exitCode);
+        } finally {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          process.off('SIGHUP', stop);
+          await disk?.cleanup();
+        }
+      },
+    );
 }

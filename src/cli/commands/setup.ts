@@ -45,7 +45,10 @@ export function setupCommand(io: CliIo): Command {
         throw new KilnError('HOST_PACKAGES', `missing host packages: ${missing.join(', ')}`, { hint: `Run: sudo sh -c '${command}'` });
       }
       print(io.stderr, `kiln: installing ${missing.join(' ')}`);
-      for (const args of [['update', '-q'], ['install', '-y', '-q', ...missing]]) {
+      for (const args of [
+        ['update', '-q'],
+        ['install', '-y', '-q', ...missing],
+      ]) {
         const r = await exec('apt-get', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
         if (r.code !== 0) throw new KilnError('HOST_PACKAGES', `apt-get ${args[0]} failed: ${r.stderr.trim().split('\n').pop()}`);
       }

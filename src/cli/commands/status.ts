@@ -29,9 +29,15 @@ export function describeStatus(status: DeviceStatus): string[] {
   const field = (label: string, value: unknown) => value !== undefined && value !== null && lines.push(`${`${label}:`.padEnd(12)}${String(value)}`);
   field('name', status.name);
   field('hostname', status.hostname);
-  field('kiln', status.kiln === undefined ? undefined : `${status.kiln}${status.buildId === undefined ? '' : `, build ${status.buildId}`}${status.arch === undefined ? '' : `, ${status.arch}`}`);
+  field(
+    'kiln',
+    status.kiln === undefined
+      ? undefined
+      : `${status.kiln}${status.buildId === undefined ? '' : `, build ${status.buildId}`}${status.arch === undefined ? '' : `, ${status.arch}`}`,
+  );
   field('uptime', typeof status.uptimeSeconds === 'number' ? uptime(status.uptimeSeconds) : undefined);
-  if (status.time !== undefined) field('clock', status.time.synchronised ? `synchronised from ${status.time.source} (offset ${status.time.offsetSeconds} s)` : 'not synchronised');
+  if (status.time !== undefined)
+    field('clock', status.time.synchronised ? `synchronised from ${status.time.source} (offset ${status.time.offsetSeconds} s)` : 'not synchronised');
   if (Array.isArray(status.mounts)) field('mounts', status.mounts.map(String).join(', ') || 'none');
   if (status.addresses !== undefined) field('addresses', JSON.stringify(status.addresses));
   if (Array.isArray(status.containers)) field('containers', status.containers.map((c) => `${c.name} (${c.state})`).join(', ') || 'none');

@@ -1,17 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  linkSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -43,19 +31,77 @@ const TINY_MTIME = 1_700_000_000;
 // devmajor, devminor, rdevmajor, rdevminor, namesize, check; then name + NUL padded to 4, data padded to 4.
 const GOLDEN =
   // @0x0 bin: added parent, S_IFDIR|0755 = 0x41ED, nlink 2, namesize 4; 110 + 4 = 114 → 2 pad
-  '070701' + '00000001' + '000041ED' + '00000000' + '00000000' + '00000002' + '6553F100' + '00000000' +
-  '00000000' + '00000000' + '00000000' + '00000000' + '00000004' + '00000000' + 'bin\0' + pad(2) +
+  '070701' +
+  '00000001' +
+  '000041ED' +
+  '00000000' +
+  '00000000' +
+  '00000002' +
+  '6553F100' +
+  '00000000' +
+  '00000000' +
+  '00000000' +
+  '00000000' +
+  '00000000' +
+  '00000004' +
+  '00000000' +
+  'bin\0' +
+  pad(2) +
   // @0x74 bin/sh: S_IFLNK|0777 = 0xA1FF, filesize 5 ("/init"), namesize 7; 110 + 7 = 117 → 3 pad; data 5 → 3 pad
-  '070701' + '00000002' + '0000A1FF' + '00000000' + '00000000' + '00000001' + '6553F100' + '00000005' +
-  '00000000' + '00000000' + '00000000' + '00000000' + '00000007' + '00000000' + 'bin/sh\0' + pad(3) +
-  '/init' + pad(3) +
+  '070701' +
+  '00000002' +
+  '0000A1FF' +
+  '00000000' +
+  '00000000' +
+  '00000001' +
+  '6553F100' +
+  '00000005' +
+  '00000000' +
+  '00000000' +
+  '00000000' +
+  '00000000' +
+  '00000007' +
+  '00000000' +
+  'bin/sh\0' +
+  pad(3) +
+  '/init' +
+  pad(3) +
   // @0xF4 init: S_IFREG|0755 = 0x81ED, filesize 3, namesize 5; 110 + 5 = 115 → 1 pad; data @0x168, 3 → 1 pad
-  '070701' + '00000003' + '000081ED' + '00000000' + '00000000' + '00000001' + '6553F100' + '00000003' +
-  '00000000' + '00000000' + '00000000' + '00000000' + '00000005' + '00000000' + 'init\0' + pad(1) +
-  'hi\n' + pad(1) +
+  '070701' +
+  '00000003' +
+  '000081ED' +
+  '00000000' +
+  '00000000' +
+  '00000001' +
+  '6553F100' +
+  '00000003' +
+  '00000000' +
+  '00000000' +
+  '00000000' +
+  '00000000' +
+  '00000005' +
+  '00000000' +
+  'init\0' +
+  pad(1) +
+  'hi\n' +
+  pad(1) +
   // @0x16C trailer: everything 0 but nlink 1 and namesize 11; 110 + 11 = 121 → 3 pad; ends @0x1E8 = 488
-  '070701' + '00000000' + '00000000' + '00000000' + '00000000' + '00000001' + '00000000' + '00000000' +
-  '00000000' + '00000000' + '00000000' + '00000000' + '0000000B' + '00000000' + 'TRAILER!!!\0' + pad(3);
+  '070701' +
+  '00000000' +
+  '00000000' +
+  '00000000' +
+  '00000000' +
+  '00000001' +
+  '00000000' +
+  '00000000' +
+  '00000000' +
+  '00000000' +
+  '00000000' +
+  '00000000' +
+  '0000000B' +
+  '00000000' +
+  'TRAILER!!!\0' +
+  pad(3);
 
 describe('encodeCpio', () => {
   it('writes the hand-computed golden bytes', () => {
@@ -127,23 +173,15 @@ describe('encodeCpio', () => {
 
   it('rejects shapes and values that do not fit', () => {
     const file = (path: string, mode = 0o644): CpioEntry => ({ type: 'file', path, mode, data: text('') });
-    expect(thrown(() => encodeCpio([file('a'), file('a/b')]))).toBe(
-      'TypeError: cpio entry "a/b" has parent "a" that is not a directory',
-    );
+    expect(thrown(() => encodeCpio([file('a'), file('a/b')]))).toBe('TypeError: cpio entry "a/b" has parent "a" that is not a directory');
     expect(thrown(() => encodeCpio([file('../etc')]))).toBe('TypeError: cpio path "../etc" contains ".."');
     expect(thrown(() => encodeCpio([file('/')]))).toBe('TypeError: cpio entry "/" is the root but has type file');
-    expect(thrown(() => encodeCpio([file('x', 0o100644)]))).toBe(
-      'RangeError: cpio entry "x" mode 0o100644 is not permission bits (0..0o7777)',
-    );
-    expect(thrown(() => encodeCpio([], { mtime: 2 ** 32 }))).toBe(
-      'RangeError: cpio option mtime is 4294967296; it must be an integer 0..0xffffffff',
-    );
+    expect(thrown(() => encodeCpio([file('x', 0o100644)]))).toBe('RangeError: cpio entry "x" mode 0o100644 is not permission bits (0..0o7777)');
+    expect(thrown(() => encodeCpio([], { mtime: 2 ** 32 }))).toBe('RangeError: cpio option mtime is 4294967296; it must be an integer 0..0xffffffff');
     expect(thrown(() => encodeCpio([{ type: 'block', path: 'dev/sda', mode: 0o660, major: -1, minor: 0 }]))).toBe(
       'RangeError: cpio field rdevmajor of "dev/sda" is -1; it must be an integer 0..0xffffffff',
     );
-    expect(thrown(() => encodeCpio([file('x'.repeat(4096))]))).toBe(
-      'RangeError: cpio path "' + 'x'.repeat(4096) + '" is 4096 bytes; the kernel allows 4095',
-    );
+    expect(thrown(() => encodeCpio([file('x'.repeat(4096))]))).toBe('RangeError: cpio path "' + 'x'.repeat(4096) + '" is 4096 bytes; the kernel allows 4095');
   });
 });
 
@@ -202,20 +240,14 @@ describe('decodeCpio', () => {
     expect(thrown(() => decodeCpio(bytes.subarray(0, 0x168 + 1)))).toBe(
       'DecodeError: Cannot decode cpio entry "init" at 0x168: truncated (needs 3 bytes, 1 left)',
     );
-    expect(thrown(() => decodeCpio(bytes.subarray(0, 0xf4 + 56)))).toBe(
-      'DecodeError: Cannot decode cpio header at 0xf4: truncated (needs 110 bytes, 56 left)',
-    );
-    expect(thrown(() => decodeCpio(bytes.subarray(0, 0x16c)))).toBe(
-      'DecodeError: Cannot decode cpio header at 0x16c: end of input before TRAILER!!!',
-    );
+    expect(thrown(() => decodeCpio(bytes.subarray(0, 0xf4 + 56)))).toBe('DecodeError: Cannot decode cpio header at 0xf4: truncated (needs 110 bytes, 56 left)');
+    expect(thrown(() => decodeCpio(bytes.subarray(0, 0x16c)))).toBe('DecodeError: Cannot decode cpio header at 0x16c: end of input before TRAILER!!!');
   });
 
   it('rejects a header field that is not hex', () => {
     const bytes = encodeCpio(TINY, { mtime: TINY_MTIME });
     bytes[0x74 + 54 + 7] = 0x47; // 'G' in bin/sh's c_filesize
-    expect(thrown(() => decodeCpio(bytes))).toBe(
-      'DecodeError: Cannot decode cpio header at 0xaa: filesize "0000000G" is not 8 hex digits',
-    );
+    expect(thrown(() => decodeCpio(bytes))).toBe('DecodeError: Cannot decode cpio header at 0xaa: filesize "0000000G" is not 8 hex digits');
   });
 });
 
@@ -241,9 +273,7 @@ describe.skipIf(!existsSync(CPIO))('GNU cpio agrees', () => {
 
   it('lists our archive with cpio -t in our order', () => {
     const names = cpio(['-it', '--quiet'], encodeCpio(SAMPLE)).trim().split('\n');
-    expect(names).toEqual([
-      'etc', 'etc/shadow', 'init', 'sbin', 'sbin/init', 'usr', 'usr/lib', 'usr/lib/big.bin', 'var', 'var/empty',
-    ]);
+    expect(names).toEqual(['etc', 'etc/shadow', 'init', 'sbin', 'sbin/init', 'usr', 'usr/lib', 'usr/lib/big.bin', 'var', 'var/empty']);
   });
 
   it('shows device numbers and modes with cpio -tv', () => {
@@ -311,8 +341,6 @@ describe.skipIf(!existsSync(CPIO))('GNU cpio agrees', () => {
     expect(latin1(archive.subarray(0, 6))).toBe('070702');
     expect(latin1(archive.subarray(102, 110))).toBe('00000126'); // 0x61 + 0x62 + 0x63
     archive[archive.indexOf('abc', 0, 'latin1')] = 0x41; // 'a' → 'A'
-    expect(thrown(() => decodeCpio(archive))).toBe(
-      'DecodeError: Cannot decode cpio data of "f" at 0x70: checksum 0x00000106 does not match header 0x00000126',
-    );
+    expect(thrown(() => decodeCpio(archive))).toBe('DecodeError: Cannot decode cpio data of "f" at 0x70: checksum 0x00000106 does not match header 0x00000126');
   });
 });

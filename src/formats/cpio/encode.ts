@@ -215,11 +215,7 @@ function checkU32(value: number, what: string): void {
 }
 
 /** Writes one header and its NUL-terminated name at `pos`; returns the 4-aligned offset where the data starts. */
-function writeHeader(
-  out: Uint8Array,
-  pos: number,
-  fields: { [F in FieldName]?: number } & { name: Uint8Array },
-): number {
+function writeHeader(out: Uint8Array, pos: number, fields: { [F in FieldName]?: number } & { name: Uint8Array }): number {
   for (let i = 0; i < NEWC_MAGIC.length; i++) out[pos + i] = NEWC_MAGIC.charCodeAt(i); // c_magic (6) @0
   for (const field of Object.keys(FIELD) as FieldName[]) {
     const value = field === 'namesize' ? fields.name.length + 1 : (fields[field] ?? 0);

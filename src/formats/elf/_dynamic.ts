@@ -1,16 +1,5 @@
 import { DecodeError } from '../../util/errors.js';
-import {
-  DT_NEEDED,
-  DT_NULL,
-  DT_RPATH,
-  DT_RUNPATH,
-  DT_SONAME,
-  DT_STRSZ,
-  DT_STRTAB,
-  PT_DYNAMIC,
-  PT_INTERP,
-  PT_LOAD,
-} from './_layout.js';
+import { DT_NEEDED, DT_NULL, DT_RPATH, DT_RUNPATH, DT_SONAME, DT_STRSZ, DT_STRTAB, PT_DYNAMIC, PT_INTERP, PT_LOAD } from './_layout.js';
 import { hex, type ElfReader } from './_reader.js';
 import { fileOffsetOf, type Segment } from './_segments.js';
 

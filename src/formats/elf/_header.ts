@@ -41,12 +41,7 @@ function layoutOf(elfClass: number | undefined): ClassLayout | undefined {
 /** Magic, a known class and a known byte order: enough to tell an ELF file from anything else. */
 export function looksLikeElf(bytes: Uint8Array): boolean {
   const data = bytes[IDENT.data];
-  return (
-    bytes.length >= EI_NIDENT &&
-    hasMagic(bytes) &&
-    layoutOf(bytes[IDENT.class]) !== undefined &&
-    (data === ELFDATA2LSB || data === ELFDATA2MSB)
-  );
+  return bytes.length >= EI_NIDENT && hasMagic(bytes) && layoutOf(bytes[IDENT.class]) !== undefined && (data === ELFDATA2LSB || data === ELFDATA2MSB);
 }
 
 export function decodeHeader(bytes: Uint8Array): { reader: ElfReader; header: ElfHeader } {

@@ -33,16 +33,12 @@ export class ElfReader {
 
   /** An address, offset or Xword: 4 bytes in ELF32, 8 in ELF64. */
   word(offset: number): bigint {
-    return this.layout.wordSize === 8
-      ? this.view.getBigUint64(offset, this.le)
-      : BigInt(this.view.getUint32(offset, this.le));
+    return this.layout.wordSize === 8 ? this.view.getBigUint64(offset, this.le) : BigInt(this.view.getUint32(offset, this.le));
   }
 
   /** A signed word (d_tag). */
   signedWord(offset: number): bigint {
-    return this.layout.wordSize === 8
-      ? this.view.getBigInt64(offset, this.le)
-      : BigInt(this.view.getInt32(offset, this.le));
+    return this.layout.wordSize === 8 ? this.view.getBigInt64(offset, this.le) : BigInt(this.view.getInt32(offset, this.le));
   }
 
   /** A word used as a JavaScript number (offsets, sizes): throws rather than lose precision above 2^53. */

@@ -169,9 +169,7 @@ function sha256(bytes: Uint8Array): string {
 describe('decodeElf on a hand-built ELF64', () => {
   test('golden bytes: the layout the expectations below were written against', () => {
     expect(tiny64.bytes.length).toBe(784);
-    expect([tiny64.interpOff, tiny64.dynstrOff, tiny64.dynOff, tiny64.shstrOff, tiny64.shoff]).toEqual([
-      0xe8, 0xfa, 0x138, 0x1a8, 0x1d0,
-    ]);
+    expect([tiny64.interpOff, tiny64.dynstrOff, tiny64.dynOff, tiny64.shstrOff, tiny64.shoff]).toEqual([0xe8, 0xfa, 0x138, 0x1a8, 0x1d0]);
     expect(sha256(tiny64.bytes)).toBe(GOLDEN_SHA256_64);
   });
 
@@ -315,9 +313,7 @@ describe('decodeElf on corrupt input', () => {
   });
 
   test('truncated header', () => {
-    expect(() => decodeElf(tiny64.bytes.subarray(0, 40))).toThrow(
-      'Cannot decode ELF header at 0x0: truncated: 40 bytes, an ELF64 header is 64',
-    );
+    expect(() => decodeElf(tiny64.bytes.subarray(0, 40))).toThrow('Cannot decode ELF header at 0x0: truncated: 40 bytes, an ELF64 header is 64');
   });
 
   test('truncated program header table', () => {
@@ -339,9 +335,7 @@ describe('decodeElf on corrupt input', () => {
 
   test('DT_STRTAB outside every PT_LOAD segment', () => {
     const bytes = corrupt((_, v) => v.setBigUint64(tiny64.dynOff + 16 + 8, 0x90_0000n, true));
-    expect(() => decodeElf(bytes)).toThrow(
-      'Cannot decode ELF dynamic segment at 0x148: DT_STRTAB address 0x900000 is not inside any PT_LOAD segment',
-    );
+    expect(() => decodeElf(bytes)).toThrow('Cannot decode ELF dynamic segment at 0x148: DT_STRTAB address 0x900000 is not inside any PT_LOAD segment');
   });
 
   test('DT_NEEDED offset past DT_STRSZ', () => {
@@ -351,9 +345,7 @@ describe('decodeElf on corrupt input', () => {
 
   test('section name offset outside the section name table', () => {
     const bytes = corrupt((_, v) => v.setUint32(tiny64.shoff + 64, 999, true));
-    expect(() => decodeElf(bytes)).toThrow(
-      'Cannot decode ELF section header at 0x210: name offset 0x3e7 is outside the section name table (0x24 bytes)',
-    );
+    expect(() => decodeElf(bytes)).toThrow('Cannot decode ELF section header at 0x210: name offset 0x3e7 is outside the section name table (0x24 bytes)');
   });
 
   test('sectionBytes of a section running past the end of the file', () => {
@@ -415,18 +407,51 @@ function readelf(args: string[], file: string): string {
 
 const READELF_TYPE: Record<string, number> = { REL: 1, EXEC: 2, DYN: 3, CORE: 4 };
 const READELF_SECTION_TYPE: Record<string, number> = {
-  NULL: 0, PROGBITS: 1, SYMTAB: 2, STRTAB: 3, RELA: 4, HASH: 5, DYNAMIC: 6, NOTE: 7, NOBITS: 8, REL: 9, DYNSYM: 11,
-  INIT_ARRAY: 14, FINI_ARRAY: 15, PREINIT_ARRAY: 16, GROUP: 17, RELR: 19, LLVM_ADDRSIG: 0x6fff4c03,
-  GNU_ATTRIBUTES: 0x6ffffff5, GNU_HASH: 0x6ffffff6, VERDEF: 0x6ffffffd, VERNEED: 0x6ffffffe, VERSYM: 0x6fffffff,
+  NULL: 0,
+  PROGBITS: 1,
+  SYMTAB: 2,
+  STRTAB: 3,
+  RELA: 4,
+  HASH: 5,
+  DYNAMIC: 6,
+  NOTE: 7,
+  NOBITS: 8,
+  REL: 9,
+  DYNSYM: 11,
+  INIT_ARRAY: 14,
+  FINI_ARRAY: 15,
+  PREINIT_ARRAY: 16,
+  GROUP: 17,
+  RELR: 19,
+  LLVM_ADDRSIG: 0x6fff4c03,
+  GNU_ATTRIBUTES: 0x6ffffff5,
+  GNU_HASH: 0x6ffffff6,
+  VERDEF: 0x6ffffffd,
+  VERNEED: 0x6ffffffe,
+  VERSYM: 0x6fffffff,
   X86_64_UNWIND: 0x70000001,
 };
 /** readelf's flag letters, lowest bit first (the order it prints them). */
 const READELF_FLAGS: [number, string][] = [
-  [0x1, 'W'], [0x2, 'A'], [0x4, 'X'], [0x10, 'M'], [0x20, 'S'], [0x40, 'I'], [0x80, 'L'], [0x100, 'O'],
-  [0x200, 'G'], [0x400, 'T'], [0x800, 'C'], [0x10000000, 'l'], [0x80000000, 'E'],
+  [0x1, 'W'],
+  [0x2, 'A'],
+  [0x4, 'X'],
+  [0x10, 'M'],
+  [0x20, 'S'],
+  [0x40, 'I'],
+  [0x80, 'L'],
+  [0x100, 'O'],
+  [0x200, 'G'],
+  [0x400, 'T'],
+  [0x800, 'C'],
+  [0x10000000, 'l'],
+  [0x80000000, 'E'],
 ];
 /** Under EI_OSABI GNU (3) readelf names SHF_GNU_RETAIN and SHF_GNU_MBIND; otherwise OS bits print one 'o'. */
-const READELF_GNU_FLAGS: [number, string][] = [[0x200000, 'R'], [0x1000000, 'D']];
+const READELF_GNU_FLAGS: [number, string][] = [
+  [0x200000, 'R'],
+  [0x1000000, 'D'],
+];
 const SHF_MASKOS = 0x0ff00000;
 
 function flagLetters(flags: bigint | number, osabi: number): string {
@@ -553,7 +578,10 @@ describe.skipIf(!hasReadelf)('readelf agrees with decodeElf', () => {
   });
 
   test('e_machine of the real files', () => {
-    const machines = new Map([['Advanced Micro Devices X86-64', 62], ['MIPS R3000', 8]]);
+    const machines = new Map([
+      ['Advanced Micro Devices X86-64', 62],
+      ['MIPS R3000', 8],
+    ]);
     for (const file of realFiles.filter(existsSync)) {
       const name = /^\s*Machine:\s*(.*)$/m.exec(readelf(['-h'], file))![1].trim();
       expect(decodeElf(readFileSync(file)).machine, file).toBe(machines.get(name));

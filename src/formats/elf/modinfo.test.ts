@@ -84,20 +84,24 @@ describe.skipIf(!MODINFO && !hasReadelf)('decodeModinfo agrees with modinfo/read
     expect(entries.sort()).toEqual(readelfModinfo(join(FIXTURES, name)).sort());
   });
 
-  test.skipIf(!existsSync(KERNEL) || !hasReadelf)('a sample of the real kernel tree (every 40th module)', () => {
-    const files = (readdirSync(KERNEL, { recursive: true }) as string[]).filter((f) => f.endsWith('.ko')).sort();
-    const sample = files.filter((_, i) => i % 40 === 0);
-    expect(sample.length).toBeGreaterThan(50);
-    for (const file of sample) {
-      const path = join(KERNEL, file);
-      const ours = [...ourModinfo(path)].flatMap(([key, values]) => values.map((v) => `${key}=${v}`));
-      // readelf -p shows a string only up to its first newline (printed as "\n") and escapes other bytes outside
-      // printable ASCII its own way: compare the printable entries character for character, and the count of all.
-      const ascii = (list: string[]) => list.filter((entry) => /^[\x20-\x7e]*$/.test(entry)).sort();
-      const theirs = readelfModinfo(path);
-      expect(ours.length, file).toBe(theirs.length);
-      expect(ascii(ours.map((entry) => entry.replace(/\n[^]*$/, '\\n'))), file).toEqual(ascii(theirs));
-      expect((ourModinfo(path).get('depends') ?? []).join(','), file).toBe(judgeDepends(path));
-    }
-  }, 60_000);
+  test.skipIf(!existsSync(KERNEL) || !hasReadelf)(
+    'a sample of the real kernel tree (every 40th module)',
+    () => {
+      const files = (readdirSync(KERNEL, { recursive: true }) as string[]).filter((f) => f.endsWith('.ko')).sort();
+      const sample = files.filter((_, i) => i % 40 === 0);
+      expect(sample.length).toBeGreaterThan(50);
+      for (const file of sample) {
+        const path = join(KERNEL, file);
+        const ours = [...ourModinfo(path)].flatMap(([key, values]) => values.map((v) => `${key}=${v}`));
+        // readelf -p shows a string only up to its first newline (printed as "\n") and escapes other bytes outside
+        // printable ASCII its own way: compare the printable entries character for character, and the count of all.
+        const ascii = (list: string[]) => list.filter((entry) => /^[\x20-\x7e]*$/.test(entry)).sort();
+        const theirs = readelfModinfo(path);
+        expect(ours.length, file).toBe(theirs.length);
+        expect(ascii(ours.map((entry) => entry.replace(/\n[^]*$/, '\\n'))), file).toEqual(ascii(theirs));
+        expect((ourModinfo(path).get('depends') ?? []).join(','), file).toBe(judgeDepends(path));
+      }
+    },
+    60_000,
+  );
 });

@@ -152,7 +152,10 @@ describe('stripElf on a hand-built program', () => {
   test.skipIf(process.platform !== 'linux' || process.arch !== 'x64')('the stripped program still runs: exit(42)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-strip-'));
     try {
-      for (const [file, bytes] of [['tiny', tiny], ['tiny-stripped', out]] as const) {
+      for (const [file, bytes] of [
+        ['tiny', tiny],
+        ['tiny-stripped', out],
+      ] as const) {
         writeFileSync(join(dir, file), bytes, { mode: 0o755 });
         expect(spawnSync(join(dir, file)).status, file).toBe(42);
       }
@@ -196,8 +199,7 @@ const readelf = (args: string[], file: string) => {
 };
 /** readelf -l from "Program Headers:" on (the part above names e_shoff's neighbours and the file type). */
 const programHeaders = (file: string) => readelf(['-l'], file).replace(/^[^]*?Program Headers:/, '');
-const sectionNames = (file: string) =>
-  [...readelf(['-S'], file).matchAll(/^\s*\[\s*\d+\]\s(\S*)/gm)].map((m) => m[1]).filter((n) => n !== 'Name');
+const sectionNames = (file: string) => [...readelf(['-S'], file).matchAll(/^\s*\[\s*\d+\]\s(\S*)/gm)].map((m) => m[1]).filter((n) => n !== 'Name');
 
 /** The unpacked npm `node-linux-*` tree pinned in examples/kiln.lock for `arch`, if a build has unpacked it. */
 function cachedNode(arch: 'x86_64' | 'aarch64'): string | undefined {
@@ -239,27 +241,35 @@ describe.skipIf(!hasReadelf)('readelf agrees', () => {
   });
 
   const x64Node = cachedNode('x86_64');
-  test.skipIf(!x64Node || process.arch !== 'x64')('Node 26 for x86_64 from the cache: stripped, runs, as small as GNU strip makes it', () => {
-    const out = stripAndJudge(x64Node!);
-    expect(execFileSync(out, ['--version'], { encoding: 'utf8' })).toMatch(/^v26\./);
-    const before = statSync(x64Node!).size;
-    const ours = statSync(out).size;
-    if (hasStrip) {
-      const gnu = join(dir, 'node.gnu-strip');
-      execFileSync('strip', ['--strip-all', '-o', gnu, x64Node!]);
-      const theirs = statSync(gnu).size;
-      console.log(`node ${before} B: stripElf → ${ours} B, GNU strip → ${theirs} B`);
-      expect(Math.abs(ours - theirs) / theirs).toBeLessThan(0.001);
-    }
-    expect(ours).toBeLessThan(before * 0.8);
-  }, 60_000);
+  test.skipIf(!x64Node || process.arch !== 'x64')(
+    'Node 26 for x86_64 from the cache: stripped, runs, as small as GNU strip makes it',
+    () => {
+      const out = stripAndJudge(x64Node!);
+      expect(execFileSync(out, ['--version'], { encoding: 'utf8' })).toMatch(/^v26\./);
+      const before = statSync(x64Node!).size;
+      const ours = statSync(out).size;
+      if (hasStrip) {
+        const gnu = join(dir, 'node.gnu-strip');
+        execFileSync('strip', ['--strip-all', '-o', gnu, x64Node!]);
+        const theirs = statSync(gnu).size;
+        console.log(`node ${before} B: stripElf → ${ours} B, GNU strip → ${theirs} B`);
+        expect(Math.abs(ours - theirs) / theirs).toBeLessThan(0.001);
+      }
+      expect(ours).toBeLessThan(before * 0.8);
+    },
+    60_000,
+  );
 
   const arm64Node = cachedNode('aarch64');
-  test.skipIf(!arm64Node)('Node 26 for aarch64 from the cache: what the host strip cannot read', () => {
-    const out = stripAndJudge(arm64Node!);
-    expect(decodeElf(readFileSync(out))).toMatchObject({ machine: 183, interp: '/lib/ld-linux-aarch64.so.1' });
-    console.log(`node (aarch64) ${statSync(arm64Node!).size} B: stripElf → ${statSync(out).size} B`);
-  }, 60_000);
+  test.skipIf(!arm64Node)(
+    'Node 26 for aarch64 from the cache: what the host strip cannot read',
+    () => {
+      const out = stripAndJudge(arm64Node!);
+      expect(decodeElf(readFileSync(out))).toMatchObject({ machine: 183, interp: '/lib/ld-linux-aarch64.so.1' });
+      console.log(`node (aarch64) ${statSync(arm64Node!).size} B: stripElf → ${statSync(out).size} B`);
+    },
+    60_000,
+  );
 });
 
 const GOLDEN_INPUT = '24e49c7e92bf033558f6d24d3ff5bbdb7d4044492718cfd17dbc79ac609aa744';

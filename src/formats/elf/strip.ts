@@ -82,7 +82,12 @@ export function stripElf(bytes: Uint8Array): Uint8Array {
     if (i === 0) return; // the null section is written anew
     const range: Range = [s.offset, s.offset + (s.type === SHT_NOBITS ? 0 : s.size)];
     if (range[1] > bytes.length) {
-      throw new DecodeError('ELF', `section ${s.name || i}`, h.shoff + i * h.shentsize, `${s.size} bytes end at ${hex(range[1])}, past end of file at ${hex(bytes.length)}`);
+      throw new DecodeError(
+        'ELF',
+        `section ${s.name || i}`,
+        h.shoff + i * h.shentsize,
+        `${s.size} bytes end at ${hex(range[1])}, past end of file at ${hex(bytes.length)}`,
+      );
     }
     if ((BigInt(s.flags) & BigInt(SHF_ALLOC)) !== 0n) {
       kept.push(i);

@@ -211,7 +211,7 @@ class VolumeReader {
   readChain(first: number, path: string, size: number | undefined): Chain {
     const per = clusterBytes(this.g);
     const clusters: number[] = [];
-    for (let c = first; ; ) {
+    for (let c = first; ;) {
       const fatOffset = this.fatStart + c * FAT_ENTRY_SIZE;
       if (c < FIRST_CLUSTER || c >= this.g.clusterCount + FIRST_CLUSTER) {
         throw new DecodeError(FORMAT, 'FAT', fatOffset, `cluster ${c} in the chain of "${path}" is out of range`);
@@ -228,8 +228,12 @@ class VolumeReader {
       c = next;
     }
     if (size !== undefined && clusters.length !== Math.ceil(size / per)) {
-      throw new DecodeError(FORMAT, 'FAT', this.fatStart + first * FAT_ENTRY_SIZE,
-        `"${path}" is ${size} bytes but its chain has ${clusters.length} clusters of ${per}`);
+      throw new DecodeError(
+        FORMAT,
+        'FAT',
+        this.fatStart + first * FAT_ENTRY_SIZE,
+        `"${path}" is ${size} bytes but its chain has ${clusters.length} clusters of ${per}`,
+      );
     }
     const out = new Uint8Array(clusters.length * per);
     clusters.forEach((c, i) => out.set(this.bytes.subarray(clusterOffset(this.g, c), clusterOffset(this.g, c) + per), i * per));
@@ -277,8 +281,12 @@ class VolumeReader {
       if (longParts.length > 0) {
         const want = lfnChecksum(dir.subarray(at, at + 11));
         if (expected !== 1 || checksum !== want) {
-          throw new DecodeError(FORMAT, 'directory entry', volumeOffset(at),
-            `long name checksum 0x${checksum.toString(16)} does not match short name "${field}" (0x${want.toString(16)})`);
+          throw new DecodeError(
+            FORMAT,
+            'directory entry',
+            volumeOffset(at),
+            `long name checksum 0x${checksum.toString(16)} does not match short name "${field}" (0x${want.toString(16)})`,
+          );
         }
         const joined = longParts.join('');
         const end = joined.indexOf('\0');

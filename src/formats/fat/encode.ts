@@ -274,9 +274,7 @@ function encodeReservedArea(g: Fat32Geometry, f: BootFields): Uint8Array {
 function labelFieldOf(label: string): string {
   const upper = label.toUpperCase();
   if (!LABEL_CHARS.test(upper) || upper.startsWith(' ')) {
-    throw new TypeError(
-      `FAT volume label "${label}" is not valid: use 1 to 11 letters, digits, spaces (not first) or !#$%&'()-@^_\`{}~`,
-    );
+    throw new TypeError(`FAT volume label "${label}" is not valid: use 1 to 11 letters, digits, spaces (not first) or !#$%&'()-@^_\`{}~`);
   }
   return upper.padEnd(11, ' ');
 }

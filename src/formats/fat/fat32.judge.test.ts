@@ -78,8 +78,7 @@ describe('mkfs.fat judges the boot sector', () => {
     execFileSync('truncate', ['-s', `${mib}M`, theirs]);
     judge('mkfs.fat', ['-F', '32', '-g', geometry, '-h', '2048', '-i', '1234ABCD', '-n', 'KILN ESP', '--invariant', theirs]);
     const mkfs = readFileSync(theirs).subarray(0, 1024);
-    const ours = encodeFat32Extents({ sizeBytes: mib * MiB, label: 'KILN ESP', volumeId: 0x1234abcd, hiddenSectors: 2048, files: [] })
-      .extents[0].bytes;
+    const ours = encodeFat32Extents({ sizeBytes: mib * MiB, label: 'KILN ESP', volumeId: 0x1234abcd, hiddenSectors: 2048, files: [] }).extents[0].bytes;
     // Everything from the bytes-per-sector field to the boot code (the OEM name at 3 differs by design),
     // the signature, and FSInfo's signatures and free count (mkfs.fat's next-free hint is 2, ours 3).
     expect(Buffer.from(ours.subarray(11, 90)).toString('hex')).toBe(Buffer.from(mkfs.subarray(11, 90)).toString('hex'));

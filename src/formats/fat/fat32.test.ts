@@ -25,7 +25,10 @@ describe('fat32Geometry', () => {
     expect(FAT32_MIN_SIZE_BYTES).toBe(66581 * 512);
     expect(fat32Geometry(FAT32_MIN_SIZE_BYTES).clusterCount).toBe(65525);
     expect(() => fat32Geometry(FAT32_MIN_SIZE_BYTES - 512)).toThrow(
-      new RangeError('A 34088960-byte volume is too small for FAT32: it has 65524 clusters of 512 bytes, FAT32 needs at least 65525 (a volume of at least 34089472 bytes)'));
+      new RangeError(
+        'A 34088960-byte volume is too small for FAT32: it has 65524 clusters of 512 bytes, FAT32 needs at least 65525 (a volume of at least 34089472 bytes)',
+      ),
+    );
     expect(() => fat32Geometry(32 * MiB)).toThrow(/^A 32 MiB volume is too small for FAT32: it has 64496 clusters/); // mkfs.fat -F 32 agrees, with a warning
     expect(() => fat32Geometry(40 * MiB + 1)).toThrow('FAT32 volume size must be a positive multiple of 512, not 41943041');
   });
@@ -87,8 +90,9 @@ describe('encodeFat32', () => {
   it('writes the FAT and the directory entries', () => {
     const fat = 32 * 512;
     const fat2 = fat + 630 * 512;
-    expect([0, 1, 2, 3, 4, 5, 13, 14, 15].map((i) => view.getUint32(fat + i * 4, true))).toEqual(
-      [0x0ffffff8, 0x0fffffff, 0x0fffffff, 0x0fffffff, 0x0fffffff, 6, 14, 0x0fffffff, 0]);
+    expect([0, 1, 2, 3, 4, 5, 13, 14, 15].map((i) => view.getUint32(fat + i * 4, true))).toEqual([
+      0x0ffffff8, 0x0fffffff, 0x0fffffff, 0x0fffffff, 0x0fffffff, 6, 14, 0x0fffffff, 0,
+    ]);
     expect(Buffer.compare(volume.subarray(fat, fat + 630 * 512), volume.subarray(fat2, fat2 + 630 * 512))).toBe(0);
     const root = (32 + 2 * 630) * 512;
     expect(ascii(volume, root, 11)).toBe('KILN ESP   ');
@@ -144,7 +148,13 @@ describe('encodeFat32', () => {
 
   it('yields sorted, disjoint extents that reference file data', () => {
     const data = bytes(10_000);
-    const image = encodeFat32Extents({ sizeBytes: 40 * MiB, files: [{ path: 'A', data }, { path: 'EMPTY', data: new Uint8Array(0) }] });
+    const image = encodeFat32Extents({
+      sizeBytes: 40 * MiB,
+      files: [
+        { path: 'A', data },
+        { path: 'EMPTY', data: new Uint8Array(0) },
+      ],
+    });
     const ends = image.extents.map((e) => [e.offset, e.offset + e.bytes.length]);
     for (let i = 1; i < ends.length; i++) expect(ends[i][0]).toBeGreaterThanOrEqual(ends[i - 1][1]);
     expect(image.extents.at(-1)!.bytes).toBe(data);
@@ -170,7 +180,10 @@ describe('decodeFat32', () => {
     expect(got.sort()).toEqual(want.sort());
     expect(decoded.label).toBe('ESP');
     expect(decoded.freeClusters).toBe(decoded.fsInfoFreeClusters);
-    expect(decoded.entries.find((e) => e.path === 'EFI/systemd/systemd-bootx64.efi')).toMatchObject({ shortName: 'SYSTEM~1.EFI', longName: 'systemd-bootx64.efi' });
+    expect(decoded.entries.find((e) => e.path === 'EFI/systemd/systemd-bootx64.efi')).toMatchObject({
+      shortName: 'SYSTEM~1.EFI',
+      longName: 'systemd-bootx64.efi',
+    });
     expect(decoded.entries.find((e) => e.path === 'EFI/BOOT/BOOTX64.EFI')?.longName).toBeUndefined();
     // 40 files × 3 entries + "." and ".." take 122 × 32 bytes: 8 clusters of 512, a chain the reader followed.
     expect(decoded.entries.filter((e) => e.path.startsWith('many/'))).toHaveLength(40);
@@ -201,7 +214,8 @@ describe('decodeFat32', () => {
     bad[root + short * 32 + 1] ^= 0x01; // rename the short entry behind the long name's back
     const at = (root + short * 32).toString(16);
     expect(() => decodeFat32(bad)).toThrow(
-      new RegExp(`^Cannot decode FAT32 directory entry at 0x${at}: long name checksum 0x[0-9a-f]+ does not match short name "_O_COD~1TXT" \\(0x[0-9a-f]+\\)$`));
+      new RegExp(`^Cannot decode FAT32 directory entry at 0x${at}: long name checksum 0x[0-9a-f]+ does not match short name "_O_COD~1TXT" \\(0x[0-9a-f]+\\)$`),
+    );
   });
 
   it('reports a chain shorter than the file', () => {
@@ -212,22 +226,39 @@ describe('decodeFat32', () => {
     const g = decoded.geometry;
     for (const copy of [0, 1]) view.setUint32((32 + copy * g.sectorsPerFat) * 512 + (first + 3) * 4, 0x0fffffff, true);
     expect(() => decodeFat32(bad)).toThrow(
-      `Cannot decode FAT32 FAT at 0x${(32 * 512 + first * 4).toString(16)}: "EFI/BOOT/BOOTX64.EFI" is 70000 bytes but its chain has 4 clusters of 512`);
+      `Cannot decode FAT32 FAT at 0x${(32 * 512 + first * 4).toString(16)}: "EFI/BOOT/BOOTX64.EFI" is 70000 bytes but its chain has 4 clusters of 512`,
+    );
   });
 });
 
 describe('errors', () => {
   it('says when the files do not fit', () => {
     expect(() => encodeFat32({ sizeBytes: 33 * MiB, files: [{ path: 'big', data: new Uint8Array(34 * MiB) }] })).toThrow(
-      new RangeError('1 files (35651584 bytes) need 69633 clusters of 512 bytes; a 33 MiB FAT32 volume has 66512'));
+      new RangeError('1 files (35651584 bytes) need 69633 clusters of 512 bytes; a 33 MiB FAT32 volume has 66512'),
+    );
   });
 
   it('rejects colliding and invalid paths and labels', () => {
     const d = new Uint8Array(1);
     const enc = (files: { path: string; data: Uint8Array }[], label?: string) => () => encodeFat32({ sizeBytes: 33 * MiB, files, label });
-    expect(enc([{ path: 'EFI/a', data: d }, { path: 'efi/b', data: d }])).toThrow('FAT path "efi" collides with "EFI" (FAT names ignore case)');
-    expect(enc([{ path: 'A', data: d }, { path: 'A', data: d }])).toThrow('FAT path "A" is given twice');
-    expect(enc([{ path: 'A', data: d }, { path: 'A/B', data: d }])).toThrow('FAT path "A" is both a file and a directory');
+    expect(
+      enc([
+        { path: 'EFI/a', data: d },
+        { path: 'efi/b', data: d },
+      ]),
+    ).toThrow('FAT path "efi" collides with "EFI" (FAT names ignore case)');
+    expect(
+      enc([
+        { path: 'A', data: d },
+        { path: 'A', data: d },
+      ]),
+    ).toThrow('FAT path "A" is given twice');
+    expect(
+      enc([
+        { path: 'A', data: d },
+        { path: 'A/B', data: d },
+      ]),
+    ).toThrow('FAT path "A" is both a file and a directory');
     expect(enc([{ path: '/abs', data: d }])).toThrow('FAT path "/abs" is not valid: empty name');
     expect(enc([{ path: 'a?', data: d }])).toThrow(TypeError);
     expect(enc([], 'way too long label')).toThrow(/^FAT volume label "way too long label" is not valid/);

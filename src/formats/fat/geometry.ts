@@ -1,12 +1,4 @@
-import {
-  FAT_COUNT,
-  FAT_ENTRY_SIZE,
-  FIRST_CLUSTER,
-  MAX_CLUSTERS_FAT32,
-  MIN_CLUSTERS_FAT32,
-  RESERVED_SECTORS,
-  SECTOR_SIZE,
-} from './_constants.js';
+import { FAT_COUNT, FAT_ENTRY_SIZE, FIRST_CLUSTER, MAX_CLUSTERS_FAT32, MIN_CLUSTERS_FAT32, RESERVED_SECTORS, SECTOR_SIZE } from './_constants.js';
 
 const MiB = 1024 * 1024;
 const MAX_SECTORS_PER_CLUSTER = 128;
@@ -52,8 +44,7 @@ export function fat32Geometry(sizeBytes: number): Fat32Geometry {
   const totalSectors = sizeBytes / SECTOR_SIZE;
   if (totalSectors > 0xffff_ffff) throw new RangeError(`FAT32 volume of ${sizeBytes} bytes has more than 2^32 sectors`);
   const sizeMiB = Math.floor(sizeBytes / MiB);
-  let sectorsPerCluster =
-    sizeMiB > 32 * 1024 ? 64 : sizeMiB > 16 * 1024 ? 32 : sizeMiB > 8 * 1024 ? 16 : sizeMiB > 260 ? 8 : 1;
+  let sectorsPerCluster = sizeMiB > 32 * 1024 ? 64 : sizeMiB > 16 * 1024 ? 32 : sizeMiB > 8 * 1024 ? 16 : sizeMiB > 260 ? 8 : 1;
 
   for (; sectorsPerCluster <= MAX_SECTORS_PER_CLUSTER; sectorsPerCluster *= 2) {
     const align = (sectors: number): number => Math.ceil(sectors / sectorsPerCluster) * sectorsPerCluster;
@@ -93,8 +84,7 @@ export function fat32Geometry(sizeBytes: number): Fat32Geometry {
  * (512 sectors each) — 66581 sectors, just over 32.5 MiB.
  */
 export const FAT32_MIN_SIZE_BYTES =
-  (RESERVED_SECTORS + FAT_COUNT * Math.ceil(((MIN_CLUSTERS_FAT32 + FIRST_CLUSTER) * FAT_ENTRY_SIZE) / SECTOR_SIZE) + MIN_CLUSTERS_FAT32) *
-  SECTOR_SIZE;
+  (RESERVED_SECTORS + FAT_COUNT * Math.ceil(((MIN_CLUSTERS_FAT32 + FIRST_CLUSTER) * FAT_ENTRY_SIZE) / SECTOR_SIZE) + MIN_CLUSTERS_FAT32) * SECTOR_SIZE;
 
 /** "33 MiB" for whole MiB, bytes otherwise. */
 export function formatBytes(bytes: number): string {

@@ -46,8 +46,7 @@ describe('short names', () => {
 describe('lfnChecksum', () => {
   it('rotates right and adds each byte (FAT spec 7.2)', () => {
     // Independent arithmetic: rotate right by one within a byte, then add.
-    const reference = (name: string): number =>
-      [...name].reduce((sum, ch) => (((sum >> 1) + ((sum & 1) * 0x80) + ch.charCodeAt(0)) % 256), 0);
+    const reference = (name: string): number => [...name].reduce((sum, ch) => ((sum >> 1) + (sum & 1) * 0x80 + ch.charCodeAt(0)) % 256, 0);
     for (const name of ['BOOTX64 EFI', 'SYSTEM~1EFI', 'README  TXT']) {
       expect(lfnChecksum(Buffer.from(name, 'latin1'))).toBe(reference(name));
     }

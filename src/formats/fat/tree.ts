@@ -65,9 +65,7 @@ export function buildTree(files: readonly FatFile[], hasLabel: boolean): DirNode
         return;
       }
       const base = { name, path, shortName: '', needsLongName: !isShortName(name), cluster: 0 };
-      const node: TreeNode = isLast
-        ? { kind: 'file', ...base, data: file.data }
-        : { kind: 'dir', ...base, children: [], entryCount: 0 };
+      const node: TreeNode = isLast ? { kind: 'file', ...base, data: file.data } : { kind: 'dir', ...base, children: [], entryCount: 0 };
       siblings.set(name.toUpperCase(), node);
       dir.children.push(node);
       if (node.kind === 'dir') {

@@ -52,8 +52,12 @@ export function decodeGpt(bytes: Uint8Array): GptDisk {
 
   const primary = decodeHeader(bytes, view, 1, lastLba);
   if (primary.alternateLba !== lastLba) {
-    throw new DecodeError(FORMAT, 'header', primary.offset + HEADER.alternateLba,
-      `backup header LBA ${primary.alternateLba} is not the disk's last LBA ${lastLba}`);
+    throw new DecodeError(
+      FORMAT,
+      'header',
+      primary.offset + HEADER.alternateLba,
+      `backup header LBA ${primary.alternateLba} is not the disk's last LBA ${lastLba}`,
+    );
   }
   const backup = decodeHeader(bytes, view, lastLba, lastLba);
   const mirrored: [keyof Header, number][] = [
@@ -65,19 +69,29 @@ export function decodeGpt(bytes: Uint8Array): GptDisk {
     ['entriesCrc', HEADER.entriesCrc],
   ];
   if (backup.alternateLba !== 1) {
-    throw new DecodeError(FORMAT, 'backup header', backup.offset + HEADER.alternateLba,
-      `alternate LBA ${backup.alternateLba} is not 1`);
+    throw new DecodeError(FORMAT, 'backup header', backup.offset + HEADER.alternateLba, `alternate LBA ${backup.alternateLba} is not 1`);
   }
   for (const [field, at] of mirrored) {
     if (backup[field] !== primary[field]) {
-      throw new DecodeError(FORMAT, 'backup header', backup.offset + at,
-        `${field} ${String(backup[field])} differs from the primary header's ${String(primary[field])}`);
+      throw new DecodeError(
+        FORMAT,
+        'backup header',
+        backup.offset + at,
+        `${field} ${String(backup[field])} differs from the primary header's ${String(primary[field])}`,
+      );
     }
   }
-  if (primary.firstUsableLba < primary.entriesLba + entriesSectors(primary) ||
-      primary.lastUsableLba >= backup.entriesLba || primary.lastUsableLba < primary.firstUsableLba) {
-    throw new DecodeError(FORMAT, 'header', primary.offset + HEADER.firstUsableLba,
-      `usable LBAs ${primary.firstUsableLba}..${primary.lastUsableLba} overlap the GPT itself`);
+  if (
+    primary.firstUsableLba < primary.entriesLba + entriesSectors(primary) ||
+    primary.lastUsableLba >= backup.entriesLba ||
+    primary.lastUsableLba < primary.firstUsableLba
+  ) {
+    throw new DecodeError(
+      FORMAT,
+      'header',
+      primary.offset + HEADER.firstUsableLba,
+      `usable LBAs ${primary.firstUsableLba}..${primary.lastUsableLba} overlap the GPT itself`,
+    );
   }
 
   const partitions = decodeEntries(bytes, view, primary);
@@ -166,8 +180,12 @@ function decodeHeader(bytes: Uint8Array, view: DataView, lba: number, lastLba: n
   const start = header.entriesLba * SECTOR_SIZE;
   const entriesCrc = crc32(bytes.subarray(start, start + header.entryCount * header.entrySize));
   if (entriesCrc !== header.entriesCrc) {
-    throw new DecodeError(FORMAT, lba === 1 ? 'partition entries' : 'backup partition entries', start,
-      `bad CRC ${hex32(entriesCrc)}, header says ${hex32(header.entriesCrc)}`);
+    throw new DecodeError(
+      FORMAT,
+      lba === 1 ? 'partition entries' : 'backup partition entries',
+      start,
+      `bad CRC ${hex32(entriesCrc)}, header says ${hex32(header.entriesCrc)}`,
+    );
   }
   return header;
 }

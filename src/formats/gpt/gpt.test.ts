@@ -166,8 +166,7 @@ describe('decodeGpt', () => {
     const gpt = encodeGpt(small);
     const grown = new Uint8Array(gpt.diskSizeBytes + MiB);
     grown.set(assemble(gpt));
-    expect(() => decodeGpt(grown)).toThrow(
-      "Cannot decode GPT header at 0x220: backup header LBA 8191 is not the disk's last LBA 10239");
+    expect(() => decodeGpt(grown)).toThrow("Cannot decode GPT header at 0x220: backup header LBA 8191 is not the disk's last LBA 10239");
   });
 });
 
@@ -176,19 +175,21 @@ describe('layout errors', () => {
 
   it('says which partition does not fit', () => {
     expect(() => encodeGpt({ diskSizeBytes: 3 * MiB, partitions: [esp] })).toThrow(
-      new RangeError('GPT partition 1 "ESP" (LBA 2048..6143) does not fit: the last usable LBA of a 3 MiB disk is 6110'));
+      new RangeError('GPT partition 1 "ESP" (LBA 2048..6143) does not fit: the last usable LBA of a 3 MiB disk is 6110'),
+    );
   });
 
   it('says which partitions overlap', () => {
     expect(() => encodeGpt({ partitions: [esp, { ...esp, name: 'root', offsetBytes: 2 * MiB }] })).toThrow(
-      new RangeError('GPT partition 2 "root" (LBA 4096..8191) overlaps GPT partition 1 "ESP" (LBA 2048..6143)'));
+      new RangeError('GPT partition 2 "root" (LBA 4096..8191) overlaps GPT partition 1 "ESP" (LBA 2048..6143)'),
+    );
   });
 
   it('rejects partitions inside the primary GPT, odd sizes, long names, bad GUIDs', () => {
     expect(() => encodeGpt({ partitions: [{ ...esp, offsetBytes: 512 }] })).toThrow(
-      'GPT partition 1 "ESP" (LBA 1..4096) starts inside the primary GPT (first usable LBA is 34)');
-    expect(() => encodeGpt({ partitions: [{ ...esp, sizeBytes: 1000 }] })).toThrow(
-      'GPT partition 1 "ESP" size must be a positive multiple of 512, not 1000');
+      'GPT partition 1 "ESP" (LBA 1..4096) starts inside the primary GPT (first usable LBA is 34)',
+    );
+    expect(() => encodeGpt({ partitions: [{ ...esp, sizeBytes: 1000 }] })).toThrow('GPT partition 1 "ESP" size must be a positive multiple of 512, not 1000');
     expect(() => encodeGpt({ partitions: [{ ...esp, name: 'x'.repeat(37) }] })).toThrow(TypeError);
     expect(() => encodeGpt({ partitions: [{ ...esp, type: 'C12A7328' }] })).toThrow('Not a GUID: "C12A7328"');
   });
@@ -197,7 +198,10 @@ describe('layout errors', () => {
     const gpt = encodeGpt({ partitions: [esp, { ...esp, name: 'b' }] });
     const disk = assemble(gpt);
     // Rewrite entry 2 to start inside entry 1, then fix both CRCs so only the overlap is wrong.
-    for (const [entries, header] of [[1024, 512], [gpt.tailOffset, disk.length - 512]] as const) {
+    for (const [entries, header] of [
+      [1024, 512],
+      [gpt.tailOffset, disk.length - 512],
+    ] as const) {
       const view = new DataView(disk.buffer);
       view.setBigUint64(entries + 128 + 32, 3000n, true);
       view.setUint32(header + 88, crc32(disk.subarray(entries, entries + 128 * 128)), true);
@@ -205,13 +209,18 @@ describe('layout errors', () => {
       view.setUint32(header + 16, crc32(disk.subarray(header, header + 92)), true);
     }
     expect(() => decodeGpt(disk)).toThrow(
-      'Cannot decode GPT partition entries at 0x400: GPT partition 2 "b" (LBA 3000..10239) overlaps GPT partition 1 "ESP" (LBA 2048..6143)');
+      'Cannot decode GPT partition entries at 0x400: GPT partition 2 "b" (LBA 3000..10239) overlaps GPT partition 1 "ESP" (LBA 2048..6143)',
+    );
   });
 });
 
 describe('decodeGptHead (a disk too big to read whole)', () => {
   it('reads the same partitions from the first 34 sectors as decodeGpt from the whole disk', () => {
-    const gpt = encodeGpt({ ...small, diskSizeBytes: 8 * MiB, partitions: [...small.partitions, { type: GptPartitionType.linuxFilesystem, name: 'DATA', sizeBytes: MiB }] });
+    const gpt = encodeGpt({
+      ...small,
+      diskSizeBytes: 8 * MiB,
+      partitions: [...small.partitions, { type: GptPartitionType.linuxFilesystem, name: 'DATA', sizeBytes: MiB }],
+    });
     const disk = assemble(gpt);
     expect(decodeGptHeadFn(disk.subarray(0, 34 * 512), disk.length)).toEqual(decodeGpt(disk));
   });
@@ -229,6 +238,8 @@ describe('decodeGptHead (a disk too big to read whole)', () => {
     const head = disk.slice(0, 34 * 512);
     head[2 * 512 + 56] ^= 1; // the first entry's name
     expect(() => decodeGptHeadFn(head, disk.length)).toThrow(/^Cannot decode GPT partition entries at 0x400: bad CRC/);
-    expect(() => decodeGptHeadFn(disk.subarray(0, 512), disk.length)).toThrow('Cannot decode GPT disk at 0x0: 512 bytes is shorter than a GPT head (34 sectors)');
+    expect(() => decodeGptHeadFn(disk.subarray(0, 512), disk.length)).toThrow(
+      'Cannot decode GPT disk at 0x0: 512 bytes is shorter than a GPT head (34 sectors)',
+    );
   });
 });

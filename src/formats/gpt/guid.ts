@@ -43,7 +43,10 @@ export function writeGuid(bytes: Uint8Array, offset: number, guid: string): void
 export function readGuid(bytes: Uint8Array, offset: number): string {
   const b = bytes.subarray(offset, offset + GUID_SIZE);
   const order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
-  const hex = order.map((i) => b[i].toString(16).padStart(2, '0')).join('').toUpperCase();
+  const hex = order
+    .map((i) => b[i].toString(16).padStart(2, '0'))
+    .join('')
+    .toUpperCase();
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 

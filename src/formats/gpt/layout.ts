@@ -1,11 +1,4 @@
-import {
-  DEFAULT_ALIGNMENT,
-  GPT_ENTRY_COUNT,
-  GPT_NAME_UNITS,
-  HEAD_SECTORS,
-  SECTOR_SIZE,
-  TAIL_SECTORS,
-} from './_constants.js';
+import { DEFAULT_ALIGNMENT, GPT_ENTRY_COUNT, GPT_NAME_UNITS, HEAD_SECTORS, SECTOR_SIZE, TAIL_SECTORS } from './_constants.js';
 import { NULL_GUID, normalizeGuid, seededGuid } from './guid.js';
 import type { GptDisk, GptLayout, GptPartition } from './types.js';
 

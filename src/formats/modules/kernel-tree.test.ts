@@ -87,7 +87,10 @@ function judgeClosure(root: string, lookup: ModuleLookup, builtin: Set<string>, 
     seen.add(next);
     const path = lookup.pathOf(next)!;
     const names = judgeDepends(join(root, path)).map((dep) => dep.replaceAll('-', '_'));
-    deps.set(path, names.filter((dep) => !builtin.has(dep)).map((dep) => lookup.pathOf(dep)!));
+    deps.set(
+      path,
+      names.filter((dep) => !builtin.has(dep)).map((dep) => lookup.pathOf(dep)!),
+    );
     queue.push(...names);
   }
   return deps;
@@ -115,26 +118,23 @@ describe.skipIf(!hasTree)('resolveModules over the real Debian RT kernel tree', 
     expect(missing).toEqual([]);
   });
 
-  test.skipIf(!MODPROBE && !hasReadelf).each(['virtio_blk', 'virtio_net', 'ext4'])(
-    '%s agrees with the closure computed from modinfo/readelf',
-    (name) => {
-      const expected = judgeClosure(ROOT, lookup, builtin, name);
-      const { order } = resolveModules([name], lookup);
-      expect(new Set(order.map((m) => m.path))).toEqual(new Set(expected.keys()));
-      const position = new Map(order.map((m, i) => [m.path, i]));
-      for (const [path, deps] of expected) {
-        for (const dep of deps) expect(position.get(dep)!, `${dep} before ${path}`).toBeLessThan(position.get(path)!);
-      }
-      expect(order.at(-1)!.name).toBe(name);
-      if (MODPROBE !== undefined) {
-        const shown = execFileSync(MODPROBE, ['-d', join(ROOT, '../../..'), '-S', '6.1.0-56-rt-amd64', '--show-depends', name], {
-          encoding: 'utf8',
-        });
-        const insmods = [...shown.matchAll(/^insmod \S*?\/(kernel\/\S+)/gm)].map((m) => m[1]);
-        expect(new Set(insmods)).toEqual(new Set(order.map((m) => m.path)));
-      }
-    },
-  );
+  test.skipIf(!MODPROBE && !hasReadelf).each(['virtio_blk', 'virtio_net', 'ext4'])('%s agrees with the closure computed from modinfo/readelf', (name) => {
+    const expected = judgeClosure(ROOT, lookup, builtin, name);
+    const { order } = resolveModules([name], lookup);
+    expect(new Set(order.map((m) => m.path))).toEqual(new Set(expected.keys()));
+    const position = new Map(order.map((m, i) => [m.path, i]));
+    for (const [path, deps] of expected) {
+      for (const dep of deps) expect(position.get(dep)!, `${dep} before ${path}`).toBeLessThan(position.get(path)!);
+    }
+    expect(order.at(-1)!.name).toBe(name);
+    if (MODPROBE !== undefined) {
+      const shown = execFileSync(MODPROBE, ['-d', join(ROOT, '../../..'), '-S', '6.1.0-56-rt-amd64', '--show-depends', name], {
+        encoding: 'utf8',
+      });
+      const insmods = [...shown.matchAll(/^insmod \S*?\/(kernel\/\S+)/gm)].map((m) => m[1]);
+      expect(new Set(insmods)).toEqual(new Set(order.map((m) => m.path)));
+    }
+  });
 
   test('a builtin dependency is skipped: crc16 treated as built in', () => {
     const withCrc16 = { ...lookup, isBuiltin: (name: string) => name === 'crc16' || builtin.has(name) };

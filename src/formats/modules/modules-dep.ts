@@ -20,7 +20,13 @@ export function parseModulesDep(text: string): Map<string, string[]> {
     const path = line.slice(0, colon).trim();
     if (path === '') throw new DecodeError('modules.dep', `line ${i + 1}`, lineStart, "empty module path before ':'");
     if (deps.has(path)) throw new DecodeError('modules.dep', `line ${i + 1}`, lineStart, `second entry for ${path}`);
-    deps.set(path, line.slice(colon + 1).split(/\s+/).filter((dep) => dep !== ''));
+    deps.set(
+      path,
+      line
+        .slice(colon + 1)
+        .split(/\s+/)
+        .filter((dep) => dep !== ''),
+    );
   });
   return deps;
 }

@@ -55,13 +55,16 @@ describe('modules.dep', () => {
   });
 
   test('tolerates CRLF, tabs and repeated spaces', () => {
-    expect(parseModulesDep('a.ko:\tb.ko  c.ko\r\n\r\nb.ko:\r\n')).toEqual(new Map([['a.ko', ['b.ko', 'c.ko']], ['b.ko', []]]));
+    expect(parseModulesDep('a.ko:\tb.ko  c.ko\r\n\r\nb.ko:\r\n')).toEqual(
+      new Map([
+        ['a.ko', ['b.ko', 'c.ko']],
+        ['b.ko', []],
+      ]),
+    );
   });
 
   test('a line without ":" is an error naming the line and offset', () => {
-    expect(() => parseModulesDep('a.ko: b.ko\nkernel/x.ko kernel/y.ko\n')).toThrow(
-      "Cannot decode modules.dep line 2 at 0xb: no ':' after the module path",
-    );
+    expect(() => parseModulesDep('a.ko: b.ko\nkernel/x.ko kernel/y.ko\n')).toThrow("Cannot decode modules.dep line 2 at 0xb: no ':' after the module path");
   });
 
   test('a module listed twice is an error', () => {
@@ -76,9 +79,7 @@ describe('modules.dep', () => {
 
 describe('parseModulesBuiltin', () => {
   test('turns paths into module names', () => {
-    expect(parseModulesBuiltin('kernel/lib/crc32.ko\nkernel/arch/x86/events/amd/amd-uncore.ko\n\n')).toEqual(
-      new Set(['crc32', 'amd_uncore']),
-    );
+    expect(parseModulesBuiltin('kernel/lib/crc32.ko\nkernel/arch/x86/events/amd/amd-uncore.ko\n\n')).toEqual(new Set(['crc32', 'amd_uncore']));
   });
 
   const BUILTIN = '/tmp/probe/k/lib/modules/6.1.0-56-rt-amd64/modules.builtin';

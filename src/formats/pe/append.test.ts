@@ -106,25 +106,38 @@ describe('appendSections', () => {
     expect(e.message).toBe('No room for PE section header ".d" at 0x1e8: the headers end at 0x200 (SizeOfHeaders 0x200, first section data at 0x200)');
   });
 
-  test('the first section\'s data limits the room even when SizeOfHeaders claims more', () => {
+  test("the first section's data limits the room even when SizeOfHeaders claims more", () => {
     const input = buildTinyPe({ sizeOfHeaders: 0x200 });
     new DataView(input.buffer).setUint32(0x58 + 60, 0x1000, true); // SizeOfHeaders 0x1000, data still at 0x200
-    const e = thrown(() => appendSections(input, ['.a', '.b', '.c', '.d'].map((name) => ({ name, data: text(name) }))));
+    const e = thrown(() =>
+      appendSections(
+        input,
+        ['.a', '.b', '.c', '.d'].map((name) => ({ name, data: text(name) })),
+      ),
+    );
     expect(e.message).toBe('No room for PE section header ".d" at 0x1e8: the headers end at 0x200 (SizeOfHeaders 0x1000, first section data at 0x200)');
   });
 
   test('refuses to overwrite non-zero bytes after the section table', () => {
     const input = buildTinyPe();
     input[0x1a0] = 0xee;
-    expect(thrown(() => appendSections(input, [{ name: '.a', data: text('a') }, { name: '.b', data: text('b') }])).message).toBe(
-      'No room for PE section header ".b" at 0x198: the header padding there is in use (not zero)',
-    );
+    expect(
+      thrown(() =>
+        appendSections(input, [
+          { name: '.a', data: text('a') },
+          { name: '.b', data: text('b') },
+        ]),
+      ).message,
+    ).toBe('No room for PE section header ".b" at 0x198: the header padding there is in use (not zero)');
   });
 
-  test('header padding of AArch64 NOPs (systemd 252\'s arm64 stub) is free room; new headers are written clean', () => {
+  test("header padding of AArch64 NOPs (systemd 252's arm64 stub) is free room; new headers are written clean", () => {
     const input = buildTinyPe(); // section table ends at 0x170, data at 0x200
     for (let at = 0x170; at < 0x200; at += 4) input.set([0x1f, 0x20, 0x03, 0xd5], at); // nop
-    const out = appendSections(input, [{ name: '.osrel', data: text('ID=kiln') }, { name: '.cmdline', data: text('quiet') }]);
+    const out = appendSections(input, [
+      { name: '.osrel', data: text('ID=kiln') },
+      { name: '.cmdline', data: text('quiet') },
+    ]);
     expect(decodePe(out).sections.map((x) => x.name)).toEqual(['.text', '.osrel', '.cmdline']);
     expect(out.subarray(0x170 + 6, 0x170 + 8)).toEqual(new Uint8Array(2)); // ".osrel" padded with NULs, not NOP bytes
     expect(out.subarray(0x170 + 24, 0x170 + 36)).toEqual(new Uint8Array(12)); // relocation and line-number fields 0
@@ -138,9 +151,14 @@ describe('appendSections', () => {
     view.setUint32(0x58 + 112 + 5 * 8, 0x1a0, true); // base relocation directory VirtualAddress (4) @0: in the headers
     view.setUint32(0x58 + 112 + 5 * 8 + 4, 0x10, true); // Size (4) @4
     expect(() => appendSections(input, [{ name: '.a', data: text('a') }])).not.toThrow();
-    expect(thrown(() => appendSections(input, [{ name: '.a', data: text('a') }, { name: '.b', data: text('b') }])).message).toBe(
-      'No room for PE section header ".b" at 0x198: the header padding there is in use (not zero)',
-    );
+    expect(
+      thrown(() =>
+        appendSections(input, [
+          { name: '.a', data: text('a') },
+          { name: '.b', data: text('b') },
+        ]),
+      ).message,
+    ).toBe('No room for PE section header ".b" at 0x198: the header padding there is in use (not zero)');
   });
 
   test('refuses a signed image', () => {
@@ -183,7 +201,10 @@ describe('appendSections', () => {
 
   test('an unaligned SizeOfHeaders grows to FileAlignment to make room (ukify does the same)', () => {
     const input = buildTinyPe({ sizeOfHeaders: 0x180 }); // data still starts at 0x200
-    const out = appendSections(input, ['.a', '.b', '.c'].map((name) => ({ name, data: text(name) })));
+    const out = appendSections(
+      input,
+      ['.a', '.b', '.c'].map((name) => ({ name, data: text(name) })),
+    );
     expect(decodePe(out).sizeOfHeaders).toBe(0x200);
   });
 
@@ -214,7 +235,10 @@ describe('appendSections', () => {
 
   test('the real stub takes the five UKI sections', () => {
     const stub = readFileSync(STUB);
-    const out = appendSections(stub, ['.osrel', '.cmdline', '.uname', '.initrd', '.linux'].map((name) => ({ name, data: text(name) })));
+    const out = appendSections(
+      stub,
+      ['.osrel', '.cmdline', '.uname', '.initrd', '.linux'].map((name) => ({ name, data: text(name) })),
+    );
     const pe = decodePe(out);
     expect(pe.sections.map((s) => s.name).slice(8)).toEqual(['.osrel', '.cmdline', '.uname', '.initrd', '.linux']);
     // .sdmagic ends at 0x19100 + 0x34; SectionAlignment is 0x200. Its symbol table (0x11400..end) is gone.

@@ -75,7 +75,10 @@ describe('decodePe', () => {
   });
 
   test('a short data directory list (the x86 kernel has 6) still finds the certificate table; fewer than 5 means unsigned', () => {
-    expect(decodePe(buildTinyPe({ numberOfRvaAndSizes: 6, certificateTable: { offset: 0x400, size: 8 } })).certificateTable).toEqual({ offset: 0x400, size: 8 });
+    expect(decodePe(buildTinyPe({ numberOfRvaAndSizes: 6, certificateTable: { offset: 0x400, size: 8 } })).certificateTable).toEqual({
+      offset: 0x400,
+      size: 8,
+    });
     const four = decodePe(buildTinyPe({ numberOfRvaAndSizes: 4 }));
     expect(four.dataDirectories).toHaveLength(4);
     expect(four.certificateTable).toEqual({ offset: 0, size: 0 });
@@ -179,7 +182,9 @@ describe('decodePe', () => {
     test('section raw data past the end', () => {
       const b = buildTinyPe();
       b[TINY_SECTION_TABLE + 17] = 0x04; // SizeOfRawData 0x400 at 0x200 > 0x400
-      expect(decodeError(b).message).toBe('Cannot decode PE section table at 0x158: section ".text" raw data 0x200+0x400 runs past the end of the file (1024 bytes)');
+      expect(decodeError(b).message).toBe(
+        'Cannot decode PE section table at 0x158: section ".text" raw data 0x200+0x400 runs past the end of the file (1024 bytes)',
+      );
     });
   });
 });

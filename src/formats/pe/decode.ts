@@ -111,11 +111,19 @@ export function decodePe(bytes: Uint8Array): PeImage {
   }
   const variant = OPT_VARIANT[magic as typeof PE32_MAGIC | typeof PE32_PLUS_MAGIC];
   if (sizeOfOptionalHeader < variant.dataDirectories) {
-    fail('COFF header', coff + COFF.sizeOfOptionalHeader, `SizeOfOptionalHeader ${sizeOfOptionalHeader} is too small for a ${magic === PE32_MAGIC ? 'PE32' : 'PE32+'} optional header (${variant.dataDirectories} bytes before the data directories)`);
+    fail(
+      'COFF header',
+      coff + COFF.sizeOfOptionalHeader,
+      `SizeOfOptionalHeader ${sizeOfOptionalHeader} is too small for a ${magic === PE32_MAGIC ? 'PE32' : 'PE32+'} optional header (${variant.dataDirectories} bytes before the data directories)`,
+    );
   }
   const numberOfRvaAndSizes = view.getUint32(opt + variant.numberOfRvaAndSizes, true);
   if (variant.dataDirectories + numberOfRvaAndSizes * DATA_DIRECTORY_SIZE > sizeOfOptionalHeader) {
-    fail('optional header', opt + variant.numberOfRvaAndSizes, `NumberOfRvaAndSizes ${numberOfRvaAndSizes} overruns SizeOfOptionalHeader ${sizeOfOptionalHeader}`);
+    fail(
+      'optional header',
+      opt + variant.numberOfRvaAndSizes,
+      `NumberOfRvaAndSizes ${numberOfRvaAndSizes} overruns SizeOfOptionalHeader ${sizeOfOptionalHeader}`,
+    );
   }
   const fileAlignment = view.getUint32(opt + OPT.fileAlignment, true);
   if (!isPowerOfTwo(fileAlignment)) {
@@ -154,7 +162,11 @@ export function decodePe(bytes: Uint8Array): PeImage {
       headerOffset: at,
     };
     if (section.sizeOfRawData > 0 && section.pointerToRawData + section.sizeOfRawData > bytes.length) {
-      fail('section table', at + SECTION.sizeOfRawData, `section "${section.name}" raw data ${hex(section.pointerToRawData)}+${hex(section.sizeOfRawData)} runs past the end of the file (${bytes.length} bytes)`);
+      fail(
+        'section table',
+        at + SECTION.sizeOfRawData,
+        `section "${section.name}" raw data ${hex(section.pointerToRawData)}+${hex(section.sizeOfRawData)} runs past the end of the file (${bytes.length} bytes)`,
+      );
     }
     sections.push(section);
   }

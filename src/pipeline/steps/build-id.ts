@@ -15,5 +15,7 @@ export interface BuildIdInputs {
 }
 
 export function buildIdOf(i: BuildIdInputs): string {
-  return sha256(JSON.stringify({ kiln: KILN_VERSION, config: i.config, profile: i.profile, mtime: i.mtime, inputs: i.inputHashes, programs: i.programs })).slice(0, 16);
+  return sha256(
+    JSON.stringify({ kiln: KILN_VERSION, config: i.config, profile: i.profile, mtime: i.mtime, inputs: i.inputHashes, programs: i.programs }),
+  ).slice(0, 16);
 }

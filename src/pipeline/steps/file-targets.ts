@@ -25,7 +25,8 @@ export function fileTargets(resolved: ResolvedConfig): FileToCopy[] {
       throw new KilnError('CONFIG_INVALID', `${file.where}.target: ${f.target} would replace a file of kiln itself`, { hint: 'Choose another target path.' });
     }
     const owner = programPathOwner(f.target, config.programs);
-    if (owner !== undefined) throw new KilnError('CONFIG_INVALID', `${file.where}.target: ${f.target} would replace ${owner}`, { hint: 'Choose another target path.' });
+    if (owner !== undefined)
+      throw new KilnError('CONFIG_INVALID', `${file.where}.target: ${f.target} would replace ${owner}`, { hint: 'Choose another target path.' });
     return file;
   });
 }

@@ -19,7 +19,13 @@ function resolved(yaml: string): ResolvedConfig {
   return resolveLoaded({ file, dir: path.dirname(file), config: validateYaml('kiln.yml', yaml) }, '/configs');
 }
 
-const parts = { buildId: 'b1', arch: 'x86_64' as const, modules: [{ name: 'virtio_blk', path: '/lib/modules/r/virtio_blk.ko' }], programs: [], containerDigests: [] };
+const parts = {
+  buildId: 'b1',
+  arch: 'x86_64' as const,
+  modules: [{ name: 'virtio_blk', path: '/lib/modules/r/virtio_blk.ko' }],
+  programs: [],
+  containerDigests: [],
+};
 
 describe('bootConfigOf', () => {
   it('carries every device-side section as the config has it, with defaults filled once', () => {
@@ -37,7 +43,20 @@ storage:
     expect(boot.time).toEqual(r.config.time);
     expect(boot.storage).toEqual(r.config.storage);
     // boot.json's keys: the core, the device sections in the contract's order, then programs
-    expect(Object.keys(JSON.parse(bootConfigJson(boot)))).toEqual(['name', 'hostname', 'kilnVersion', 'buildId', 'arch', 'modules', 'debug', 'storage', 'time', 'logs', 'statusPort', 'programs']);
+    expect(Object.keys(JSON.parse(bootConfigJson(boot)))).toEqual([
+      'name',
+      'hostname',
+      'kilnVersion',
+      'buildId',
+      'arch',
+      'modules',
+      'debug',
+      'storage',
+      'time',
+      'logs',
+      'statusPort',
+      'programs',
+    ]);
     // what the device reads back is what the host built
     expect(parseBootConfig(bootConfigJson(boot))).toEqual(JSON.parse(bootConfigJson(boot)));
   });
@@ -85,7 +104,16 @@ describe('fileTargets', () => {
 describe('osRelease', () => {
   it('names the image and its build id; layout: source adds the stick label', () => {
     const text = osRelease(resolved('name: o\n').config, 'abc');
-    expect(text.split('\n')).toEqual(['NAME=kiln', 'ID=kiln', `VERSION_ID=${KILN_VERSION}`, `PRETTY_NAME="kiln ${KILN_VERSION} (o)"`, 'IMAGE_ID=o', 'IMAGE_VERSION=abc', 'BUILD_ID=abc', '']);
+    expect(text.split('\n')).toEqual([
+      'NAME=kiln',
+      'ID=kiln',
+      `VERSION_ID=${KILN_VERSION}`,
+      `PRETTY_NAME="kiln ${KILN_VERSION} (o)"`,
+      'IMAGE_ID=o',
+      'IMAGE_VERSION=abc',
+      'BUILD_ID=abc',
+      '',
+    ]);
     expect(osRelease(resolved('name: o\nlayout: source\n').config, 'abc')).toMatch(/^KILN_LAYOUT=source\nKILN_SOURCE_LABEL=\S+\n$/m);
   });
 });
@@ -95,7 +123,13 @@ describe('buildIdOf', () => {
   it('is 16 hex digits, the same for the same inputs, different when any input changes', () => {
     expect(buildIdOf(base)).toMatch(/^[0-9a-f]{16}$/);
     expect(buildIdOf({ ...base })).toBe(buildIdOf(base));
-    for (const changed of [{ profile: 'fast' as const }, { mtime: 1 }, { inputHashes: ['a', 'c'] }, { programs: 'q' }, { config: resolved('name: j\n').config }]) {
+    for (const changed of [
+      { profile: 'fast' as const },
+      { mtime: 1 },
+      { inputHashes: ['a', 'c'] },
+      { programs: 'q' },
+      { config: resolved('name: j\n').config },
+    ]) {
       expect(buildIdOf({ ...base, ...changed })).not.toBe(buildIdOf(base));
     }
   });

@@ -16,11 +16,16 @@ afterEach(async () => {
 const file = (p: string, text = p) => ({ path: p, data: Buffer.from(text) });
 
 describe('the stick in the output folder', () => {
-  it('replaces its own linux_<arch>/ whole and publishes the union of every architecture\'s src/', async () => {
+  it("replaces its own linux_<arch>/ whole and publishes the union of every architecture's src/", async () => {
     await mkdir(path.join(out, 'linux_amd64'), { recursive: true });
     await writeFile(path.join(out, 'linux_amd64', 'stale'), 'old');
     await startSharedSource(out);
-    const amd = await writeStick(out, [file('linux_amd64/bin/node'), file('src/kiln/main.ts'), file('src/kiln/node_modules/koffi-x64/a.node')], 'linux_amd64', 'ESP');
+    const amd = await writeStick(
+      out,
+      [file('linux_amd64/bin/node'), file('src/kiln/main.ts'), file('src/kiln/node_modules/koffi-x64/a.node')],
+      'linux_amd64',
+      'ESP',
+    );
     await writeStick(out, [file('linux_arm64/bin/node'), file('src/kiln/main.ts'), file('src/kiln/node_modules/koffi-arm64/a.node')], 'linux_arm64', 'ESP');
     expect(amd).toEqual({ dir: out, files: ['linux_amd64/bin/node', 'src/kiln/main.ts', 'src/kiln/node_modules/koffi-x64/a.node'], bytes: 74, label: 'ESP' });
     expect(await readdir(path.join(out, 'linux_amd64'))).toEqual(['bin']); // the stale file is gone

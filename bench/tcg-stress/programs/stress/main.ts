@@ -14,10 +14,16 @@ function start(): Promise<string> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on('exit', (code, signal) => {
       if (code === 0) return resolve('ok');
-      const why = stderr.split('\n').filter((l) => /Check failed|Fatal|Error/.test(l)).slice(0, 2).join(' | ');
+      const why = stderr
+        .split('\n')
+        .filter((l) => /Check failed|Fatal|Error/.test(l))
+        .slice(0, 2)
+        .join(' | ');
       resolve(`code=${code} signal=${signal} ${why}`);
     });
   });
