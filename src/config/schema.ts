@@ -10,8 +10,9 @@ import { deviceSectionsShape, DEFAULT_CONTAINER_STORE } from '../../device/contr
 import { containersSchema, isOnMount } from '../../device/contract/config/containers-schema.ts';
 import { programsSchema } from '../programs/schema.js';
 
-export const ARCHES = ['x86_64', 'aarch64'] as const;
-export type Arch = (typeof ARCHES)[number];
+import { ARCHES, type Arch } from './arch.js';
+
+export { ARCHES, type Arch };
 
 const archName = z.enum(ARCHES);
 /** One architecture, or a list of them: `kiln build` then makes one UKI per architecture. */

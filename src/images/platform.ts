@@ -4,13 +4,13 @@
  */
 import type { Descriptor, Platform } from './manifest.js';
 
-export type Arch = 'x86_64' | 'aarch64';
+import { ARCH_TABLE, type Arch } from '../config/arch.js';
 
-const GOARCH: Record<Arch, string> = { x86_64: 'amd64', aarch64: 'arm64' };
+export type { Arch };
 
 /** True when a platform runs on the target: linux, the right architecture, and for arm64 no variant or v8. */
 export function platformMatches(platform: Platform, arch: Arch): boolean {
-  if (platform.os !== 'linux' || platform.architecture !== GOARCH[arch]) return false;
+  if (platform.os !== 'linux' || platform.architecture !== ARCH_TABLE[arch].goarch) return false;
   return arch !== 'aarch64' || platform.variant === undefined || platform.variant === 'v8';
 }
 
@@ -33,5 +33,5 @@ export function listPlatforms(manifests: readonly Descriptor[]): string {
 
 /** The OCI name of a kiln architecture: "amd64" or "arm64". */
 export function goArch(arch: Arch): string {
-  return GOARCH[arch];
+  return ARCH_TABLE[arch].goarch;
 }

@@ -4,46 +4,7 @@
  */
 import type { Arch, Config } from '../config/schema.js';
 import { toolsFor, type ToolRole } from './tools.js';
-
-export interface ArchNames {
-  /** Debian architecture name. */
-  deb: 'amd64' | 'arm64';
-  /** npm/Node platform suffix. */
-  npm: 'x64' | 'arm64';
-  /** UEFI removable-media file name and stub. */
-  efiName: 'BOOTX64.EFI' | 'BOOTAA64.EFI';
-  stub: string;
-  /** GNU multiarch triplet: where Debian puts shared libraries. */
-  triplet: string;
-  /** ELF e_machine and PE machine of the device. */
-  elfMachine: number;
-  peMachine: number;
-  /** The first serial port's console device: the 16550 on PCs, the PL011 on arm (QEMU virt, most boards). */
-  serialConsole: 'ttyS0' | 'ttyAMA0';
-}
-
-export const ARCH_NAMES: Record<Arch, ArchNames> = {
-  x86_64: {
-    deb: 'amd64',
-    npm: 'x64',
-    efiName: 'BOOTX64.EFI',
-    stub: 'usr/lib/systemd/boot/efi/linuxx64.efi.stub',
-    triplet: 'x86_64-linux-gnu',
-    elfMachine: 62,
-    peMachine: 0x8664,
-    serialConsole: 'ttyS0',
-  },
-  aarch64: {
-    deb: 'arm64',
-    npm: 'arm64',
-    efiName: 'BOOTAA64.EFI',
-    stub: 'usr/lib/systemd/boot/efi/linuxaa64.efi.stub',
-    triplet: 'aarch64-linux-gnu',
-    elfMachine: 183,
-    peMachine: 0xaa64,
-    serialConsole: 'ttyAMA0',
-  },
-};
+import { ARCH_TABLE } from '../config/arch.js';
 
 /** Node.js major version run on the device (type stripping without flags). */
 export const DEVICE_NODE_MAJOR = 26;
@@ -73,11 +34,11 @@ export interface InputRequest {
 export const LIBRARY_PACKAGES = ['libc6', 'libstdc++6', 'libgcc-s1', 'libatomic1'] as const;
 
 export function defaultKernelPackage(arch: Arch): string {
-  return `linux-image-rt-${ARCH_NAMES[arch].deb}`;
+  return `linux-image-rt-${ARCH_TABLE[arch].deb}`;
 }
 
 export function inputRequests(config: Config, arch: Arch): InputRequest[] {
-  const n = ARCH_NAMES[arch];
+  const n = ARCH_TABLE[arch];
   const base: InputRequest[] = [
     { role: 'kernel', type: 'deb', request: config.kernel.package ?? defaultKernelPackage(arch) },
     { role: 'stub', type: 'deb', request: 'systemd-boot-efi' },

@@ -11,10 +11,11 @@ import { KilnError } from '../util/errors.js';
 import type { Reporter } from '../util/report.js';
 import { AptSource, debControl } from './apt.js';
 import { Cache } from './cache.js';
-import { ARCH_NAMES, inputRequests, type BaseRole, type InputRequest } from './catalog.js';
+import { inputRequests, type BaseRole, type InputRequest } from './catalog.js';
 import type { ToolRole } from './tools.js';
 import { emptyLock, readLock, writeLock, type LockEntry, type LockFile } from './lock.js';
 import { npmPack } from './npm.js';
+import { ARCH_TABLE } from '../config/arch.js';
 
 export interface ResolvedInput {
   entry: LockEntry;
@@ -36,7 +37,7 @@ export interface ResolveOptions {
 export async function resolveInputs(config: Config, arch: Arch, options: ResolveOptions): Promise<ResolvedInputs> {
   const { cache, reporter } = options;
   const lock: LockFile = (await readLock(options.lockFile)) ?? emptyLock();
-  const apt = new AptSource(cache.root, ARCH_NAMES[arch].deb);
+  const apt = new AptSource(cache.root, ARCH_TABLE[arch].deb);
   const resolved: Partial<ResolvedInputs> = {};
   const changed: string[] = [];
 

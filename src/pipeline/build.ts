@@ -10,7 +10,6 @@ import type { Arch, Profile } from '../config/schema.js';
 import { buildUki } from '../image/uki.js';
 import { buildInitramfs, type BuiltLayer } from '../image/initramfs.js';
 import { Cache } from '../inputs/cache.js';
-import { ARCH_NAMES } from '../inputs/catalog.js';
 import { LOCK_NAME } from '../inputs/lock.js';
 import { resolveInputs } from '../inputs/resolve.js';
 import { unpackInput } from '../inputs/unpack.js';
@@ -33,13 +32,14 @@ import { fileTargets } from './steps/file-targets.js';
 import { osRelease } from './steps/os-release.js';
 import { runtimeSourcesOf, toolLayersOf, type UnpackedInputs } from './steps/root-layers.js';
 import { publishSharedSource, startSharedSource, writeStick, type StickFiles } from './steps/stick.js';
+import { ARCH_TABLE } from '../config/arch.js';
 
 export type { StickFiles };
 
 /** kiln's part of the kernel command line: console on the screen and the first serial port (the last
  * console= is /dev/console, where the init writes), and reboot at once on a panic instead of hanging. */
 export function baseCmdline(arch: Arch): string {
-  return `console=tty0 console=${ARCH_NAMES[arch].serialConsole},115200 panic=-1`;
+  return `console=tty0 console=${ARCH_TABLE[arch].serialConsole},115200 panic=-1`;
 }
 export const BASE_CMDLINE = baseCmdline('x86_64');
 
@@ -81,7 +81,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const { config, dir } = o.resolved;
   const arch = o.arch ?? onlyArch(o.resolved.arches, o.resolved.file);
-  const names = ARCH_NAMES[arch];
+  const names = ARCH_TABLE[arch];
   await ensureWritableDir(o.outDir);
   const cache = new Cache(o.cacheRoot);
   const configName = o.resolved.displayName;

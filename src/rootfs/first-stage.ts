@@ -11,12 +11,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Arch } from '../config/schema.js';
 import { decodeElf } from '../formats/elf/index.js';
-import { ARCH_NAMES } from '../inputs/catalog.js';
 import type { Cache } from '../inputs/cache.js';
 import { sha256, tempBeside } from '../inputs/cache.js';
 import { KilnError } from '../util/errors.js';
 import { exec } from '../util/exec.js';
 import { PACKAGE_ROOT } from '../version.js';
+import { ARCH_TABLE } from '../config/arch.js';
 
 export const FIRST_STAGE_SOURCE = fileURLToPath(new URL('device/first-stage/first-stage.c', PACKAGE_ROOT));
 
@@ -43,14 +43,12 @@ export const FIRST_STAGE_FLAGS = [
   '-Werror',
 ];
 
-const DEBIAN_CROSS_PACKAGE: Record<Arch, string> = { x86_64: 'gcc-x86-64-linux-gnu', aarch64: 'gcc-aarch64-linux-gnu' };
-
 /** The compiler for `arch` on this host. */
 export function firstStageCompiler(arch: Arch, env: NodeJS.ProcessEnv = process.env, hostArch: string = os.arch()): string {
   const override = env[`KILN_CC_${arch.toUpperCase()}`];
   if (override) return override;
   const native = (arch === 'x86_64' && hostArch === 'x64') || (arch === 'aarch64' && hostArch === 'arm64');
-  return native ? 'cc' : `${arch === 'x86_64' ? 'x86_64' : 'aarch64'}-linux-gnu-gcc`;
+  return native ? 'cc' : ARCH_TABLE[arch].crossCompiler.command;
 }
 
 export async function compileFirstStage(arch: Arch, cache: Cache): Promise<Uint8Array> {
@@ -58,7 +56,7 @@ export async function compileFirstStage(arch: Arch, cache: Cache): Promise<Uint8
   const version = await exec(compiler, ['--version']).catch(() => undefined);
   if (version === undefined || version.code !== 0) {
     throw new KilnError('FIRST_STAGE_COMPILER', `layout: source needs a C compiler for ${arch} to build the first stage, and "${compiler}" is not there`, {
-      hint: `Install it (apt-get install -y ${compiler === 'cc' ? 'gcc' : DEBIAN_CROSS_PACKAGE[arch]}; \`kiln setup\` does) or name one in KILN_CC_${arch.toUpperCase()}.`,
+      hint: `Install it (apt-get install -y ${compiler === 'cc' ? 'gcc' : ARCH_TABLE[arch].crossCompiler.package}; \`kiln setup\` does) or name one in KILN_CC_${arch.toUpperCase()}.`,
     });
   }
   const source = await readFile(FIRST_STAGE_SOURCE);
@@ -82,7 +80,7 @@ async function compile(compiler: string, arch: Arch): Promise<Uint8Array> {
     if (r.code !== 0) throw new KilnError('FIRST_STAGE_COMPILER', `${compiler} could not compile ${FIRST_STAGE_SOURCE}: ${r.stderr.trim().split('\n')[0]}`);
     const bytes = new Uint8Array(await readFile(out));
     const elf = decodeElf(bytes);
-    if (elf.machine !== ARCH_NAMES[arch].elfMachine || elf.interp !== undefined) {
+    if (elf.machine !== ARCH_TABLE[arch].elfMachine || elf.interp !== undefined) {
       throw new KilnError(
         'FIRST_STAGE_COMPILER',
         `${compiler} made a ${elf.interp === undefined ? '' : 'dynamic '}ELF for machine ${elf.machine}, not a static ${arch} one`,

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { accelCacheFile, accelCacheKey, readAccelVerdict, writeAccelVerdict } from './accel-cache.js';
 import { judgeProbe } from './accel-probe.js';
 import { resolveAccel, type AccelContext } from './accel.js';
-import { ARCHES } from './arch.js';
+import { archSpec } from './arch.js';
 
 describe('accel cache keying', () => {
   const parts = { arch: 'x86_64' as const, qemuVersion: 'QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)', kernelRelease: '6.1.0-40-amd64' };
@@ -89,7 +89,7 @@ describe('resolveAccel', () => {
     await writeFile(kvm, '');
     notes = '';
     ctx = {
-      spec: ARCHES.x86_64,
+      spec: archSpec('x86_64'),
       qemu,
       firmware: { code: '/fw/code', vars: '/fw/vars' },
       tmpDir: dir,
@@ -124,7 +124,7 @@ describe('resolveAccel', () => {
   });
 
   test('auto: no probe when KVM cannot work (other arch, no /dev/kvm)', async () => {
-    expect(await resolveAccel('auto', { ...ctx, spec: ARCHES.aarch64 })).toMatchObject({ accel: 'tcg', cpu: 'max' });
+    expect(await resolveAccel('auto', { ...ctx, spec: archSpec('aarch64') })).toMatchObject({ accel: 'tcg', cpu: 'max' });
     expect(await resolveAccel('auto', { ...ctx, kvmDevice: path.join(dir, 'absent') })).toMatchObject({ accel: 'tcg' });
     expect(ctx.probe).not.toHaveBeenCalled();
   });

@@ -9,7 +9,7 @@ import type { Arch } from '../config/schema.js';
 import { decodeFat32 } from '../formats/fat/index.js';
 import { GptPartitionType } from '../formats/gpt/index.js';
 import { readGptHead } from '../disk/gpt-head.js';
-import { ARCH_NAMES } from '../inputs/catalog.js';
+import { ARCH_TABLE } from '../config/arch.js';
 
 /** The architectures with a boot file on the disk's ESP, x86_64 first; empty when there is no readable ESP. */
 export async function diskBootArches(image: string): Promise<Arch[]> {
@@ -25,7 +25,7 @@ export async function diskBootArches(image: string): Promise<Arch[]> {
         .entries.filter((e) => e.kind === 'file')
         .map((e) => e.path.toUpperCase()),
     );
-    return (['x86_64', 'aarch64'] as const).filter((arch) => files.has(`EFI/BOOT/${ARCH_NAMES[arch].efiName}`));
+    return (['x86_64', 'aarch64'] as const).filter((arch) => files.has(`EFI/BOOT/${ARCH_TABLE[arch].efiName}`));
   } catch {
     return [];
   } finally {

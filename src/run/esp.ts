@@ -8,9 +8,9 @@ import { KilnError } from '../util/errors.js';
 import { writeEspDisk } from '../image/disk.js';
 import type { ArchSpec } from './arch.js';
 import { readFatContent } from '../disk/content.js';
-import { ARCH_NAMES } from '../inputs/catalog.js';
 import { archDir, SHARED_DIR } from '../rootfs/source-root.js';
 import { decodePe, peSectionBytes } from '../formats/pe/index.js';
+import { ARCH_TABLE } from '../config/arch.js';
 
 /** The UKI's .osrel section, or '' for an EFI that is no UKI. */
 function osRelease(uki: Uint8Array): string {
@@ -27,7 +27,7 @@ function osRelease(uki: Uint8Array): string {
  */
 async function stickBeside(efi: string, uki: Uint8Array, spec: ArchSpec): Promise<{ path: string; data: Uint8Array }[]> {
   const dir = path.dirname(efi);
-  const own = archDir(ARCH_NAMES[spec.arch].deb);
+  const own = archDir(ARCH_TABLE[spec.arch].deb);
   const needsStick = /^KILN_LAYOUT=source$/m.test(osRelease(uki));
   if (!needsStick) return [];
   for (const sub of [path.join(own, 'bin', 'node'), path.join(SHARED_DIR, 'kiln')]) {

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { ARCHES } from './arch.js';
+import { archSpec } from './arch.js';
 import { findFirmware, prepareFirmware } from './firmware.js';
 import { findQemu } from './qemu-binary.js';
 
@@ -16,7 +16,7 @@ describe('firmware', () => {
     const vars = path.join(dir, 'VARS.fd');
     await writeFile(code, 'c');
     await writeFile(vars, 'v');
-    const pair = await findFirmware(ARCHES.x86_64, [
+    const pair = await findFirmware(archSpec('x86_64'), [
       { code, vars: path.join(dir, 'missing') },
       { code, vars },
     ]);
@@ -24,11 +24,11 @@ describe('firmware', () => {
   });
 
   test('missing firmware names the Debian package and the apt-get command', async () => {
-    const err = await findFirmware(ARCHES.aarch64, [{ code: path.join(dir, 'AAVMF_CODE.fd'), vars: path.join(dir, 'AAVMF_VARS.fd') }]).catch((e) => e);
+    const err = await findFirmware(archSpec('aarch64'), [{ code: path.join(dir, 'AAVMF_CODE.fd'), vars: path.join(dir, 'AAVMF_VARS.fd') }]).catch((e) => e);
     expect(err).toMatchObject({ name: 'KilnError', code: 'FIRMWARE_MISSING' });
     expect(err.message).toContain('No UEFI firmware for aarch64');
     expect(err.hint).toMatch(/apt-get install -y qemu-efi-aarch64$/);
-    const x86 = await findFirmware(ARCHES.x86_64, [{ code: '/nonexistent/OVMF_CODE_4M.fd', vars: '/nonexistent/OVMF_VARS_4M.fd' }]).catch((e) => e);
+    const x86 = await findFirmware(archSpec('x86_64'), [{ code: '/nonexistent/OVMF_CODE_4M.fd', vars: '/nonexistent/OVMF_VARS_4M.fd' }]).catch((e) => e);
     expect(x86.hint).toMatch(/apt-get install -y ovmf$/);
   });
 
@@ -43,11 +43,11 @@ describe('firmware', () => {
   });
 
   test('missing QEMU names the Debian package', async () => {
-    const err = await findQemu(ARCHES.x86_64, { PATH: dir }).catch((e) => e);
+    const err = await findQemu(archSpec('x86_64'), { PATH: dir }).catch((e) => e);
     expect(err).toMatchObject({ code: 'QEMU_MISSING' });
     expect(err.message).toBe('qemu-system-x86_64 is not installed (needed by kiln run for x86_64)');
     expect(err.hint).toMatch(/apt-get install -y qemu-system-x86$/);
-    const arm = await findQemu(ARCHES.aarch64, { PATH: dir }).catch((e) => e);
+    const arm = await findQemu(archSpec('aarch64'), { PATH: dir }).catch((e) => e);
     expect(arm.hint).toMatch(/apt-get install -y qemu-system-arm$/);
   });
 });

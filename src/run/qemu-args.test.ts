@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { ARCHES } from './arch.js';
+import { archSpec } from './arch.js';
 import { parseForward } from './forward.js';
 import { buildQemuArgs, escapeOptionValue } from './qemu-args.js';
 
@@ -17,7 +17,7 @@ function values(args: string[], flag: string): string[] {
 
 describe('buildQemuArgs', () => {
   test('x86_64: q35, single-threaded TCG with -cpu max without PKU, no display, no reboot, console on stdio', () => {
-    const args = buildQemuArgs({ ...base, spec: ARCHES.x86_64, espDisk: '/tmp/run/esp.img', qmpSocket: '/tmp/run/qmp.sock' });
+    const args = buildQemuArgs({ ...base, spec: archSpec('x86_64'), espDisk: '/tmp/run/esp.img', qmpSocket: '/tmp/run/qmp.sock' });
     expect(values(args, '-machine')).toEqual(['q35']);
     expect(values(args, '-accel')).toEqual(['tcg,thread=single']);
     expect(values(args, '-cpu')).toEqual(['max,-pku']);
@@ -32,7 +32,7 @@ describe('buildQemuArgs', () => {
   });
 
   test('firmware as two pflash units, code read-only; the ESP as the first boot disk', () => {
-    const args = buildQemuArgs({ ...base, spec: ARCHES.x86_64, espDisk: '/tmp/run/esp.img' });
+    const args = buildQemuArgs({ ...base, spec: archSpec('x86_64'), espDisk: '/tmp/run/esp.img' });
     expect(values(args, '-drive')).toEqual([
       'if=pflash,format=raw,unit=0,readonly=on,file=/fw/OVMF_CODE_4M.fd',
       'if=pflash,format=raw,unit=1,file=/tmp/run/OVMF_VARS_4M.fd',
@@ -44,7 +44,7 @@ describe('buildQemuArgs', () => {
   test('extra drives follow the ESP, each with its format', () => {
     const args = buildQemuArgs({
       ...base,
-      spec: ARCHES.x86_64,
+      spec: archSpec('x86_64'),
       espDisk: '/e.img',
       extraDrives: [
         { path: '/d/data.qcow2', format: 'qcow2' },
@@ -56,27 +56,27 @@ describe('buildQemuArgs', () => {
   });
 
   test('KVM uses -cpu host', () => {
-    const args = buildQemuArgs({ ...base, spec: ARCHES.x86_64, accel: { accel: 'kvm', cpu: 'host' } });
+    const args = buildQemuArgs({ ...base, spec: archSpec('x86_64'), accel: { accel: 'kvm', cpu: 'host' } });
     expect(values(args, '-accel')).toEqual(['kvm']);
     expect(values(args, '-cpu')).toEqual(['host']);
   });
 
   test('aarch64: the virt machine; under TCG pointer authentication the cheap way, under KVM the host CPU', () => {
-    const args = buildQemuArgs({ ...base, spec: ARCHES.aarch64 });
+    const args = buildQemuArgs({ ...base, spec: archSpec('aarch64') });
     expect(values(args, '-machine')).toEqual(['virt']);
     expect(values(args, '-cpu')).toEqual(['max,pauth-impdef=on']);
     expect(values(args, '-accel')).toEqual(['tcg,thread=single']);
-    expect(values(buildQemuArgs({ ...base, spec: ARCHES.aarch64, accel: { accel: 'kvm', cpu: 'host' } }), '-cpu')).toEqual(['host']);
+    expect(values(buildQemuArgs({ ...base, spec: archSpec('aarch64'), accel: { accel: 'kvm', cpu: 'host' } }), '-cpu')).toEqual(['host']);
   });
 
   test('--tcg-threads overrides the architecture under TCG and means nothing under KVM', () => {
-    expect(values(buildQemuArgs({ ...base, spec: ARCHES.x86_64, tcgThreads: 'multi' }), '-accel')).toEqual(['tcg,thread=multi']);
-    const kvm = buildQemuArgs({ ...base, spec: ARCHES.x86_64, tcgThreads: 'multi', accel: { accel: 'kvm', cpu: 'host' } });
+    expect(values(buildQemuArgs({ ...base, spec: archSpec('x86_64'), tcgThreads: 'multi' }), '-accel')).toEqual(['tcg,thread=multi']);
+    const kvm = buildQemuArgs({ ...base, spec: archSpec('x86_64'), tcgThreads: 'multi', accel: { accel: 'kvm', cpu: 'host' } });
     expect(values(kvm, '-accel')).toEqual(['kvm']);
   });
 
   test('no ESP and no QMP for the KVM probe', () => {
-    const args = buildQemuArgs({ ...base, spec: ARCHES.x86_64 });
+    const args = buildQemuArgs({ ...base, spec: archSpec('x86_64') });
     expect(args).not.toContain('-device');
     expect(args).not.toContain('-mon');
   });
@@ -84,7 +84,7 @@ describe('buildQemuArgs', () => {
   test('network: a virtio-net NIC on the user network, fixed MAC, no option ROM, one hostfwd per forward', () => {
     const args = buildQemuArgs({
       ...base,
-      spec: ARCHES.x86_64,
+      spec: archSpec('x86_64'),
       espDisk: '/e.img',
       network: { forwards: [parseForward('18080:8080'), parseForward('0.0.0.0:2222:22')] },
     });
@@ -93,13 +93,13 @@ describe('buildQemuArgs', () => {
   });
 
   test('network without forwards; no network, no NIC', () => {
-    expect(values(buildQemuArgs({ ...base, spec: ARCHES.x86_64, network: { forwards: [] } }), '-netdev')).toEqual(['user,id=net0']);
-    expect(buildQemuArgs({ ...base, spec: ARCHES.x86_64 })).not.toContain('-netdev');
+    expect(values(buildQemuArgs({ ...base, spec: archSpec('x86_64'), network: { forwards: [] } }), '-netdev')).toEqual(['user,id=net0']);
+    expect(buildQemuArgs({ ...base, spec: archSpec('x86_64') })).not.toContain('-netdev');
   });
 
   test('commas in paths are doubled, as QEMU option syntax wants', () => {
     expect(escapeOptionValue('/a,b/c,,d')).toBe('/a,,b/c,,,,d');
-    const args = buildQemuArgs({ ...base, spec: ARCHES.x86_64, espDisk: '/tmp/x,y/esp.img' });
+    const args = buildQemuArgs({ ...base, spec: archSpec('x86_64'), espDisk: '/tmp/x,y/esp.img' });
     expect(values(args, '-drive')).toContain('if=none,id=esp,format=raw,file=/tmp/x,,y/esp.img');
   });
 });

@@ -6,12 +6,12 @@ import type { AccelMode } from '../../run/options.js';
 import { parseForward, type PortForward } from '../../run/forward.js';
 import { KilnError } from '../../util/errors.js';
 import { ARCHES, type Arch } from '../../config/schema.js';
-import { ARCH_NAMES } from '../../inputs/catalog.js';
 import { diskBootArches } from '../../run/disk-arch.js';
 import { print, type CliIo } from '../io.js';
 import { DISK_IMAGE, diskFromConfig, diskFromImage, type RunDisk } from '../../run/boot-disk.js';
 import { printSummary, profileOption, runBuild, sourceDateEpoch } from './build.js';
 import { resolveConfig } from '../../config/resolve.js';
+import { ARCH_TABLE } from '../../config/arch.js';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -138,7 +138,7 @@ Examples:
             await disk.cleanup();
             throw new KilnError(
               'RUN_BAD_OPTION',
-              `--arch ${wantArch}: ${image} boots only ${bootable.join(', ')} (no EFI/BOOT/${ARCH_NAMES[wantArch].efiName} on its ESP)`,
+              `--arch ${wantArch}: ${image} boots only ${bootable.join(', ')} (no EFI/BOOT/${ARCH_TABLE[wantArch].efiName} on its ESP)`,
             );
           }
           arch = wantArch ?? bootable[0] ?? 'x86_64';

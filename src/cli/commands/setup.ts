@@ -2,6 +2,7 @@ import os from 'node:os';
 import { access } from 'node:fs/promises';
 import { Command } from 'commander';
 import { exec } from '../../util/exec.js';
+import { ARCH_TABLE, type Arch } from '../../config/arch.js';
 import { KilnError } from '../../util/errors.js';
 import { print, type CliIo } from '../io.js';
 
@@ -18,10 +19,13 @@ export const HOST_PACKAGES: readonly { pkg: string; check: string; why: string }
   { pkg: 'e2fsprogs', check: '/usr/sbin/mkfs.ext4', why: 'ext4 partitions for kiln disk' },
   // layout: source compiles its first stage (device/first-stage) for each architecture: the native cc and a cross one.
   { pkg: 'gcc', check: '/usr/bin/cc', why: 'the first stage of layout: source (native)' },
-  os.arch() === 'arm64'
-    ? { pkg: 'gcc-x86-64-linux-gnu', check: '/usr/bin/x86_64-linux-gnu-gcc', why: 'the first stage of layout: source (x86_64)' }
-    : { pkg: 'gcc-aarch64-linux-gnu', check: '/usr/bin/aarch64-linux-gnu-gcc', why: 'the first stage of layout: source (aarch64)' },
+  crossFirstStageCompiler(os.arch() === 'arm64' ? 'x86_64' : 'aarch64'),
 ];
+
+function crossFirstStageCompiler(arch: Arch): { pkg: string; check: string; why: string } {
+  const { command, package: pkg } = ARCH_TABLE[arch].crossCompiler;
+  return { pkg, check: `/usr/bin/${command}`, why: `the first stage of layout: source (${arch})` };
+}
 
 async function missingPackages(): Promise<string[]> {
   const missing: string[] = [];

@@ -4,12 +4,13 @@
  * from the unpacked inputs. Each plan is built (or taken from the cache) by the initramfs step.
  */
 import type { Arch } from '../../config/schema.js';
-import { ARCH_NAMES, DEVICE_JS_PACKAGES, LIBRARY_PACKAGES } from '../../inputs/catalog.js';
+import { DEVICE_JS_PACKAGES, LIBRARY_PACKAGES } from '../../inputs/catalog.js';
 import type { ResolvedInput, ResolvedInputs } from '../../inputs/resolve.js';
 import { toolsFor } from '../../inputs/tools.js';
 import type { Config } from '../../config/schema.js';
 import { runtimeLibraries, type LayerPlan, type RuntimeSources } from '../../rootfs/layers.js';
 import { toolsLayer } from '../../rootfs/tools-layer.js';
+import { ARCH_TABLE } from '../../config/arch.js';
 
 type Role = keyof ResolvedInputs;
 
@@ -21,7 +22,7 @@ export interface UnpackedInputs {
 }
 
 export async function runtimeSourcesOf(arch: Arch, inputs: UnpackedInputs): Promise<RuntimeSources> {
-  const names = ARCH_NAMES[arch];
+  const names = ARCH_TABLE[arch];
   const { tree, input } = inputs;
   return {
     nodeTree: await tree('node'),
@@ -40,7 +41,7 @@ export async function runtimeSourcesOf(arch: Arch, inputs: UnpackedInputs): Prom
 export async function toolLayersOf(config: Config, arch: Arch, inputs: UnpackedInputs, runtime: RuntimeSources): Promise<LayerPlan[]> {
   const tools = toolsFor(config);
   if (tools.length === 0) return [];
-  const names = ARCH_NAMES[arch];
+  const names = ARCH_TABLE[arch];
   const { tree, input } = inputs;
   const toolRoles = [...new Set(tools.flatMap((t) => [t.role, ...t.libraryPackages]))];
   return [
