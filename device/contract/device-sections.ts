@@ -14,6 +14,9 @@ import { storageSchema } from './config/storage-schema.ts';
 /** Where the device keeps container images when the config does not say: the default is filled once, on the host. */
 export const DEFAULT_CONTAINER_STORE = '/data/kiln/containers';
 
+/** A TCP port number (a fresh schema each time: zod's describe() returns a copy, but the JSON Schema names each). */
+const tcpPort = () => z.number().int().min(1).max(65535);
+
 export const deviceSectionsShape = {
   debug: z.boolean().default(false).describe('Development: a console shell when the boot is degraded, more logging.'),
   storage: storageSchema.optional().describe('The partitions of the device disk, found by filesystem LABEL at boot.'),
@@ -43,20 +46,12 @@ export const deviceSectionsShape = {
     .strict()
     .optional()
     .describe('Persist the init log and the kernel log to this folder, with size-capped rotation.'),
-  statusPort: z
-    .number()
-    .int()
-    .min(1)
-    .max(65535)
+  statusPort: tcpPort()
     .optional()
     .describe(
       'TCP port of a read-only HTTP status endpoint served by the init: GET /status answers JSON (name, hostname, uptime, clock, addresses). No authentication: only for trusted networks. @default off',
     ),
-  apiPort: z
-    .number()
-    .int()
-    .min(1)
-    .max(65535)
+  apiPort: tcpPort()
     .optional()
     .describe(
       'TCP port of the management API (status, containers, logs, reload, reboot), with the bearer token the secondary config provisions (api.token); without a token there is no TCP listener. The API is always on the unix socket /run/kiln/api.sock. @default off',

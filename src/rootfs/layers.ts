@@ -158,6 +158,7 @@ export function modulesLayer(release: string, modules: ShippedModules, kernelHas
 
 export interface KilnLayerSources {
   deviceDir: string;
+  /** The text of /etc/kiln/boot.json, the boot contract (src/pipeline/steps/boot-config.ts). */
   bootJson: string;
   osRelease: string;
   files: { source: string; target: string; mode?: number; where: string }[];
