@@ -25,8 +25,6 @@ export interface ArchSpec {
   /** Code and vars must come from the same build and have the same size: candidates are pairs, best first. */
   firmware: readonly FirmwarePair[];
   firmwarePackage: string;
-  /** Where UEFI looks for a boot loader on media without boot entries (UEFI 2.10 §3.5.1.1). */
-  bootPath: string;
   /** The `process.arch` on which this guest can use KVM. */
   kvmHostArch: NodeJS.Architecture;
   /** `-cpu` under TCG when not `max` (what accel.ts chooses). */
@@ -83,7 +81,6 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
         { code: '/usr/share/OVMF/OVMF_CODE.fd', vars: '/usr/share/OVMF/OVMF_VARS.fd' },
       ],
       firmwarePackage: 'ovmf',
-      bootPath: 'EFI/BOOT/BOOTX64.EFI',
       kvmHostArch: 'x64',
       // Without PKU: V8 guards its JIT memory with protection keys when the CPU has them, and under QEMU 7.2's TCG
       // emulation of PKU Node crashed at start-up in 4 of 9 boots (SIGSEGV/SIGTRAP in JIT code); 0 of 9 without it.
@@ -114,7 +111,6 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
       machine: 'virt',
       firmware: [{ code: '/usr/share/AAVMF/AAVMF_CODE.fd', vars: '/usr/share/AAVMF/AAVMF_VARS.fd' }],
       firmwarePackage: 'qemu-efi-aarch64',
-      bootPath: 'EFI/BOOT/BOOTAA64.EFI',
       kvmHostArch: 'arm64',
       // Every feature of `max`, but pointer authentication with QEMU's cheap implementation-defined algorithm
       // instead of emulating QARMA: Node and glibc sign return addresses in every function.

@@ -2,7 +2,7 @@
  * `kiln disk`: a config → a whole bootable disk. Checks the layout and the target before the (long) build, builds
  * the EFI, then writes GPT + FAT32 ESP + ext4 partitions to an image file or a block device.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildAll, type BuildResult } from '../pipeline/build.js';
@@ -17,8 +17,7 @@ import { contentFolder } from './content.js';
 import { stageContainerStore } from './container-store.js';
 import { planDisk, storageOf, type DiskPlan } from './plan.js';
 import { formatSize } from './size.js';
-import { mergeSticks } from '../rootfs/source-root.js';
-import type { FatFile } from '../formats/fat/index.js';
+import { espFilesOfBuilds } from './esp-files.js';
 import { writeDiskImage, writeDiskToDevice, type WrittenPartition } from './write.js';
 
 export { planDisk, DEFAULT_DISK_BYTES, type DiskPlan } from './plan.js';
@@ -135,27 +134,13 @@ export async function writeDisk(
   }
 }
 
-/** layout: source — every architecture's stick files, the shared src/ once (mergeSticks checks it is shared). */
-export async function stickFiles(built: readonly Pick<BuildResult, 'arch' | 'stick'>[]): Promise<FatFile[]> {
-  const sticks = [];
-  for (const b of built) {
-    if (b.stick === undefined) continue;
-    const dir = b.stick.dir;
-    sticks.push({ arch: b.arch, files: await Promise.all(b.stick.files.map(async (f) => ({ path: f, data: await readFile(path.join(dir, f)) }))) });
-  }
-  return mergeSticks(sticks);
-}
-
 async function writeDiskWith(
   loaded: LoadedConfig,
   prepared: PreparedTarget,
   built: readonly Pick<BuildResult, 'efi' | 'buildId' | 'arch' | 'stick'>[],
   mtime: number,
 ): Promise<WrittenPartition[]> {
-  const bootFiles = [
-    ...(await Promise.all(built.map(async (b) => ({ path: `EFI/BOOT/${path.basename(b.efi)}`, data: await readFile(b.efi) })))),
-    ...(await stickFiles(built)),
-  ];
+  const bootFiles = await espFilesOfBuilds(built);
   const layout = prepared.plan.partitions.map((p) => `${p.offsetBytes}+${p.sizeBytes}`).join(',');
   const source = {
     plan: prepared.plan,

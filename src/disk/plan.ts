@@ -48,6 +48,8 @@ export interface PlannedPartition {
   sizeBytes: number;
   /** How errors name the config, e.g. "examples/gateway.yml". */
   configName: string;
+  /** The GPT partition name. @default the label */
+  gptName?: string;
 }
 
 /**

@@ -58,7 +58,7 @@ async function prepare(source: DiskSource): Promise<Prepared> {
         : p.partition.filesystem === 'vfat'
           ? GptPartitionType.microsoftBasicData
           : GptPartitionType.linuxFilesystem,
-      name: p.partition.label,
+      name: p.gptName ?? p.partition.label,
       sizeBytes: p.sizeBytes,
       offsetBytes: p.offsetBytes,
     })),
@@ -81,7 +81,7 @@ async function prepare(source: DiskSource): Promise<Prepared> {
         ...(partition.esp ? source.bootFiles : []),
         ...(folder === undefined ? [] : await readFatContent(folder, partitionWhere(planned, 'content'))),
       ];
-      prepared.fat.push({ planned, image: encodeFat(planned, files, source) });
+      prepared.fat.push({ planned, image: encodeFat(planned, files, source, folder !== undefined) });
     } else {
       const id = (purpose: string) => seededGuid(seed, `${purpose} ${planned.index}`).toLowerCase();
       prepared.ext4.push({
@@ -101,7 +101,12 @@ async function prepare(source: DiskSource): Promise<Prepared> {
   return prepared;
 }
 
-function encodeFat(planned: PlannedPartition, files: FatFile[], source: DiskSource): Fat32Image {
+/**
+ * The FAT32 volume of a planned partition. Too many files for its size is a KilnError naming the partition; a bad
+ * file name is one naming its content folder when it has one (the user's files), else the codec's own error (the
+ * boot files are kiln's).
+ */
+function encodeFat(planned: PlannedPartition, files: FatFile[], source: Pick<DiskSource, 'seed' | 'mtime'>, fromContent: boolean): Fat32Image {
   const payload = files.reduce((sum, f) => sum + f.data.length, 0);
   try {
     return encodeFat32Extents({
@@ -123,6 +128,7 @@ function encodeFat(planned: PlannedPartition, files: FatFile[], source: DiskSour
         },
       );
     }
+    if (!fromContent) throw error;
     throw new KilnError('DISK_CONTENT', `${partitionWhere(planned, 'content')}: ${(error as Error).message}`, { cause: error });
   }
 }
@@ -175,6 +181,29 @@ export async function writeDiskToDevice(devicePath: string, source: DiskSource):
   await exec(await sbinTool('blockdev'), ['--rereadpt', devicePath]).catch(() => undefined);
   await exec(await sbinTool('partx'), ['-u', devicePath]).catch(() => undefined);
   return prepared.written;
+}
+
+/**
+ * Rewrites one FAT partition of an existing disk image in place to hold `files` (and nothing else), keeping its
+ * place, size and label; the other partitions are never touched. The volume is encoded first, so files that do not
+ * fit change nothing. Not atomic: a write that fails part-way leaves this partition unreadable.
+ */
+export async function rewriteFatPartition(
+  image: string,
+  planned: PlannedPartition,
+  files: FatFile[],
+  source: Pick<DiskSource, 'seed' | 'mtime'>,
+): Promise<void> {
+  const volume = encodeFat(planned, files, source, false);
+  const handle = await open(image, 'r+');
+  try {
+    // Every old FAT sector must go: stale directory sectors would read as entries of the new volume.
+    await zero(handle, planned.offsetBytes, planned.sizeBytes);
+    for (const extent of volume.extents) await writeAt(handle, extent.bytes, planned.offsetBytes + extent.offset);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 async function writeInto(target: string, prepared: Prepared, o: { zeroFirst: boolean; exclusive: boolean }): Promise<void> {

@@ -4,13 +4,14 @@
  * so a run never changes the image it was given; with `--keep-disk PATH` the disk at PATH is created on first use
  * and booted in place afterwards, so the device's state survives from run to run.
  */
-import { access, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { access, mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BuildResult } from '../pipeline/build.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { contentFolder, readFatContent } from '../disk/content.js';
-import { prepareTarget, stickFiles, writeDisk } from '../disk/index.js';
+import { prepareTarget, writeDisk } from '../disk/index.js';
+import { espFilesOfBuilds } from '../disk/esp-files.js';
 import { partitionWhere } from '../disk/plan.js';
 import { refreshEsp } from '../disk/refresh-esp.js';
 import { tempBeside } from '../inputs/cache.js';
@@ -101,11 +102,7 @@ export async function diskFromConfig(
     const prepared = await prepareTarget(loaded, {});
     const espPlan = prepared.plan.partitions.find((p) => p.partition.esp)!;
     const folder = await contentFolder(espPlan, loaded.dir);
-    const files = [
-      ...(await Promise.all(built.map(async (b) => ({ path: `EFI/BOOT/${path.basename(b.efi)}`, data: await readFile(b.efi) })))),
-      ...(await stickFiles(built)),
-      ...(folder === undefined ? [] : await readFatContent(folder, partitionWhere(espPlan, 'content'))),
-    ];
+    const files = [...(await espFilesOfBuilds(built)), ...(folder === undefined ? [] : await readFatContent(folder, partitionWhere(espPlan, 'content')))];
     await refreshEsp(keep, files, espPlan.partition.label);
     return { path: keep, note: `kept disk ${keep}: this build is on its ESP, every other partition is as the last run left it`, cleanup: async () => {} };
   }

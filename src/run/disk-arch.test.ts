@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeEspDisk } from '../image/disk.js';
+import { writeEspDisk } from '../disk/esp-disk.js';
 import { diskBootArches } from './disk-arch.js';
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-disk-arch-'));

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeFat32 } from '../formats/fat/index.js';
 import { GptPartitionType, decodeGpt } from '../formats/gpt/index.js';
 import { KilnError } from '../util/errors.js';
-import { layoutEspDisk, writeEspDisk } from './disk.js';
+import { layoutEspDisk, writeEspDisk } from './esp-disk.js';
 
 const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'kiln-disk-'));
@@ -78,10 +78,10 @@ describe('writeEspDisk', () => {
   it('sizes a default disk for large files and fills a given size', () => {
     const big = [{ path: 'EFI/BOOT/BOOTX64.EFI', data: new Uint8Array(40 * MiB) }];
     // 40 MiB + 4 MiB free in 512-byte clusters, plus the FATs, rounds up to a 45 MiB ESP.
-    expect(layoutEspDisk(big).gpt.diskSizeBytes).toBe(47 * MiB);
+    expect(layoutEspDisk(big).diskSizeBytes).toBe(47 * MiB);
     const sized = layoutEspDisk(big, { sizeBytes: 64 * MiB });
-    expect(sized.gpt.diskSizeBytes).toBe(64 * MiB);
-    expect(sized.esp.sizeBytes).toBe(62 * MiB); // what the GPT leaves after 1 MiB alignment, in whole MiB
+    expect(sized.diskSizeBytes).toBe(64 * MiB);
+    expect(sized.partitions[0]!.sizeBytes).toBe(62 * MiB); // what the GPT leaves after 1 MiB alignment, in whole MiB
   });
 
   it('says how big the disk must be when it is too small', async () => {
