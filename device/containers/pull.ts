@@ -17,7 +17,7 @@ import { parseImageRef } from '../contract/oci/image-ref.ts';
 import { REF_NAME_ANNOTATION } from './image-store.ts';
 import { describeFetchError } from '../contract/oci/fetch-error.ts';
 import { MANIFEST_ACCEPT, OCI_MANIFEST } from '../contract/oci/media-types.ts';
-import { parseChallenge, tokenUrl } from '../contract/oci/www-authenticate.ts';
+import { DistributionClient, DistributionError, type DistributionFailure } from '../contract/oci/distribution-client.ts';
 
 const REQUEST_TIMEOUT_MS = 60_000;
 
@@ -142,16 +142,16 @@ function sha256(data: Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
+/** The shared distribution client with this side's wording: every failure a PullError naming the image. */
 class RegistryClient {
-  private token: string | undefined;
   private readonly image: string;
   private readonly origin: string;
-  private readonly repository: string;
+  private readonly client: DistributionClient;
 
   constructor(image: string, origin: string, repository: string) {
     this.image = image;
     this.origin = origin;
-    this.repository = repository;
+    this.client = new DistributionClient({ origin, repository, tokenTimeoutMs: REQUEST_TIMEOUT_MS });
   }
 
   async bytes(suffix: string, accept: string): Promise<Buffer> {
@@ -188,41 +188,30 @@ class RegistryClient {
   }
 
   private async get(suffix: string, accept: string, timeout = true): Promise<Response> {
-    const url = `${this.origin}/v2/${this.repository}/${suffix}`;
-    let response = await this.send(url, accept, timeout);
-    if (response.status === 401) {
-      await this.authenticate(response.headers.get('www-authenticate'));
-      response = await this.send(url, accept, timeout);
-    }
-    if (response.ok) return response;
-    await response.body?.cancel();
-    throw new PullError(`image "${this.image}": ${this.origin} answered HTTP ${response.status} for ${suffix.replace('/', ' ')}`);
-  }
-
-  private async send(url: string, accept: string, timeout: boolean): Promise<Response> {
-    const headers: Record<string, string> = { Accept: accept };
-    if (this.token !== undefined) headers.Authorization = `Bearer ${this.token}`;
     try {
-      return await fetch(url, { headers, redirect: 'follow', ...(timeout ? { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) } : {}) });
+      return await this.client.get(suffix, accept, timeout ? AbortSignal.timeout(REQUEST_TIMEOUT_MS) : undefined);
     } catch (error) {
-      throw new PullError(`image "${this.image}": registry ${this.origin} is unreachable (${describeFetchError(error)})`);
+      if (!(error instanceof DistributionError)) throw error;
+      throw new PullError(`image "${this.image}": ${this.describe(error.failure, suffix)}`);
     }
   }
 
-  private async authenticate(header: string | null): Promise<void> {
-    const challenge = header === null ? undefined : parseChallenge(header);
-    if (challenge?.scheme !== 'bearer' || !challenge.params.realm)
-      throw new PullError(`image "${this.image}": ${this.origin} requires authentication kiln does not do (HTTP 401)`);
-    const url = tokenUrl(challenge, `repository:${this.repository}:pull`);
-    let response: Response;
-    try {
-      response = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-    } catch (error) {
-      throw new PullError(`image "${this.image}": token server ${url.origin} is unreachable (${describeFetchError(error)})`);
+  private describe(f: DistributionFailure, suffix: string): string {
+    switch (f.kind) {
+      case 'unreachable':
+        return `registry ${this.origin} is unreachable (${describeFetchError(f.cause)})`;
+      case 'status':
+        return `${this.origin} answered HTTP ${f.status} for ${suffix.replace('/', ' ')}`;
+      case 'challenge':
+      case 'insecure-realm':
+        return `${this.origin} requires authentication kiln does not do (HTTP 401)`;
+      case 'realm':
+        return `${this.origin} sent an unusable token realm "${f.realm}"`;
+      case 'token-unreachable':
+        return `token server ${f.tokenOrigin} is unreachable (${describeFetchError(f.cause)})`;
+      case 'token-refused':
+      case 'token-missing':
+        return `${f.tokenOrigin} gave no anonymous token (HTTP ${f.status})`;
     }
-    const body = (await response.json().catch(() => ({}))) as { token?: unknown; access_token?: unknown };
-    const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
-    if (!response.ok || token === undefined) throw new PullError(`image "${this.image}": ${url.origin} gave no anonymous token (HTTP ${response.status})`);
-    this.token = token;
   }
 }

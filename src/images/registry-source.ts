@@ -1,7 +1,7 @@
 /**
- * Images in a registry, over the OCI distribution API with Node's fetch: anonymous pulls, and the bearer
- * token flow (a 401 with `WWW-Authenticate: Bearer realm=...,service=...,scope=...` → an anonymous token from
- * the realm → the request again). HTTPS always, except to a loopback registry written `http://127.0.0.1:<port>/...`.
+ * Images in a registry, over the OCI distribution API (the one client, device/contract/oci/distribution-client.ts,
+ * shared with the device's pulls): anonymous pulls and the bearer-token flow. HTTPS always, except to a loopback
+ * registry written `http://127.0.0.1:<port>/...`. This side adds progress, the store, and KilnErrors with hints.
  */
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -12,7 +12,7 @@ import { describeFetchError } from '../../device/contract/oci/fetch-error.ts';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { isLoopback, type RegistryRef } from './reference.js';
 import type { FetchedManifest, ImageSource, Progress } from './source.js';
-import { parseChallenge, tokenUrl } from '../../device/contract/oci/www-authenticate.ts';
+import { DistributionClient, DistributionError, type DistributionFailure } from '../../device/contract/oci/distribution-client.ts';
 
 const MANIFEST_TIMEOUT_MS = 60_000;
 
@@ -20,12 +20,19 @@ export class RegistrySource implements ImageSource {
   private readonly ref: string;
   private readonly registry: RegistryRef;
   private readonly onProgress: Progress | undefined;
-  private token: string | undefined;
+  private readonly client: DistributionClient;
 
   constructor(ref: string, registry: RegistryRef, onProgress?: Progress) {
     this.ref = ref;
     this.registry = registry;
     this.onProgress = onProgress;
+    this.client = new DistributionClient({
+      origin: registry.origin,
+      repository: registry.repository,
+      tokenTimeoutMs: MANIFEST_TIMEOUT_MS,
+      // Tokens only over HTTPS, or from a registry on this machine.
+      tokenRealmAllowed: (url) => url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.host)),
+    });
   }
 
   async top(): Promise<FetchedManifest> {
@@ -65,87 +72,59 @@ export class RegistrySource implements ImageSource {
 
   async close(): Promise<void> {}
 
-  /** GET /v2/<repository>/<path>, with the token flow on a 401; any other failure is a KilnError. */
+  /** GET /v2/<repository>/<path> through the shared distribution client; every failure is worded as a KilnError. */
   private async get(suffix: string, accept: string, signal?: AbortSignal): Promise<Response> {
-    const url = `${this.registry.origin}/v2/${this.registry.repository}/${suffix}`;
-    let response = await this.send(url, accept, signal);
-    if (response.status === 401) {
-      // No token yet, or it expired during a long pull: one fresh token per request.
-      await this.authenticate(response.headers.get('www-authenticate'));
-      response = await this.send(url, accept, signal);
-    }
-    if (response.ok) return response;
-    await response.body?.cancel();
-    const what = suffix.startsWith('manifests/') ? `manifest ${suffix.slice('manifests/'.length)}` : `blob ${suffix.slice('blobs/'.length)}`;
-    if (response.status === 404) {
-      throw this.error(
-        'IMAGE_NOT_FOUND',
-        `${this.registry.name} has no ${what} (HTTP 404)`,
-        'check the repository and tag; a pinned digest that is gone needs `kiln lock --update`',
-      );
-    }
-    if (response.status === 401 || response.status === 403) {
-      throw this.error(
-        'IMAGE_AUTH',
-        `${this.registry.name} refused ${what} (HTTP ${response.status})`,
-        'kiln pulls anonymously: the repository must be public',
-      );
-    }
-    throw this.error('IMAGE_REGISTRY', `${this.registry.name} answered HTTP ${response.status} for ${what}`, 'try again later, or check the registry');
-  }
-
-  private async send(url: string, accept: string, signal?: AbortSignal): Promise<Response> {
-    const headers: Record<string, string> = { Accept: accept };
-    if (this.token) headers.Authorization = `Bearer ${this.token}`;
     try {
-      return await fetch(url, { headers, signal, redirect: 'follow' });
-    } catch (err) {
-      throw this.error(
-        'IMAGE_UNREACHABLE',
-        `registry ${this.registry.origin} is unreachable (${describeFetchError(err)})`,
-        'check the host name and your network; a warm cache with a pinned digest needs no network',
-      );
+      return await this.client.get(suffix, accept, signal);
+    } catch (error) {
+      if (!(error instanceof DistributionError)) throw error;
+      const what = suffix.startsWith('manifests/') ? `manifest ${suffix.slice('manifests/'.length)}` : `blob ${suffix.slice('blobs/'.length)}`;
+      throw this.describe(error.failure, what);
     }
   }
 
-  /** Fetches an anonymous bearer token as the 401's challenge says. */
-  private async authenticate(header: string | null): Promise<void> {
-    const challenge = header ? parseChallenge(header) : undefined;
-    if (!challenge || challenge.scheme !== 'bearer' || !challenge.params.realm) {
-      const scheme = challenge ? `${challenge.scheme} authentication` : 'authentication';
-      throw this.error(
-        'IMAGE_AUTH',
-        `${this.registry.name} requires ${scheme} (HTTP 401)`,
-        'kiln pulls anonymously: make the repository public, or mirror the image to an oci: folder',
-      );
+  private describe(f: DistributionFailure, what: string): KilnError {
+    const name = this.registry.name;
+    switch (f.kind) {
+      case 'unreachable':
+        return this.error(
+          'IMAGE_UNREACHABLE',
+          `registry ${this.registry.origin} is unreachable (${describeFetchError(f.cause)})`,
+          'check the host name and your network; a warm cache with a pinned digest needs no network',
+        );
+      case 'status':
+        if (f.status === 404) {
+          return this.error(
+            'IMAGE_NOT_FOUND',
+            `${name} has no ${what} (HTTP 404)`,
+            'check the repository and tag; a pinned digest that is gone needs `kiln lock --update`',
+          );
+        }
+        if (f.status === 401 || f.status === 403) {
+          return this.error('IMAGE_AUTH', `${name} refused ${what} (HTTP ${f.status})`, 'kiln pulls anonymously: the repository must be public');
+        }
+        return this.error('IMAGE_REGISTRY', `${name} answered HTTP ${f.status} for ${what}`, 'try again later, or check the registry');
+      case 'challenge':
+        return this.error(
+          'IMAGE_AUTH',
+          `${name} requires ${f.scheme === undefined ? 'authentication' : `${f.scheme} authentication`} (HTTP 401)`,
+          'kiln pulls anonymously: make the repository public, or mirror the image to an oci: folder',
+        );
+      case 'realm':
+        return this.error('IMAGE_AUTH', `${name} sent an unusable token realm "${f.realm}"`, 'check the registry');
+      case 'insecure-realm':
+        return this.error('IMAGE_AUTH', `${name} wants a token from ${f.tokenOrigin}, which is not HTTPS`, 'check the registry');
+      case 'token-unreachable':
+        return this.error('IMAGE_UNREACHABLE', `token server ${f.tokenOrigin} is unreachable (${describeFetchError(f.cause)})`, 'check your network');
+      case 'token-refused':
+        return this.error(
+          'IMAGE_AUTH',
+          `${f.tokenOrigin} refused an anonymous token for ${this.registry.repository} (HTTP ${f.status})`,
+          'kiln pulls anonymously: the repository must be public',
+        );
+      case 'token-missing':
+        return this.error('IMAGE_AUTH', `${f.tokenOrigin} answered without a token`, 'check the registry');
     }
-    let url: URL;
-    try {
-      url = tokenUrl(challenge, `repository:${this.registry.repository}:pull`);
-    } catch {
-      throw this.error('IMAGE_AUTH', `${this.registry.name} sent an unusable token realm "${challenge.params.realm}"`, 'check the registry');
-    }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.host))) {
-      throw this.error('IMAGE_AUTH', `${this.registry.name} wants a token from ${url.origin}, which is not HTTPS`, 'check the registry');
-    }
-    let response: Response;
-    try {
-      response = await fetch(url, { signal: AbortSignal.timeout(MANIFEST_TIMEOUT_MS) });
-    } catch (err) {
-      throw this.error('IMAGE_UNREACHABLE', `token server ${url.origin} is unreachable (${describeFetchError(err)})`, 'check your network');
-    }
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw this.error(
-        'IMAGE_AUTH',
-        `${url.origin} refused an anonymous token for ${this.registry.repository} (HTTP ${response.status})`,
-        'kiln pulls anonymously: the repository must be public',
-      );
-    }
-    const body = (await response.json().catch(() => ({}))) as { token?: unknown; access_token?: unknown };
-    const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
-    if (!token) throw this.error('IMAGE_AUTH', `${url.origin} answered without a token`, 'check the registry');
-    this.token = token;
   }
 
   private error(code: string, message: string, hint: string): KilnError {
