@@ -25,7 +25,7 @@ export const FLOORS: Readonly<Record<string, number>> = {
   api: 3,
   update: 3, // firmware updates (device/update/README.md)
   init: 4, // PID 1: wires the stages in order
-  tools: 4, // commands on the device (kiln-status, kiln-reload)
+  commands: 4, // kiln's commands on the device (kiln-status, kiln-reload)
 };
 
 function sources(dir: string, keep: (file: string) => boolean): string[] {

@@ -8,9 +8,9 @@ import { cp, mkdir, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
-import type { PinnedImage } from '../images/pin.js';
+import type { PinnedImage } from '../container-images/pin.js';
 import { isOnMount } from '../../device/contract/config/containers-schema.ts';
-import { writeOciLayout } from '../images/index.js';
+import { writeOciLayout } from '../container-images/index.js';
 import { KilnError } from '../util/errors.js';
 import type { DiskPlan } from './plan.js';
 

@@ -42,7 +42,7 @@ export interface ProgramLockEntry {
   packages: Record<string, { version?: string; resolved?: string; integrity?: string; [field: string]: unknown }>;
 }
 
-/** A container's image (src/images), keyed "<arch>/container/<name>": pinned by its manifest digest. */
+/** A container's image (src/container-images), keyed "<arch>/container/<name>": pinned by its manifest digest. */
 export interface ImageLockEntry {
   type: 'image';
   /** The image reference in the config: when it changes, the image is resolved again. */

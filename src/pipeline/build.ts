@@ -25,7 +25,7 @@ import { preparePrograms } from '../programs/prepare.js';
 import type { Reporter } from '../util/report.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { ensureWritableDir, writeAtomically } from './out-dir.js';
-import { pinContainerImages, type PinnedImage } from '../images/pin.js';
+import { pinContainerImages, type PinnedImage } from '../container-images/pin.js';
 import { bootConfigJson, bootConfigOf } from './steps/boot-config.js';
 import { buildIdOf } from './steps/build-id.js';
 import { fileTargets } from './steps/file-targets.js';

@@ -28,8 +28,8 @@ export const PROGRAMS_ROOT = '/src';
 export const COMMANDS_DIR = '/usr/bin';
 /** kiln's own device tools: TypeScript in the device tree, run through the same launcher as programs. */
 export const DEVICE_TOOLS: readonly { name: string; entry: string }[] = [
-  { name: 'kiln-status', entry: '/usr/lib/kiln/device/tools/kiln-status.ts' },
-  { name: 'kiln-reload', entry: '/usr/lib/kiln/device/tools/kiln-reload.ts' },
+  { name: 'kiln-status', entry: '/usr/lib/kiln/device/commands/kiln-status.ts' },
+  { name: 'kiln-reload', entry: '/usr/lib/kiln/device/commands/kiln-reload.ts' },
 ];
 
 const SOURCE_EXTENSIONS = /\.(m|c)?[jt]s$/;

@@ -14,7 +14,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { freePort, startProxy, startRegistry, type Proxy, type Registry } from '../../src/images/_testing.js';
+import { freePort, startProxy, startRegistry, type Proxy, type Registry } from '../../src/container-images/_testing.js';
 import { makeBusyboxImage, tool } from '../helpers/busybox-image.js';
 import { kilnRun, makeTestDisk } from '../helpers/cli.js';
 

@@ -1,5 +1,5 @@
 /**
- * The one OCI distribution client, for the host's build-time pulls (src/images/registry-source.ts) and the device's
+ * The one OCI distribution client, for the host's build-time pulls (src/container-images/registry-source.ts) and the device's
  * run-time pulls (device/containers/pull.ts): `GET /v2/<repository>/<path>` with Node's fetch, anonymous or with the
  * bearer-token flow (a 401 with `WWW-Authenticate: Bearer realm=…` → an anonymous token from the realm → the
  * request again, one fresh token per 401, so a token that expires during a long pull is renewed).

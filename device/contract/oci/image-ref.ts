@@ -6,7 +6,7 @@
  *   [docker://]host[:port]/repo[:tag|@sha256:<hex>]   a registry (HTTPS)
  *   http://<loopback>[:port]/repo[:tag]   a registry on this machine over plain HTTP (tests, local mirrors)
  * The path is split from the tag at the first colon, as skopeo does, so paths cannot hold one.
- * Pure, and shared: the host checks and pins references with it (src/images/reference.ts wraps the errors), the
+ * Pure, and shared: the host checks and pins references with it (src/container-images/reference.ts wraps the errors), the
  * device finds the registry of an image it must pull.
  */
 

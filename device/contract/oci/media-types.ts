@@ -1,6 +1,6 @@
 /**
  * The OCI image-spec v1 media types and their Docker "v2 schema 2" twins, which registries still serve for images
- * pushed by Docker. Shared: the device reads its store and pulls with them, the host (src/images/media-types.ts)
+ * pushed by Docker. Shared: the device reads its store and pulls with them, the host (src/container-images/media-types.ts)
  * resolves and writes images with them.
  */
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';

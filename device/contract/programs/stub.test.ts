@@ -19,7 +19,7 @@ describe('program stubs', () => {
   it('reads back the same way in stub.ts and in the launcher', () => {
     expect(parseStub(stub)).toEqual({ program: 'greet', entry: '/src/greet/main.ts' });
     expect(launcherParseStub(stub, '/usr/bin/greet')).toEqual(parseStub(stub));
-    const tool = programStub({ program: 'kiln-status', entry: '/usr/lib/kiln/device/tools/kiln-status.ts' });
+    const tool = programStub({ program: 'kiln-status', entry: '/usr/lib/kiln/device/commands/kiln-status.ts' });
     expect(launcherParseStub(tool, 'x')).toEqual(parseStub(tool));
   });
 
