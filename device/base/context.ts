@@ -6,6 +6,8 @@ import type { HostFs } from '../sys/host-fs.ts';
 import type { Libc } from '../sys/libc.ts';
 import type { NetSys } from '../sys/net.ts';
 import type { Clock } from '../sys/clock.ts';
+import type { DataFs } from '../sys/data-fs.ts';
+import type { Sched } from '../sys/sched.ts';
 import type { BootConfig, DeviceSettings } from '../contract/boot-config.ts';
 import type { Log } from './log.ts';
 
@@ -16,6 +18,10 @@ export interface StageContext {
   net: NetSys;
   /** CLOCK_REALTIME (device/time). */
   clock: Clock;
+  /** Files on the writable partitions: fsync, rename, append (secondary config, logs, container logs). */
+  data: DataFs;
+  /** Scheduling policy and CPU affinity of processes (real-time containers). */
+  sched: Sched;
   log: Log;
   config: BootConfig;
   /** The settings in effect now (primary ⊕ secondary once the secondary stage ran). */

@@ -21,13 +21,13 @@ function setup(files: Record<string, string> = {}, path = PATH) {
     },
     { '/proc/sys/vm/swappiness': '60\n', '/proc/sys/kernel/hostname': 'gw\n' },
   );
-  return { data, ...env, run: () => secondaryStage(env.ctx, data) };
+  return { data, ...env, run: () => secondaryStage({ ...env.ctx, data }) };
 }
 
 describe('secondary stage', () => {
   it('without a secondary config: nothing to read, SIGHUP says so', async () => {
     const env = settingsContext();
-    expect(await secondaryStage(env.ctx, fakeDataFs())).toBe('none (no secondary.path in the config)');
+    expect(await secondaryStage({ ...env.ctx, data: fakeDataFs() })).toBe('none (no secondary.path in the config)');
     env.signals.get('SIGHUP')!();
     expect(env.console()).toBe('kiln: reload: this firmware has no secondary config (secondary.path): nothing to reload\n');
   });

@@ -4,7 +4,6 @@
  */
 import type { StageContext } from '../base/context.ts';
 import { notMountedReason, placementOf } from '../base/mount-table.ts';
-import { nodeDataFs, type DataFs } from '../sys/data-fs.ts';
 import { keysSet, mergeSettings } from './merge.ts';
 import { reloadSecondary } from './reload.ts';
 import { loadSecondary, type SecondarySource } from './secondary-file.ts';
@@ -18,9 +17,10 @@ const SOURCE_TEXT: Record<SecondarySource, string> = {
 };
 
 /** What the stage uses of the boot's context. */
-export type SecondaryContext = Pick<StageContext, 'libc' | 'fs' | 'log' | 'config' | 'settings' | 'setSettings' | 'onSignal'>;
+export type SecondaryContext = Pick<StageContext, 'libc' | 'fs' | 'data' | 'log' | 'config' | 'settings' | 'setSettings' | 'onSignal'>;
 
-export async function secondaryStage(ctx: SecondaryContext, data: DataFs = nodeDataFs): Promise<string> {
+export async function secondaryStage(ctx: SecondaryContext): Promise<string> {
+  const { data } = ctx;
   const secondary = ctx.config.secondary;
   if (secondary === undefined) {
     ctx.onSignal('SIGHUP', () => ctx.log.warn('reload: this firmware has no secondary config (secondary.path): nothing to reload'));

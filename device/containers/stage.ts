@@ -6,15 +6,13 @@
  * container in `<containerStore>/logs/<name>.log` and, unless `console: false`, to the init's log with a
  * `[name]` prefix.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { StageContext } from '../base/context.ts';
 import { startOrder, withOverride, type ContainerConfig } from '../contract/config/containers-schema.ts';
 import type { BootContainer } from '../contract/boot-config.ts';
 import { openRotatingFile, type RotatingFile } from '../logs/rotating-file.ts';
 import { createSupervisor, type ServiceSpec, type Supervisor } from '../programs/supervisor.ts';
 import type { DeviceControl } from '../api/management.ts';
-import { nodeDataFs } from '../sys/data-fs.ts';
-import { openSched } from '../sys/sched.ts';
 import { prepareBundle } from './bundle.ts';
 import { CRUN, CRUN_ROOT, crunExec, runContainer } from './crun.ts';
 import { createHealthMonitor, probeFor, type HealthMonitor } from './health.ts';
@@ -53,7 +51,7 @@ const setTimer = (fn: () => void, ms: number) => {
   return () => clearTimeout(timer);
 };
 
-export type ContainersContext = Pick<StageContext, 'config' | 'fs' | 'log' | 'settings' | 'now' | 'mounted' | 'onShutdown'>;
+export type ContainersContext = Pick<StageContext, 'config' | 'fs' | 'data' | 'sched' | 'log' | 'settings' | 'now' | 'mounted' | 'onShutdown'>;
 
 /** Fields naming CPUs the device does not have, as "realtime.cpus" / "resources.cpus" messages. */
 export function cpuIssues(c: ContainerConfig, online: readonly number[]): string[] {
@@ -70,7 +68,7 @@ export function cpuIssues(c: ContainerConfig, online: readonly number[]): string
 export function containersStage(ctx: ContainersContext): ContainersHandle {
   const containers = ctx.config.containers ?? [];
   if (containers.length === 0) return { detail: 'none', stop: () => Promise.resolve(), control: NO_CONTAINERS };
-  if (!existsSync(CRUN)) {
+  if (!ctx.fs.exists(CRUN)) {
     ctx.log.error(`containers: ${CRUN} is missing from this image; no container runs`);
     return { detail: 'crun missing', stop: () => Promise.resolve(), control: NO_CONTAINERS };
   }
@@ -108,7 +106,7 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
   const logFile = (name: string): RotatingFile | undefined => {
     if (!logs.has(name)) {
       try {
-        logs.set(name, openRotatingFile(nodeDataFs, `${store}/logs/${name}.log`, LOG_LIMITS));
+        logs.set(name, openRotatingFile(ctx.data, `${store}/logs/${name}.log`, LOG_LIMITS));
       } catch (error) {
         ctx.log.warn(`container ${name}: no log file: ${errorMessage(error)}`);
         return undefined;
@@ -120,7 +118,7 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
     for (const file of logs.values()) file.close();
   });
 
-  const sched = openSched();
+  const { sched } = ctx;
   // Healthchecks, and the containers that wait for a dependency to be healthy (dependsOn) before their first start.
   const monitors = new Map<string, HealthMonitor>();
   let supervisor: Supervisor | undefined;
@@ -182,7 +180,7 @@ export function containersStage(ctx: ContainersContext): ContainersHandle {
             logFile(c.name)?.sync();
             monitors.get(c.name)?.stopped();
             // crun delete ran: nothing of the run may remain (its cgroup, its root's mounts).
-            for (const leftover of leftoversOf(c.name, { readText: (p) => ctx.fs.readText(p), exists: existsSync }))
+            for (const leftover of leftoversOf(c.name, { readText: (p) => ctx.fs.readText(p), exists: (p) => ctx.fs.exists(p) }))
               ctx.log.warn(`container ${c.name}: ${leftover} after crun delete`);
             events.exit(code, signal, error, options);
           },

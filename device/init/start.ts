@@ -29,6 +29,8 @@ import { startReaper, type Reaper } from '../base/reaper.ts';
 import { POWER_BUTTON_REQUEST, SIGNAL_REQUESTS, shutdown, type ShutdownRequest } from './shutdown.ts';
 import { parseUptimeMs, readyMessage } from '../base/uptime.ts';
 import { errorMessage } from '../contract/error-message.ts';
+import { nodeDataFs, type DataFs } from '../sys/data-fs.ts';
+import { lazySched, type Sched } from '../sys/sched.ts';
 
 export interface InitDeps {
   libc: Libc;
@@ -52,6 +54,10 @@ export interface InitDeps {
   defer: (fn: () => void) => void;
   /** The management API's unix socket. @default /run/kiln/api.sock */
   apiSocket?: string;
+  /** Files on the writable partitions. @default node:fs (nodeDataFs) */
+  data?: DataFs;
+  /** Scheduling syscalls. @default koffi, bound on first use (lazySched) */
+  sched?: Sched;
 }
 
 export interface InitHandle {
@@ -146,9 +152,13 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
 
   // Stages after `config` share one context; `settings` starts as the primary config's.
   let settings: DeviceSettings | undefined;
+  const data = deps.data ?? nodeDataFs;
+  const sched = deps.sched ?? lazySched();
   const context = (): StageContext => ({
     libc,
     fs,
+    data,
+    sched,
     log,
     net: deps.net,
     clock: deps.clock,

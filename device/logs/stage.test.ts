@@ -9,7 +9,7 @@ function setup(sections = {}) {
   const env = settingsContext({ logs, ...sections }, { '/proc/sys/kernel/random/boot_id': '5c0f-1\n' });
   const data = fakeDataFs();
   const deps = { data, openKmsg: () => ({ read: () => undefined, close() {} }), every: () => () => {} };
-  return { ...env, data, run: () => logsStage(env.ctx, deps) };
+  return { ...env, data, run: () => logsStage({ ...env.ctx, data }, deps) };
 }
 
 describe('logs stage', () => {

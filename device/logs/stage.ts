@@ -5,20 +5,17 @@
  */
 import type { StageContext } from '../base/context.ts';
 import { placementOf, notMountedReason } from '../base/mount-table.ts';
-import { nodeDataFs, type DataFs } from '../sys/data-fs.ts';
 import { openKmsgReader, type KmsgReader } from '../sys/kmsg-reader.ts';
 import { bootMarker } from '../contract/logs/line-format.ts';
 import { INIT_LOG, KERNEL_LOG, persistLogs } from './persist.ts';
 import { errorMessage } from '../contract/error-message.ts';
 
 export interface LogsStageDeps {
-  data: DataFs;
   openKmsg: () => KmsgReader;
   every: (ms: number, fn: () => void) => () => void;
 }
 
 const realDeps: LogsStageDeps = {
-  data: nodeDataFs,
   openKmsg: () => openKmsgReader(),
   every: (ms, fn) => {
     const timer = setInterval(fn, ms);
@@ -31,7 +28,7 @@ function size(bytes: number): string {
 }
 
 /** What the stage uses of the boot's context. */
-export type LogsContext = Pick<StageContext, 'fs' | 'log' | 'config' | 'settings' | 'onShutdown'>;
+export type LogsContext = Pick<StageContext, 'fs' | 'data' | 'log' | 'config' | 'settings' | 'onShutdown'>;
 
 export async function logsStage(ctx: LogsContext, deps: LogsStageDeps = realDeps): Promise<string> {
   const level = ctx.settings().log?.level ?? 'info';
@@ -55,7 +52,7 @@ export async function logsStage(ctx: LogsContext, deps: LogsStageDeps = realDeps
   let persister;
   try {
     persister = persistLogs(
-      { data: deps.data, log: ctx.log, openKmsg: deps.openKmsg, every: deps.every },
+      { data: ctx.data, log: ctx.log, openKmsg: deps.openKmsg, every: deps.every },
       {
         dir: logs.path,
         maxBytes: logs.maxBytes,

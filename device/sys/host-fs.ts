@@ -18,6 +18,8 @@ export interface HostFs {
   openWrite(path: string): number;
   write(fd: number, text: string): void;
   close(fd: number): void;
+  /** Whether anything is at `path` (file, folder, device). */
+  exists(path: string): boolean;
 }
 
 // libuv opens every file with O_CLOEXEC, so container runtimes started later do not inherit these fds.
@@ -30,4 +32,5 @@ export const nodeHostFs: HostFs = {
   openWrite: (path) => fs.openSync(path, fs.constants.O_WRONLY),
   write: (fd, text) => void fs.writeSync(fd, text),
   close: (fd) => fs.closeSync(fd),
+  exists: (path) => fs.existsSync(path),
 };

@@ -41,6 +41,19 @@ export function cpusOfMask(mask: Buffer): number[] {
   return cpus;
 }
 
+/** A Sched that binds koffi on its first call: stages get it from their context, and a device without
+ * real-time containers never pays for the binding. */
+export function lazySched(open: () => Sched = openSched): Sched {
+  let sched: Sched | undefined;
+  const get = () => (sched ??= open());
+  return {
+    setScheduler: (pid, policy, priority) => get().setScheduler(pid, policy, priority),
+    getScheduler: (pid) => get().getScheduler(pid),
+    setAffinity: (pid, cpus) => get().setAffinity(pid, cpus),
+    getAffinity: (pid) => get().getAffinity(pid),
+  };
+}
+
 export function openSched(): Sched {
   const require = createRequire(import.meta.url);
   const koffi = require('koffi') as typeof import('koffi');

@@ -118,6 +118,10 @@ export function fakeFs(initial: Record<string, string> = {}): FakeFs {
     close(fd) {
       if (!open.delete(fd)) throw new Error(`EBADF: fd ${fd}`);
     },
+    exists(path) {
+      const prefix = path.endsWith('/') ? path : `${path}/`;
+      return files.has(path) || dirs.includes(path) || [...files.keys()].some((f) => f.startsWith(prefix));
+    },
   };
 }
 
