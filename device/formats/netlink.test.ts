@@ -13,6 +13,7 @@ import {
   encodeLinkChange,
   encodeRouteChange,
 } from './netlink.ts';
+import { DecodeError } from '../contract/decode-error.ts';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const bytes = (text: string) => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
@@ -135,24 +136,22 @@ describe('decodeMessages', () => {
   });
 
   it('names the offset of a truncated header', () => {
-    expect(() => decodeMessages(new Uint8Array([...ack(1, 0), 1, 2, 3]))).toThrow(
-      new SyntaxError('Cannot decode netlink message at offset 36: 3 bytes left, a header needs 16'),
-    );
+    expect(() => decodeMessages(new Uint8Array([...ack(1, 0), 1, 2, 3]))).toThrow(new DecodeError('netlink', 'message', 36, '3 bytes left, a header needs 16'));
   });
 
   it('names the offset of a length that does not fit', () => {
     const datagram = ack(1, 0);
     datagram[0] = 37; // one byte more than there is
-    expect(() => decodeMessages(datagram)).toThrow(new SyntaxError('Cannot decode netlink message at offset 0: length 37 outside 16-36'));
+    expect(() => decodeMessages(datagram)).toThrow(new DecodeError('netlink', 'message', 0, 'length 37 outside 16-36'));
     datagram[0] = 15;
-    expect(() => decodeMessages(datagram)).toThrow(new SyntaxError('Cannot decode netlink message at offset 0: length 15 outside 16-36'));
+    expect(() => decodeMessages(datagram)).toThrow(new DecodeError('netlink', 'message', 0, 'length 15 outside 16-36'));
   });
 
   it('refuses to read an errno from anything but NLMSG_ERROR, or from a short one', () => {
     const [done] = decodeMessages(Uint8Array.from([16, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]));
     expect(() => decodeAckErrno(done!)).toThrow(new TypeError('Expected an NLMSG_ERROR message, found type 3'));
     const [short] = decodeMessages(Uint8Array.from([18, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
-    expect(() => decodeAckErrno(short!)).toThrow(new SyntaxError('Cannot decode netlink ack: 2 bytes, need 4'));
+    expect(() => decodeAckErrno(short!)).toThrow(new DecodeError('netlink', 'ack', 0, '2 bytes, need 4'));
   });
 });
 
@@ -190,9 +189,9 @@ describe('address dump', () => {
     expect(decodeAddressMessage(message(other))).toBeUndefined();
     const long = Uint8Array.from(ipv4);
     long[8] = 0x40; // the first attribute's rta_len @8: 64, past the end
-    expect(() => decodeAddressMessage(message(long))).toThrow('Cannot decode netlink attribute at offset 8: length 64 outside 4-52');
-    expect(() => decodeAddressMessage(message(ipv4.subarray(0, 6)))).toThrow('Cannot decode ifaddrmsg: 6 bytes, need 8');
-    expect(() => decodeAddressMessage(message(ipv6.subarray(0, 8)))).toThrow('Cannot decode RTM_NEWADDR: no 16-byte IFA_LOCAL or IFA_ADDRESS');
+    expect(() => decodeAddressMessage(message(long))).toThrow('Cannot decode netlink attribute at 0x8: length 64 outside 4-52');
+    expect(() => decodeAddressMessage(message(ipv4.subarray(0, 6)))).toThrow('Cannot decode ifaddrmsg at 0x0: 6 bytes, need 8');
+    expect(() => decodeAddressMessage(message(ipv6.subarray(0, 8)))).toThrow('Cannot decode RTM_NEWADDR at 0x0: no 16-byte IFA_LOCAL or IFA_ADDRESS');
     expect(() => decodeAddressMessage({ ...message(ipv4), type: NLMSG_ERROR })).toThrow('Expected an RTM_NEWADDR message, found type 2');
   });
 });

@@ -6,6 +6,7 @@
  * fields are written little-endian explicitly. Addresses inside attributes are network order, as the kernel wants.
  */
 import type { Family, Prefix } from './ip.ts';
+import { DecodeError } from '../contract/decode-error.ts';
 
 // Message types.
 export const NLMSG_ERROR = 2;
@@ -118,11 +119,11 @@ export function decodeMessages(bytes: Uint8Array): NetlinkMessage[] {
   let offset = 0;
   while (offset < bytes.length) {
     if (bytes.length - offset < HEADER_SIZE) {
-      throw new SyntaxError(`Cannot decode netlink message at offset ${offset}: ${bytes.length - offset} bytes left, a header needs ${HEADER_SIZE}`);
+      throw new DecodeError('netlink', 'message', offset, `${bytes.length - offset} bytes left, a header needs ${HEADER_SIZE}`);
     }
     const length = view.getUint32(offset, true);
     if (length < HEADER_SIZE || length > bytes.length - offset) {
-      throw new SyntaxError(`Cannot decode netlink message at offset ${offset}: length ${length} outside ${HEADER_SIZE}-${bytes.length - offset}`);
+      throw new DecodeError('netlink', 'message', offset, `length ${length} outside ${HEADER_SIZE}-${bytes.length - offset}`);
     }
     messages.push({
       type: view.getUint16(offset + 4, true),
@@ -139,7 +140,7 @@ export function decodeMessages(bytes: Uint8Array): NetlinkMessage[] {
 /** NLMSG_ERROR's payload: error (4, negative errno, 0 = ack) @0, then the request's header. Returns errno ≥ 0. */
 export function decodeAckErrno(message: NetlinkMessage): number {
   if (message.type !== NLMSG_ERROR) throw new TypeError(`Expected an NLMSG_ERROR message, found type ${message.type}`);
-  if (message.payload.length < 4) throw new SyntaxError(`Cannot decode netlink ack: ${message.payload.length} bytes, need 4`);
+  if (message.payload.length < 4) throw new DecodeError('netlink', 'ack', 0, `${message.payload.length} bytes, need 4`);
   const error = new DataView(message.payload.buffer, message.payload.byteOffset, 4).getInt32(0, true);
   return error === 0 ? 0 : -error;
 }
@@ -205,7 +206,7 @@ export function decodeAttributes(bytes: Uint8Array, offset: number): Map<number,
   while (bytes.length - offset >= ATTRIBUTE_HEADER_SIZE) {
     const length = view.getUint16(offset, true);
     if (length < ATTRIBUTE_HEADER_SIZE || length > bytes.length - offset) {
-      throw new SyntaxError(`Cannot decode netlink attribute at offset ${offset}: length ${length} outside ${ATTRIBUTE_HEADER_SIZE}-${bytes.length - offset}`);
+      throw new DecodeError('netlink', 'attribute', offset, `length ${length} outside ${ATTRIBUTE_HEADER_SIZE}-${bytes.length - offset}`);
     }
     const type = view.getUint16(offset + 2, true) & 0x3fff; // without NLA_F_NESTED, NLA_F_NET_BYTEORDER
     if (!attributes.has(type)) attributes.set(type, bytes.subarray(offset + ATTRIBUTE_HEADER_SIZE, offset + length));
@@ -228,14 +229,14 @@ export interface InterfaceAddress {
 export function decodeAddressMessage(message: NetlinkMessage): InterfaceAddress | undefined {
   if (message.type !== RTM_NEWADDR) throw new TypeError(`Expected an RTM_NEWADDR message, found type ${message.type}`);
   const { payload } = message;
-  if (payload.length < 8) throw new SyntaxError(`Cannot decode ifaddrmsg: ${payload.length} bytes, need 8`);
+  if (payload.length < 8) throw new DecodeError('ifaddrmsg', '', 0, `${payload.length} bytes, need 8`);
   const family = payload[0] === AF_INET ? 4 : payload[0] === AF_INET6 ? 6 : undefined;
   if (family === undefined) return undefined;
   const attributes = decodeAttributes(payload, 8);
   const bytes = attributes.get(IFA_LOCAL) ?? attributes.get(IFA_ADDRESS);
   const size = family === 4 ? 4 : 16;
   if (bytes === undefined || bytes.length !== size) {
-    throw new SyntaxError(`Cannot decode RTM_NEWADDR: no ${size}-byte IFA_LOCAL or IFA_ADDRESS`);
+    throw new DecodeError('RTM_NEWADDR', '', 0, `no ${size}-byte IFA_LOCAL or IFA_ADDRESS`);
   }
   const index = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(4, true);
   return { index, address: { family, bytes: Uint8Array.from(bytes), length: payload[1]! } };

@@ -2,6 +2,7 @@
  * `struct input_event` as read from /dev/input/event* on a 64-bit kernel (x86_64, aarch64; both little-endian).
  * 32-bit kernels use a 16-byte layout, which kiln does not target.
  */
+import { DecodeError } from '../contract/decode-error.ts';
 export const INPUT_EVENT_SIZE = 24;
 
 /** linux/input-event-codes.h */
@@ -20,7 +21,7 @@ export interface InputEvent {
 
 export function decodeInputEvent(bytes: Uint8Array, offset: number): InputEvent {
   if (offset < 0 || offset + INPUT_EVENT_SIZE > bytes.length) {
-    throw new RangeError(`Cannot decode input_event at 0x${offset.toString(16)}: needs ${INPUT_EVENT_SIZE} bytes, ${bytes.length - offset} left`);
+    throw new DecodeError('input_event', '', offset, `needs ${INPUT_EVENT_SIZE} bytes, ${bytes.length - offset} left`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, INPUT_EVENT_SIZE);
   return {

@@ -4,7 +4,7 @@
  * Field offsets are from the kernel's `struct ext4_super_block` (fs/ext4/ext4.h).
  */
 import { crc32cRaw } from './crc32c.ts';
-import { SuperblockError } from './errors.ts';
+import { DecodeError } from '../contract/decode-error.ts';
 
 /** Where the primary superblock starts on the partition, and its size. */
 export const EXT4_SUPERBLOCK_OFFSET = 1024;
@@ -77,50 +77,50 @@ export function hasExt4Magic(bytes: Uint8Array, offset = EXT4_SUPERBLOCK_OFFSET)
 
 /**
  * Decodes the superblock that starts at `offset` in `bytes` (the partition's first bytes; the primary
- * superblock is at 1024). Throws `SuperblockError` naming the field's partition offset when the magic is wrong,
+ * superblock is at 1024). Throws `DecodeError` naming the field's partition offset when the magic is wrong,
  * a field is out of range, or the metadata_csum checksum does not match.
  * @example decodeExt4Superblock(firstFourKiB).label // 'DATA'
  */
 export function decodeExt4Superblock(bytes: Uint8Array, offset = EXT4_SUPERBLOCK_OFFSET): Ext4Superblock {
-  const what = 'ext4 superblock';
+  const [format, what] = ['ext4', 'superblock'];
   if (bytes.length < offset + EXT4_SUPERBLOCK_SIZE) {
-    throw new SuperblockError(what, offset, `need ${EXT4_SUPERBLOCK_SIZE} bytes, have ${Math.max(0, bytes.length - offset)}`);
+    throw new DecodeError(format, what, offset, `need ${EXT4_SUPERBLOCK_SIZE} bytes, have ${Math.max(0, bytes.length - offset)}`);
   }
   const v = view(bytes);
   const u32 = (field: number) => v.getUint32(offset + field, true);
   const magic = v.getUint16(offset + EXT4_SB.magic, true);
-  if (magic !== EXT4_MAGIC) throw new SuperblockError(what, offset + EXT4_SB.magic, `bad magic 0x${hex(magic, 4)} (want 0xef53)`);
+  if (magic !== EXT4_MAGIC) throw new DecodeError(format, what, offset + EXT4_SB.magic, `bad magic 0x${hex(magic, 4)} (want 0xef53)`);
 
   const logBlockSize = u32(EXT4_SB.logBlockSize);
   if (logBlockSize > MAX_LOG_BLOCK_SIZE) {
-    throw new SuperblockError(what, offset + EXT4_SB.logBlockSize, `block size 1024 << ${logBlockSize} is not a valid ext4 block size`);
+    throw new DecodeError(format, what, offset + EXT4_SB.logBlockSize, `block size 1024 << ${logBlockSize} is not a valid ext4 block size`);
   }
   for (const [name, field] of [
     ['inodes count', EXT4_SB.inodesCount],
     ['blocks per group', EXT4_SB.blocksPerGroup],
     ['inodes per group', EXT4_SB.inodesPerGroup],
   ] as const) {
-    if (u32(field) === 0) throw new SuperblockError(what, offset + field, `${name} is 0`);
+    if (u32(field) === 0) throw new DecodeError(format, what, offset + field, `${name} is 0`);
   }
   const compat = u32(EXT4_SB.featureCompat);
   const incompat = u32(EXT4_SB.featureIncompat);
   const roCompat = u32(EXT4_SB.featureRoCompat);
   if (incompat & INCOMPAT_JOURNAL_DEV) {
-    throw new SuperblockError(what, offset + EXT4_SB.featureIncompat, 'this is an external journal device, not a filesystem');
+    throw new DecodeError(format, what, offset + EXT4_SB.featureIncompat, 'this is an external journal device, not a filesystem');
   }
   const checksummed = (roCompat & RO_COMPAT_METADATA_CSUM) !== 0;
   if (checksummed) {
     const type = v.getUint8(offset + EXT4_SB.checksumType);
-    if (type !== CHECKSUM_TYPE_CRC32C) throw new SuperblockError(what, offset + EXT4_SB.checksumType, `unknown checksum type ${type} (want 1, crc32c)`);
+    if (type !== CHECKSUM_TYPE_CRC32C) throw new DecodeError(format, what, offset + EXT4_SB.checksumType, `unknown checksum type ${type} (want 1, crc32c)`);
     const stored = u32(EXT4_SB.checksum);
     const computed = crc32cRaw(0xffffffff, bytes.subarray(offset, offset + EXT4_SB.checksum));
     if (stored !== computed) {
-      throw new SuperblockError(what, offset + EXT4_SB.checksum, `checksum 0x${hex(stored, 8)} does not match its contents (0x${hex(computed, 8)})`);
+      throw new DecodeError(format, what, offset + EXT4_SB.checksum, `checksum 0x${hex(stored, 8)} does not match its contents (0x${hex(computed, 8)})`);
     }
   }
   const blocksHi = incompat & INCOMPAT_64BIT ? u32(EXT4_SB.blocksCountHi) : 0;
   const blocksCount = blocksHi * 2 ** 32 + u32(EXT4_SB.blocksCountLo);
-  if (blocksCount === 0) throw new SuperblockError(what, offset + EXT4_SB.blocksCountLo, 'blocks count is 0');
+  if (blocksCount === 0) throw new DecodeError(format, what, offset + EXT4_SB.blocksCountLo, 'blocks count is 0');
 
   const beyondExt3 = (incompat & ~EXT3_INCOMPAT) !== 0 || (roCompat & ~EXT3_RO_COMPAT) !== 0;
   const kind = beyondExt3 ? 'ext4' : compat & COMPAT_HAS_JOURNAL ? 'ext3' : 'ext2';

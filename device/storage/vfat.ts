@@ -3,7 +3,7 @@
  * the volume-label entry of the root directory (what Windows and mlabel change, and what blkid prefers).
  * Field offsets are from Microsoft's FAT specification (section 3).
  */
-import { SuperblockError } from './errors.ts';
+import { DecodeError } from '../contract/decode-error.ts';
 
 /** Boot sector fields, relative to the volume's start. */
 export const FAT_BPB = {
@@ -87,19 +87,19 @@ export function looksLikeFat(bytes: Uint8Array, offset = 0): boolean {
 }
 
 /**
- * Decodes the boot sector at `offset` of `bytes`. Throws `SuperblockError` with the field's offset for values
+ * Decodes the boot sector at `offset` of `bytes`. Throws `DecodeError` with the field's offset for values
  * no FAT driver accepts (sector size, cluster size, FAT count, a layout that does not fit the volume).
  * @example decodeFatBootSector(firstSector).label // 'ESP'
  */
 export function decodeFatBootSector(bytes: Uint8Array, offset = 0): FatBootSector {
-  const what = 'FAT boot sector';
-  if (bytes.length < offset + 512) throw new SuperblockError(what, offset, `need 512 bytes, have ${Math.max(0, bytes.length - offset)}`);
+  const [format, what] = ['FAT', 'boot sector'];
+  if (bytes.length < offset + 512) throw new DecodeError(format, what, offset, `need 512 bytes, have ${Math.max(0, bytes.length - offset)}`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const u8 = (field: number) => v.getUint8(offset + field);
   const u16 = (field: number) => v.getUint16(offset + field, true);
   const u32 = (field: number) => v.getUint32(offset + field, true);
   const fail = (field: number, reason: string): never => {
-    throw new SuperblockError(what, offset + field, reason);
+    throw new DecodeError(format, what, offset + field, reason);
   };
 
   if (u16(FAT_BPB.signature) !== 0xaa55) fail(FAT_BPB.signature, `bad signature 0x${u16(FAT_BPB.signature).toString(16)} (want 0xaa55)`);

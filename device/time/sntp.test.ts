@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  SntpDecodeError,
   SntpReplyError,
   checkReply,
   clockSample,
@@ -12,6 +11,7 @@ import {
   toNtp,
   type SntpPacket,
 } from './sntp.ts';
+import { DecodeError } from '../contract/decode-error.ts';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const bytes = (text: string) => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
@@ -62,8 +62,8 @@ describe('SNTP packets', () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(SntpDecodeError);
-    expect((error as SntpDecodeError).message).toBe('Cannot decode SNTP packet: 47 bytes, need 48');
+    expect(error).toBeInstanceOf(DecodeError);
+    expect((error as DecodeError).message).toBe('Cannot decode SNTP packet at 0x0: 47 bytes, need 48');
   });
 });
 

@@ -5,6 +5,7 @@
  * NTP timestamps count seconds since 1900 in 32 bits plus a 32-bit fraction; they wrap in 2036. As RFC 4330 §3
  * says, a seconds value with the top bit clear is read as 2036-2104 (era 1), set as 1968-2036 (era 0).
  */
+import { DecodeError } from '../contract/decode-error.ts';
 
 export const NTP_PORT = 123;
 export const PACKET_SIZE = 48;
@@ -40,15 +41,6 @@ export interface SntpPacket {
   originate: NtpTimestamp;
   receive: NtpTimestamp;
   transmit: NtpTimestamp;
-}
-
-export class SntpDecodeError extends SyntaxError {
-  readonly offset: number;
-  constructor(message: string, offset: number) {
-    super(`Cannot decode SNTP packet: ${message}`);
-    this.name = 'SntpDecodeError';
-    this.offset = offset;
-  }
 }
 
 /** A well-formed reply the client must not use, e.g. a kiss-o'-death or an answer to another request. */
@@ -121,7 +113,7 @@ export function encodeSntpRequest(transmit: NtpTimestamp): Uint8Array {
 
 /** The first 48 bytes; a key identifier and digest after them (NTP authentication) are ignored. */
 export function decodeSntpPacket(bytes: Uint8Array): SntpPacket {
-  if (bytes.length < PACKET_SIZE) throw new SntpDecodeError(`${bytes.length} bytes, need ${PACKET_SIZE}`, 0);
+  if (bytes.length < PACKET_SIZE) throw new DecodeError('SNTP', 'packet', 0, `${bytes.length} bytes, need ${PACKET_SIZE}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, PACKET_SIZE);
   const first = bytes[0]!;
   return {

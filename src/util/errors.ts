@@ -17,14 +17,5 @@ export class KilnError extends Error {
   }
 }
 
-/** Unparseable binary input. `offset` is the byte offset of the bad field. */
-export class DecodeError extends SyntaxError {
-  readonly format: string;
-  readonly offset: number;
-  constructor(format: string, what: string, offset: number, reason: string) {
-    super(`Cannot decode ${format} ${what} at 0x${offset.toString(16)}: ${reason}`);
-    this.name = 'DecodeError';
-    this.format = format;
-    this.offset = offset;
-  }
-}
+/** Unparseable binary input: one class for host and device (device/contract/decode-error.ts). */
+export { DecodeError } from '../../device/contract/decode-error.ts';

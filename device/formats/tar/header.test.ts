@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeTarHeader, isZeroBlock, TarSyntaxError } from './header.ts';
+import { DecodeError } from '../../contract/decode-error.ts';
+import { decodeTarHeader, isZeroBlock } from './header.ts';
 import { decodePaxRecords } from './pax.ts';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'kiln-tar-header-'));
@@ -82,8 +83,8 @@ describe('decodeTarHeader', () => {
   it('names a flipped byte as a bad checksum, with its offset', () => {
     const block = new Uint8Array(archiveOne('gnu').subarray(0, 512));
     block[1] ^= 0x01;
-    expect(() => decodeTarHeader(block, 0, 1024)).toThrow(TarSyntaxError);
-    expect(() => decodeTarHeader(block, 0, 1024)).toThrow(/^Cannot decode tar: bad header checksum: stored \d+, computed \d+ \(header at offset 1024\)$/);
+    expect(() => decodeTarHeader(block, 0, 1024)).toThrow(DecodeError);
+    expect(() => decodeTarHeader(block, 0, 1024)).toThrow(/^Cannot decode tar archive at 0x400: bad header checksum: stored \d+, computed \d+$/);
   });
 
   it('refuses an unknown type flag and a non-octal field', () => {
@@ -96,11 +97,11 @@ describe('decodeTarHeader', () => {
     };
     block[156] = 'S'.charCodeAt(0); // GNU sparse: not supported
     reseal();
-    expect(() => decodeTarHeader(block)).toThrow('Cannot decode tar: unsupported entry type "S" (header at offset 0)');
+    expect(() => decodeTarHeader(block)).toThrow('Cannot decode tar archive at 0x0: unsupported entry type "S"');
     block[156] = '0'.charCodeAt(0);
     block.set(Buffer.from('00009x4'), 124);
     reseal();
-    expect(() => decodeTarHeader(block)).toThrow('Cannot decode tar: size is not octal: "00009x40006" (header at offset 0)');
+    expect(() => decodeTarHeader(block)).toThrow('Cannot decode tar archive at 0x0: size is not octal: "00009x40006"');
   });
 
   it('knows the zero block', () => {
@@ -131,8 +132,6 @@ describe('decodePaxRecords', () => {
   });
 
   it('refuses a record that overruns its length', () => {
-    expect(() => decodePaxRecords(Buffer.from('99 path=x\n'), 512)).toThrow(
-      'Cannot decode tar: pax record at byte 0 overruns its length 99 (header at offset 512)',
-    );
+    expect(() => decodePaxRecords(Buffer.from('99 path=x\n'), 512)).toThrow('Cannot decode tar archive at 0x200: pax record at byte 0 overruns its length 99');
   });
 });

@@ -3,6 +3,7 @@
  * Long names (GNU `L`/`K`) and PAX records are the reader's business (`reader.ts`, `pax.ts`): this file only
  * turns one block into fields.
  */
+import { DecodeError } from '../../contract/decode-error.ts';
 
 export const BLOCK_SIZE = 512;
 
@@ -62,13 +63,9 @@ export interface TarHeader {
 }
 
 /** Unparseable archive bytes; `offset` is the byte offset of the header block in the (decompressed) archive. */
-export class TarSyntaxError extends SyntaxError {
-  readonly offset: number;
-  constructor(message: string, offset: number) {
-    super(`Cannot decode tar: ${message} (header at offset ${offset})`);
-    this.name = 'TarSyntaxError';
-    this.offset = offset;
-  }
+/** A tar archive that cannot be decoded: kiln's one DecodeError, at the offset of the entry's header. */
+export function tarError(reason: string, archiveOffset: number): DecodeError {
+  return new DecodeError('tar', 'archive', archiveOffset, reason);
 }
 
 /** True for the all-zero block that marks the end of an archive. */
@@ -82,14 +79,14 @@ export function isZeroBlock(block: Uint8Array, offset = 0): boolean {
  * @example decodeTarHeader(block, 0).name // "bin/busybox"
  */
 export function decodeTarHeader(bytes: Uint8Array, offset = 0, archiveOffset = offset): TarHeader {
-  if (bytes.length < offset + BLOCK_SIZE) throw new TarSyntaxError('truncated header block', archiveOffset);
+  if (bytes.length < offset + BLOCK_SIZE) throw tarError('truncated header block', archiveOffset);
   const b = bytes.subarray(offset, offset + BLOCK_SIZE);
   verifyChecksum(b, archiveOffset);
   const magic = Buffer.from(b.buffer, b.byteOffset + 257, 6).toString('latin1'); // magic (6) @257
   const format = magic === USTAR_MAGIC ? 'ustar' : magic === GNU_MAGIC ? 'gnu' : 'v7';
   const flag = String.fromCharCode(b[156]!); // typeflag (1) @156
   const type = TYPE_FLAGS[flag];
-  if (type === undefined) throw new TarSyntaxError(`unsupported entry type ${JSON.stringify(flag)}`, archiveOffset);
+  if (type === undefined) throw tarError(`unsupported entry type ${JSON.stringify(flag)}`, archiveOffset);
   let name = text(b, 0, 100); // name (100) @0
   if (format === 'ustar') {
     const prefix = text(b, 345, 155); // prefix (155) @345
@@ -124,7 +121,7 @@ function verifyChecksum(b: Uint8Array, archiveOffset: number): void {
   }
   const stored = numeric(b, 148, 8, 'checksum', archiveOffset);
   if (stored !== unsigned && stored !== signed) {
-    throw new TarSyntaxError(`bad header checksum: stored ${stored}, computed ${unsigned}`, archiveOffset);
+    throw tarError(`bad header checksum: stored ${stored}, computed ${unsigned}`, archiveOffset);
   }
 }
 
@@ -142,11 +139,11 @@ function text(b: Uint8Array, at: number, size: number): string {
 function numeric(b: Uint8Array, at: number, size: number, what: string, archiveOffset: number): number {
   const first = b[at]!;
   if (first & 0x80) {
-    if (first === 0xff) throw new TarSyntaxError(`negative base-256 ${what}`, archiveOffset);
+    if (first === 0xff) throw tarError(`negative base-256 ${what}`, archiveOffset);
     let value = first & 0x7f;
     for (let i = at + 1; i < at + size; i++) {
       value = value * 256 + b[i]!;
-      if (!Number.isSafeInteger(value)) throw new TarSyntaxError(`${what} too large`, archiveOffset);
+      if (!Number.isSafeInteger(value)) throw tarError(`${what} too large`, archiveOffset);
     }
     return value;
   }
@@ -158,8 +155,8 @@ function numeric(b: Uint8Array, at: number, size: number, what: string, archiveO
   }
   s = s.trim();
   if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw new TarSyntaxError(`${what} is not octal: ${JSON.stringify(s)}`, archiveOffset);
+  if (!/^[0-7]+$/.test(s)) throw tarError(`${what} is not octal: ${JSON.stringify(s)}`, archiveOffset);
   const value = parseInt(s, 8);
-  if (!Number.isSafeInteger(value)) throw new TarSyntaxError(`${what} too large`, archiveOffset);
+  if (!Number.isSafeInteger(value)) throw tarError(`${what} too large`, archiveOffset);
   return value;
 }

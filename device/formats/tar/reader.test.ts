@@ -17,7 +17,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TarSyntaxError } from './header.ts';
+import { DecodeError } from '../../contract/decode-error.ts';
 import { readTar, type TarEntry } from './reader.ts';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'kiln-tar-reader-'));
@@ -157,8 +157,8 @@ describe('readTar', () => {
         yield cut;
       })(),
     ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TarSyntaxError);
-    expect((error as Error).message).toBe(`Cannot decode tar: archive ends inside "big.bin" (header at offset ${offset})`);
+    expect(error).toBeInstanceOf(DecodeError);
+    expect((error as Error).message).toBe(`Cannot decode tar archive at 0x${offset.toString(16)}: archive ends inside "big.bin"`);
     // The same while the body is being read: its reader must not take a short body for a whole one.
     const readBody = async (): Promise<unknown> => {
       for await (const e of readTar(
@@ -176,7 +176,7 @@ describe('readTar', () => {
       }
     };
     const whileReading = await readBody();
-    expect((whileReading as Error | undefined)?.message).toBe(`Cannot decode tar: archive ends inside "big.bin" (header at offset ${offset})`);
+    expect((whileReading as Error | undefined)?.message).toBe(`Cannot decode tar archive at 0x${offset.toString(16)}: archive ends inside "big.bin"`);
   });
 
   it('reads an empty archive, with or without end blocks', async () => {

@@ -7,7 +7,7 @@
  * "helpful" path rewriting, errors instead of guesses), and because what a container layer uses of tar —
  * ustar, GNU long names, pax path/size/ids/mtime — fits in a few hundred lines.
  */
-import { BLOCK_SIZE, decodeTarHeader, isZeroBlock, TarSyntaxError, type TarHeader } from './header.ts';
+import { BLOCK_SIZE, decodeTarHeader, isZeroBlock, tarError, type TarHeader } from './header.ts';
 import { decodePaxRecords, PAX_XATTR_PREFIX, paxNumber } from './pax.ts';
 
 export type TarEntryType = 'file' | 'hardlink' | 'symlink' | 'char' | 'block' | 'directory' | 'fifo';
@@ -47,7 +47,7 @@ const MAX_META_BODY = 1 << 20;
 /**
  * Reads the entries of a tar archive from `source`. The archive ends at two zero blocks (or one, or a clean end
  * of input at a block boundary); the rest of `source` is read to its end and ignored, so a hash taken on the way
- * sees every byte. A truncated entry is a `TarSyntaxError`.
+ * sees every byte. A truncated entry is a `DecodeError`.
  * @example for await (const entry of readTar(fs.createReadStream('layer.tar'))) console.log(entry.path)
  */
 export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerator<TarEntry> {
@@ -107,7 +107,7 @@ async function* entries(input: ByteSource): AsyncGenerator<TarEntry> {
       while (remaining > 0) {
         if (!active) throw new Error('tar entry body read after the reader moved on');
         const chunk = await input.readSome(remaining);
-        if (chunk === undefined) throw new TarSyntaxError(`archive ends inside ${JSON.stringify(entryPath)}`, offset);
+        if (chunk === undefined) throw tarError(`archive ends inside ${JSON.stringify(entryPath)}`, offset);
         remaining -= chunk.length;
         yield chunk;
       }
@@ -151,9 +151,9 @@ function xattrsOf(pax: Map<string, string>): Record<string, Uint8Array> {
 }
 
 async function readMeta(input: ByteSource, header: TarHeader, offset: number): Promise<Uint8Array> {
-  if (header.size > MAX_META_BODY) throw new TarSyntaxError(`${header.type} body of ${header.size} bytes is too large`, offset);
+  if (header.size > MAX_META_BODY) throw tarError(`${header.type} body of ${header.size} bytes is too large`, offset);
   const body = await input.readExactly(header.size);
-  if (body === undefined) throw new TarSyntaxError(`archive ends inside a ${header.type} header`, offset);
+  if (body === undefined) throw tarError(`archive ends inside a ${header.type} header`, offset);
   return body;
 }
 
@@ -202,7 +202,7 @@ class ByteSource {
     let have = first.length;
     while (have < n) {
       const more = await this.readSome(n - have);
-      if (more === undefined) throw new TarSyntaxError(`archive ends after ${have} of ${n} bytes`, start);
+      if (more === undefined) throw tarError(`archive ends after ${have} of ${n} bytes`, start);
       out.set(more, have);
       have += more.length;
     }
@@ -213,7 +213,7 @@ class ByteSource {
     while (n > 0) {
       const part = await this.readSome(n);
       if (part === undefined) {
-        throw new TarSyntaxError(path === undefined ? 'archive ends inside a header body' : `archive ends inside ${JSON.stringify(path)}`, offset);
+        throw tarError(path === undefined ? 'archive ends inside a header body' : `archive ends inside ${JSON.stringify(path)}`, offset);
       }
       n -= part.length;
     }

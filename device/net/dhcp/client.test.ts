@@ -133,7 +133,7 @@ describe('DhcpClient: getting a lease', () => {
     t.reply('ACK'); // not in SELECTING
     expect(t.client.state).toBe('selecting');
     t.client.receive(new Uint8Array(10));
-    expect(t.logs).toEqual(['eth0 dhcp: ignored a bad message: Cannot decode DHCP message: 10 bytes, need at least 240']);
+    expect(t.logs).toEqual(['eth0 dhcp: ignored a bad message: Cannot decode DHCP message at 0x0: 10 bytes, need at least 240']);
     t.reply('OFFER');
     expect(t.client.state).toBe('requesting');
   });

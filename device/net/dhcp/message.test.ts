@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DhcpDecodeError, decodeDhcpMessage, encodeDhcpMessage, type DhcpMessage } from './message.ts';
+import { DecodeError } from '../../contract/decode-error.ts';
+import { decodeDhcpMessage, encodeDhcpMessage, type DhcpMessage } from './message.ts';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const bytes = (text: string) => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
@@ -109,20 +110,20 @@ describe('decodeDhcpMessage', () => {
 
   const cases: [string, Uint8Array, string, number][] = [
     ['a short message', dnsmasqOffer.subarray(0, 239), '239 bytes, need at least 240', 0],
-    ['a bad op', Uint8Array.from(dnsmasqOffer, (b, i) => (i === 0 ? 3 : b)), 'op 3 at offset 0, expected 1 or 2', 0],
+    ['a bad op', Uint8Array.from(dnsmasqOffer, (b, i) => (i === 0 ? 3 : b)), 'op 3, expected 1 or 2', 0],
     [
       'a hardware type other than Ethernet',
       Uint8Array.from(dnsmasqOffer, (b, i) => (i === 1 ? 6 : b)),
-      'hardware type 6 length 6 at offset 1, expected Ethernet (1, 6)',
+      'hardware type 6 length 6, expected Ethernet (1, 6)',
       1,
     ],
-    ['a flipped cookie byte', Uint8Array.from(dnsmasqOffer, (b, i) => (i === 237 ? 0x83 : b)), 'bad magic cookie 0x63835363 at offset 236', 236],
+    ['a flipped cookie byte', Uint8Array.from(dnsmasqOffer, (b, i) => (i === 237 ? 0x83 : b)), 'bad magic cookie 0x63835363', 236],
     ['no message type', message(`02 01 06 00`, `3304 00000078 ff`), 'no message type (option 53)', 240],
-    ['an unknown message type', message(`02 01 06 00`, `350109 ff`), 'message type 9 (option 53 at offset 240), expected 1-8', 240],
-    ['an option running past the end', dnsmasqOffer.subarray(0, 247), 'option 54 at offset 243 (4 bytes) runs past the end (247)', 243],
-    ['an option without its length byte', dnsmasqOffer.subarray(0, 250), 'option 51 at offset 249 has no length byte', 249],
-    ['a lease time of 3 bytes', message(`02 01 06 00`, `350102 3303 000078 ff`), 'option 51 at offset 243 has length 3, expected 4', 243],
-    ['a router list of 6 bytes', message(`02 01 06 00`, `350102 0306 0a0002020a00 ff`), 'option 3 at offset 243 has length 6, expected a multiple of 4', 243],
+    ['an unknown message type', message(`02 01 06 00`, `350109 ff`), 'message type 9 (option 53), expected 1-8', 240],
+    ['an option running past the end', dnsmasqOffer.subarray(0, 247), 'option 54 (4 bytes) runs past the end (247)', 243],
+    ['an option without its length byte', dnsmasqOffer.subarray(0, 250), 'option 51 has no length byte', 249],
+    ['a lease time of 3 bytes', message(`02 01 06 00`, `350102 3303 000078 ff`), 'option 51 has length 3, expected 4', 243],
+    ['a router list of 6 bytes', message(`02 01 06 00`, `350102 0306 0a0002020a00 ff`), 'option 3 has length 6, expected a multiple of 4', 243],
     ['no END', message(`02 01 06 00`, `350102`, 243), 'options end without an END option (255)', 243],
   ];
   it.each(cases)('says where it fails on %s', (_, input, text, offset) => {
@@ -132,8 +133,8 @@ describe('decodeDhcpMessage', () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(DhcpDecodeError);
-    expect((error as DhcpDecodeError).message).toBe(`Cannot decode DHCP message: ${text}`);
-    expect((error as DhcpDecodeError).offset).toBe(offset);
+    expect(error).toBeInstanceOf(DecodeError);
+    expect((error as DecodeError).message).toBe(`Cannot decode DHCP message at 0x${offset.toString(16)}: ${text}`);
+    expect((error as DecodeError).offset).toBe(offset);
   });
 });

@@ -7,6 +7,7 @@
  * has met sets it for the few options a client asks for.
  */
 import { formatIPv4, parseIPv4 } from '../../formats/ip.ts';
+import { DecodeError } from '../../contract/decode-error.ts';
 
 export const SERVER_PORT = 67;
 export const CLIENT_PORT = 68;
@@ -80,14 +81,9 @@ export interface DhcpMessage {
   options: DhcpOptions;
 }
 
-/** Unparseable DHCP bytes; `offset` is where in the message the problem is. */
-export class DhcpDecodeError extends SyntaxError {
-  readonly offset: number;
-  constructor(message: string, offset: number) {
-    super(`Cannot decode DHCP message: ${message}`);
-    this.name = 'DhcpDecodeError';
-    this.offset = offset;
-  }
+/** A DHCP message that cannot be decoded: kiln's one DecodeError, offset at the bad field. */
+function dhcpError(reason: string, offset: number): DecodeError {
+  return new DecodeError('DHCP', 'message', offset, reason);
 }
 
 function macBytes(mac: string): Uint8Array {
@@ -156,21 +152,21 @@ export function encodeDhcpMessage(message: DhcpMessage): Uint8Array {
 }
 
 export function decodeDhcpMessage(bytes: Uint8Array): DhcpMessage {
-  if (bytes.length < OPTIONS_OFFSET) throw new DhcpDecodeError(`${bytes.length} bytes, need at least ${OPTIONS_OFFSET}`, 0);
+  if (bytes.length < OPTIONS_OFFSET) throw dhcpError(`${bytes.length} bytes, need at least ${OPTIONS_OFFSET}`, 0);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const op = bytes[0];
-  if (op !== BOOTREQUEST && op !== BOOTREPLY) throw new DhcpDecodeError(`op ${op} at offset 0, expected 1 or 2`, 0);
+  if (op !== BOOTREQUEST && op !== BOOTREPLY) throw dhcpError(`op ${op}, expected 1 or 2`, 0);
   if (bytes[1] !== HTYPE_ETHERNET || bytes[2] !== 6) {
-    throw new DhcpDecodeError(`hardware type ${bytes[1]} length ${bytes[2]} at offset 1, expected Ethernet (1, 6)`, 1);
+    throw dhcpError(`hardware type ${bytes[1]} length ${bytes[2]}, expected Ethernet (1, 6)`, 1);
   }
   const cookie = view.getUint32(HEADER_SIZE);
-  if (cookie !== MAGIC_COOKIE) throw new DhcpDecodeError(`bad magic cookie 0x${cookie.toString(16).padStart(8, '0')} at offset ${HEADER_SIZE}`, HEADER_SIZE);
+  if (cookie !== MAGIC_COOKIE) throw dhcpError(`bad magic cookie 0x${cookie.toString(16).padStart(8, '0')}`, HEADER_SIZE);
   const raw = decodeOptions(bytes);
   const typeData = raw.get(OPT_MESSAGE_TYPE);
-  if (typeData === undefined) throw new DhcpDecodeError('no message type (option 53)', OPTIONS_OFFSET);
+  if (typeData === undefined) throw dhcpError('no message type (option 53)', OPTIONS_OFFSET);
   const type = MESSAGE_TYPES[typeData.data[0]! - 1];
   if (typeData.data.length !== 1 || type === undefined) {
-    throw new DhcpDecodeError(`message type ${typeData.data[0]} (option 53 at offset ${typeData.offset}), expected 1-8`, typeData.offset);
+    throw dhcpError(`message type ${typeData.data[0]} (option 53), expected 1-8`, typeData.offset);
   }
   const ip = (offset: number) => formatIPv4(bytes.subarray(offset, offset + 4));
   return {
@@ -202,10 +198,10 @@ function decodeOptions(bytes: Uint8Array): Map<number, RawOption> {
       offset++;
       continue;
     }
-    if (offset + 1 >= bytes.length) throw new DhcpDecodeError(`option ${code} at offset ${offset} has no length byte`, offset);
+    if (offset + 1 >= bytes.length) throw dhcpError(`option ${code} has no length byte`, offset);
     const length = bytes[offset + 1]!;
     if (offset + 2 + length > bytes.length) {
-      throw new DhcpDecodeError(`option ${code} at offset ${offset} (${length} bytes) runs past the end (${bytes.length})`, offset);
+      throw dhcpError(`option ${code} (${length} bytes) runs past the end (${bytes.length})`, offset);
     }
     // RFC 3396: a repeated option continues the first one.
     const data = bytes.subarray(offset + 2, offset + 2 + length);
@@ -213,7 +209,7 @@ function decodeOptions(bytes: Uint8Array): Map<number, RawOption> {
     options.set(code, previous === undefined ? { offset, data } : { offset: previous.offset, data: Uint8Array.from([...previous.data, ...data]) });
     offset += 2 + length;
   }
-  throw new DhcpDecodeError(`options end without an END option (255)`, bytes.length);
+  throw dhcpError(`options end without an END option (255)`, bytes.length);
 }
 
 function typedOptions(messageType: MessageType, raw: Map<number, RawOption>): DhcpOptions {
@@ -222,7 +218,7 @@ function typedOptions(messageType: MessageType, raw: Map<number, RawOption>): Dh
     const option = raw.get(code);
     if (option === undefined) return undefined;
     if (option.data.length !== size) {
-      throw new DhcpDecodeError(`option ${code} at offset ${option.offset} has length ${option.data.length}, expected ${size}`, option.offset);
+      throw dhcpError(`option ${code} has length ${option.data.length}, expected ${size}`, option.offset);
     }
     return option.data;
   };
@@ -230,7 +226,7 @@ function typedOptions(messageType: MessageType, raw: Map<number, RawOption>): Dh
     const option = raw.get(code);
     if (option === undefined) return undefined;
     if (option.data.length === 0 || option.data.length % 4 !== 0) {
-      throw new DhcpDecodeError(`option ${code} at offset ${option.offset} has length ${option.data.length}, expected a multiple of 4`, option.offset);
+      throw dhcpError(`option ${code} has length ${option.data.length}, expected a multiple of 4`, option.offset);
     }
     const out: string[] = [];
     for (let i = 0; i < option.data.length; i += 4) out.push(formatIPv4(option.data.subarray(i, i + 4)));
