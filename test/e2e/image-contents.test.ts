@@ -12,8 +12,8 @@ import { decodeCpio, type CpioEntry } from '../../src/formats/cpio/index.js';
 import { decodeElf, isElf } from '../../src/formats/elf/index.js';
 import { parseModulesDep } from '../../src/formats/modules/index.js';
 import { decodePe } from '../../src/formats/pe/index.js';
-import { cacheRoot } from '../../src/inputs/cache.js';
 import { kiln } from '../helpers/cli.js';
+import { seedCache } from '../helpers/seed-cache.js';
 
 let work: string;
 let efi: Buffer;
@@ -91,8 +91,7 @@ describe('the UKI of examples/minimal.yml', () => {
   test('a build from scratch in another cache is byte-identical (reproducible)', async () => {
     // Same downloads (hard links, no network), but nothing unpacked, stripped or compressed yet.
     const xdg = path.join(work, 'xdg');
-    execFileSync('mkdir', ['-p', path.join(xdg, 'kiln')]);
-    execFileSync('cp', ['-al', path.join(cacheRoot(), 'blobs'), path.join(xdg, 'kiln', 'blobs')]);
+    seedCache(xdg);
     const again = path.join(work, 'again');
     const r = await kiln(['build', 'examples/minimal.yml', '--out', again, '--profile', 'fast', '-q'], { env: { XDG_CACHE_HOME: xdg } });
     expect(r.code).toBe(0);

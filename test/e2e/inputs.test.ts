@@ -3,13 +3,12 @@
  * The cache is a private copy made of hard links to the user's cache (no download), except for the one file the
  * test corrupts, which is a real copy so the user's cache stays intact.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { cacheRoot } from '../../src/inputs/cache.js';
 import { kiln } from '../helpers/cli.js';
+import { seedCache } from '../helpers/seed-cache.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 let work: string;
@@ -21,8 +20,7 @@ beforeAll(async () => {
   const warm = await kiln(['lock', 'examples/minimal.yml']);
   expect(warm.code).toBe(0);
   cache = path.join(work, 'xdg');
-  execFileSync('mkdir', ['-p', path.join(cache, 'kiln')]);
-  execFileSync('cp', ['-al', path.join(cacheRoot(), 'blobs'), path.join(cache, 'kiln', 'blobs')]);
+  seedCache(cache);
 }, 600_000);
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
