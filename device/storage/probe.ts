@@ -2,7 +2,7 @@
  * What filesystem a partition holds, and its LABEL: the device's own small blkid for the two filesystems kiln
  * writes (ext2/3/4 and FAT). Pure over a `read(offset, length)` function, so it runs on the host against bytes.
  */
-import { decodeExt4Superblock, hasExt4Magic, EXT4_SUPERBLOCK_OFFSET, EXT4_SUPERBLOCK_SIZE } from './ext4.ts';
+import { decodeExt4Superblock, hasExt4Magic, EXT4_SUPERBLOCK_OFFSET, EXT4_SUPERBLOCK_SIZE } from '../contract/fs/ext4-superblock.ts';
 import { decodeFat32Entry, decodeFatBootSector, findFatLabelEntry, looksLikeFat, type FatBootSector } from './vfat.ts';
 import { errorMessage } from '../contract/error-message.ts';
 

@@ -8,19 +8,11 @@ import { copyFile, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { splitBoots, type BootLog } from '../../device/contract/logs/line-format.ts';
+import { decodeExt4Superblock, EXT4_SUPERBLOCK_OFFSET, EXT4_SUPERBLOCK_SIZE, hasExt4Magic } from '../../device/contract/fs/ext4-superblock.ts';
 import { sbinTool } from '../disk/ext4.js';
 import { readGptHead } from '../disk/gpt-head.js';
 import { KilnError } from '../util/errors.js';
 import { exec, lastLine } from '../util/exec.js';
-
-// ext4 superblock, 1024 bytes into the partition.
-const SUPERBLOCK_OFFSET = 1024;
-const SB_MAGIC = 0x38; // s_magic (2)
-const SB_FEATURE_INCOMPAT = 0x60; // s_feature_incompat (4)
-const SB_VOLUME_NAME = 0x78; // s_volume_name (16)
-const EXT4_MAGIC = 0xef53;
-/** The journal holds transactions not yet written to their place (set while mounted, cleared on a clean unmount). */
-const INCOMPAT_RECOVER = 0x4;
 
 export interface Ext4Partition {
   number: number;
@@ -47,15 +39,19 @@ export async function ext4Partitions(disk: string): Promise<Ext4Partition[]> {
     }
     const found: Ext4Partition[] = [];
     for (const p of partitions) {
-      const sb = Buffer.alloc(1024);
-      await file.read(sb, 0, sb.length, p.offsetBytes + SUPERBLOCK_OFFSET);
-      if (sb.readUInt16LE(SB_MAGIC) !== EXT4_MAGIC) continue;
-      const label = sb
-        .subarray(SB_VOLUME_NAME, SB_VOLUME_NAME + 16)
-        .toString('latin1')
-        .replace(/\0.*$/s, '');
-      const needsRecovery = (sb.readUInt32LE(SB_FEATURE_INCOMPAT) & INCOMPAT_RECOVER) !== 0;
-      found.push({ number: p.number, label, offsetBytes: p.offsetBytes, sizeBytes: p.sizeBytes, needsRecovery });
+      // The device's own superblock decoder (device/contract/fs), on the partition's first bytes.
+      const head = Buffer.alloc(EXT4_SUPERBLOCK_OFFSET + EXT4_SUPERBLOCK_SIZE);
+      await file.read(head, 0, head.length, p.offsetBytes);
+      if (!hasExt4Magic(head)) continue;
+      let sb;
+      try {
+        sb = decodeExt4Superblock(head);
+      } catch (err) {
+        throw new KilnError('DISK_CORRUPT', `${disk}: partition ${p.number}: ${(err as Error).message}`, {
+          hint: `Check it with e2fsck -n (the partition starts at byte ${p.offsetBytes}).`,
+        });
+      }
+      found.push({ number: p.number, label: sb.label, offsetBytes: p.offsetBytes, sizeBytes: p.sizeBytes, needsRecovery: sb.needsRecovery });
     }
     return found;
   } finally {

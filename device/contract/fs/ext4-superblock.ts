@@ -4,7 +4,7 @@
  * Field offsets are from the kernel's `struct ext4_super_block` (fs/ext4/ext4.h).
  */
 import { crc32cRaw } from './crc32c.ts';
-import { DecodeError } from '../contract/decode-error.ts';
+import { DecodeError } from '../decode-error.ts';
 
 /** Where the primary superblock starts on the partition, and its size. */
 export const EXT4_SUPERBLOCK_OFFSET = 1024;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { crc32cRaw } from './crc32c.ts';
-import { decodeExt4Superblock, EXT4_SB, hasExt4Magic } from './ext4.ts';
-import { EXT4_DATA_HEAD as GOLDEN } from '../testing/golden-filesystems.ts';
+import { decodeExt4Superblock, EXT4_SB, hasExt4Magic } from './ext4-superblock.ts';
+import { EXT4_DATA_HEAD as GOLDEN } from '../../testing/golden-filesystems.ts';
 
 /** Recomputes the metadata_csum checksum after an edit, so a test reaches the check it means to make. */
 function resign(bytes: Uint8Array): Uint8Array {
