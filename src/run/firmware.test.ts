@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { archSpec } from './arch.js';
-import { findFirmware, prepareFirmware } from './firmware.js';
+import { findFirmware, keptFirmware, prepareFirmware, varsBeside } from './firmware.js';
 import { findQemu } from './qemu-binary.js';
 
 describe('firmware', () => {
@@ -21,6 +21,31 @@ describe('firmware', () => {
       { code, vars },
     ]);
     expect(pair).toEqual({ code, vars });
+  });
+
+  test('a kept variable store is made from the template once, then used as the guest left it', async () => {
+    const pair = { code: path.join(dir, 'CODE.fd'), vars: path.join(dir, 'VARS.fd') };
+    await writeFile(pair.code, 'c');
+    await writeFile(pair.vars, 'template');
+    const kept = varsBeside(path.join(dir, 'state.img'));
+    expect(kept).toBe(path.join(dir, 'state.img.vars'));
+    expect(await keptFirmware(pair, kept)).toEqual({ code: pair.code, vars: kept });
+    expect(await readFile(kept, 'utf8')).toBe('template');
+    await writeFile(kept, 'BootNext'); // what a guest wrote (same size as the template)
+    await keptFirmware(pair, kept);
+    expect(await readFile(kept, 'utf8')).toBe('BootNext');
+    expect(await readFile(pair.vars, 'utf8')).toBe('template'); // the template is never written
+  });
+
+  test('a kept store of another size is refused in one line, and left alone', async () => {
+    const pair = { code: path.join(dir, 'OVMF_CODE_4M.fd'), vars: path.join(dir, 'VARS.fd') };
+    await writeFile(pair.vars, 'template');
+    const kept = path.join(dir, 'state.img.vars');
+    await writeFile(kept, 'short');
+    const err = await keptFirmware(pair, kept).catch((e) => e);
+    expect(err).toMatchObject({ name: 'KilnError', code: 'RUN_VARS' });
+    expect(err.message).toBe(`${kept} is not a UEFI variable store of OVMF_CODE_4M.fd (5 bytes, want 8)`);
+    expect(await readFile(kept, 'utf8')).toBe('short');
   });
 
   test('missing firmware names the Debian package and the apt-get command', async () => {

@@ -45,6 +45,8 @@ export interface RunOptions {
   interactive?: boolean;
   /** Extra virtio-blk disks, in order after the ESP. */
   extraDrives?: DataDrive[];
+  /** Keep the UEFI variable store in this file across runs (created from the firmware's template on first use). @default a fresh copy per run */
+  keepVars?: string;
   /** A virtio-net NIC on QEMU's user network (guest 10.0.2.15 by its DHCP, host reachable as 10.0.2.2). @default true */
   network?: boolean;
   /** Host TCP ports forwarded to the guest (needs `network`). */
@@ -64,6 +66,7 @@ export interface ResolvedRunOptions {
   /** Exactly one of efi and disk is set. */
   efi: string | undefined;
   disk: string | undefined;
+  keepVars: string | undefined;
   arch: Arch;
   memory: string;
   cpus: number;
@@ -126,6 +129,7 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
     stderr: options.stderr,
     interactive: options.interactive ?? false,
     extraDrives: options.extraDrives ?? [],
+    keepVars: options.keepVars,
     network,
     forwards,
   };

@@ -69,6 +69,20 @@ describe.skipIf(!hasQemu)('runImage with QEMU', () => {
     expect(await leftovers()).toEqual([]);
   }, 180_000);
 
+  test('keepVars: OVMF writes its boot variables into the kept store, and the next run boots from that store', async () => {
+    const kept = path.join(tmp!, 'state.img.vars');
+    const bootOrder = Buffer.from('BootOrder', 'utf16le'); // a variable's name as the store holds it
+    const template = await readFile('/usr/share/OVMF/OVMF_VARS_4M.fd').catch(() => readFile('/usr/share/OVMF/OVMF_VARS.fd'));
+    expect(template.includes(bootOrder)).toBe(false);
+    for (const round of [1, 2]) {
+      const { err, options: o } = options({ expect: MENU, timeout: 120, accel: 'tcg', keepVars: kept });
+      expect(await runImage(o), `round ${round}: ${err.text()}`).toMatchObject({ outcome: 'matched', exitCode: 0 });
+      expect((await readFile(kept)).includes(bootOrder), `round ${round}`).toBe(true);
+    }
+    expect((await readFile('/usr/share/OVMF/OVMF_VARS_4M.fd').catch(() => readFile('/usr/share/OVMF/OVMF_VARS.fd'))).equals(template)).toBe(true);
+    expect(await leftovers()).toEqual([]);
+  }, 300_000);
+
   test('a regex that never matches, timeout 20: outcome timeout, exit 124', async () => {
     // A key stops systemd-boot's countdown, so the guest waits forever, as a hung device would.
     const keys = new PassThrough();

@@ -11,7 +11,7 @@ import { archSpec } from './arch.js';
 import { resolveAccel } from './accel.js';
 import { writeBootDisk } from './esp.js';
 import { exitCodeFor } from './exit-codes.js';
-import { findFirmware, prepareFirmware } from './firmware.js';
+import { findFirmware, keptFirmware, prepareFirmware } from './firmware.js';
 import { resolveRunOptions, type RunOptions, type RunResult } from './options.js';
 import { buildQemuArgs } from './qemu-args.js';
 import { findQemu } from './qemu-binary.js';
@@ -49,7 +49,8 @@ export async function runImage(options: RunOptions, signal?: AbortSignal): Promi
     const espDisk = resolved.disk ?? path.join(tmpDir, 'esp.img');
     if (resolved.efi !== undefined) await writeBootDisk(resolved.efi, spec, espDisk);
     const accel = await resolveAccel(resolved.accel, { spec, qemu, firmware: firmwareTemplate, tmpDir, notes: resolved.stderr });
-    const firmware = await prepareFirmware(firmwareTemplate, tmpDir);
+    const firmware =
+      resolved.keepVars === undefined ? await prepareFirmware(firmwareTemplate, tmpDir) : await keptFirmware(firmwareTemplate, resolved.keepVars);
     if (signal?.aborted) {
       return { outcome: 'stopped', exitCode: exitCodeFor('stopped', { expecting: false, stoppedCleanly: true }), consoleTail: '' };
     }

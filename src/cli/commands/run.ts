@@ -12,6 +12,7 @@ import { DISK_IMAGE, diskFromConfig, diskFromImage, type RunDisk } from '../../r
 import { printSummary, profileOption, runBuild, sourceDateEpoch } from './build.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { ARCH_TABLE } from '../../config/arch.js';
+import { varsBeside } from '../../run/firmware.js';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -59,7 +60,10 @@ export function runCommand(io: CliIo, setExitCode: (code: number) => void): Comm
       collectForward,
     )
     .option('--no-network', 'no network card (default: virtio-net on QEMU user networking)')
-    .option('--keep-disk <path>', 'boot the disk at PATH in place: made from the image or config on first use, kept (with the device state) afterwards')
+    .option(
+      '--keep-disk <path>',
+      'boot the disk at PATH in place: made from the image or config on first use, kept (with the device state, and its UEFI variables in PATH.vars) afterwards',
+    )
     .option('-o, --out <dir>', 'when given a config: where to build', 'out')
     .addOption(profileOption().default('fast'))
     .addHelpText(
@@ -167,6 +171,8 @@ Examples:
           const result = await runImage(
             {
               ...(disk === undefined ? { efi } : { disk: disk.path }),
+              // A kept disk keeps its UEFI variables too: BootNext and BootOrder survive as on hardware.
+              ...(keepDisk === undefined ? {} : { keepVars: varsBeside(keepDisk) }),
               arch,
               memory: opts.memory,
               cpus: opts.cpus,
