@@ -14,7 +14,7 @@ import { storageSchema } from './config/storage-schema.ts';
 /** Where the device keeps container images when the config does not say: the default is filled once, on the host. */
 export const DEFAULT_CONTAINER_STORE = '/data/kiln/containers';
 
-/** A TCP port number (a fresh schema each time: zod's describe() returns a copy, but the JSON Schema names each). */
+/** A TCP port number: a new schema for each key that takes one, so no schema instance is shared between keys. */
 const tcpPort = () => z.number().int().min(1).max(65535);
 
 export const deviceSectionsShape = {

@@ -8,9 +8,9 @@ import { FAT32_MIN_SIZE_BYTES, fat32SizeFor, type FatFile } from '../formats/fat
 import { GPT_ALIGNMENT, GPT_TAIL_SECTORS, GptPartitionType, SECTOR_SIZE, resolveGptLayout } from '../formats/gpt/index.js';
 import { KilnError } from '../util/errors.js';
 import type { DiskPlan } from './plan.js';
+import { MiB } from './size.js';
 import { writeDiskImage } from './write.js';
 
-const MiB = 1024 * 1024;
 /** Free space left in a default-sized ESP: a tenth of the files, at least 1 MiB. */
 const ESP_FREE_FRACTION = 0.1;
 const ESP_MIN_FREE_BYTES = MiB;

@@ -5,11 +5,11 @@
  * shell.
  */
 import { open, stat } from 'node:fs/promises';
-import type { Arch } from '../config/schema.js';
+import { ARCHES, type Arch } from '../config/arch.js';
 import { decodeFat32 } from '../formats/fat/index.js';
 import { GptPartitionType } from '../formats/gpt/index.js';
 import { readGptHead } from '../disk/gpt-head.js';
-import { ARCH_TABLE } from '../config/arch.js';
+import { efiPathOnEsp } from '../disk/esp-files.js';
 
 /** The architectures with a boot file on the disk's ESP, x86_64 first; empty when there is no readable ESP. */
 export async function diskBootArches(image: string): Promise<Arch[]> {
@@ -25,7 +25,7 @@ export async function diskBootArches(image: string): Promise<Arch[]> {
         .entries.filter((e) => e.kind === 'file')
         .map((e) => e.path.toUpperCase()),
     );
-    return (['x86_64', 'aarch64'] as const).filter((arch) => files.has(`EFI/BOOT/${ARCH_TABLE[arch].efiName}`));
+    return ARCHES.filter((arch) => files.has(efiPathOnEsp(arch)));
   } catch {
     return [];
   } finally {

@@ -11,8 +11,8 @@ import { print, type CliIo } from '../io.js';
 import { DISK_IMAGE, diskFromConfig, diskFromImage, type RunDisk } from '../../run/boot-disk.js';
 import { printSummary, profileOption, runBuild, sourceDateEpoch } from './build.js';
 import { resolveConfig } from '../../config/resolve.js';
-import { ARCH_TABLE } from '../../config/arch.js';
 import { varsBeside } from '../../run/firmware.js';
+import { efiPathOnEsp } from '../../disk/esp-files.js';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -140,10 +140,7 @@ Examples:
           const bootable = await diskBootArches(disk.path);
           if (wantArch !== undefined && bootable.length > 0 && !bootable.includes(wantArch)) {
             await disk.cleanup();
-            throw new KilnError(
-              'RUN_BAD_OPTION',
-              `--arch ${wantArch}: ${image} boots only ${bootable.join(', ')} (no EFI/BOOT/${ARCH_TABLE[wantArch].efiName} on its ESP)`,
-            );
+            throw new KilnError('RUN_BAD_OPTION', `--arch ${wantArch}: ${image} boots only ${bootable.join(', ')} (no ${efiPathOnEsp(wantArch)} on its ESP)`);
           }
           arch = wantArch ?? bootable[0] ?? 'x86_64';
         } else {

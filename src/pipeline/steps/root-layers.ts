@@ -3,11 +3,10 @@
  * JavaScript packages and their shared libraries) and, when the config needs Debian programs, the tools layer —
  * from the unpacked inputs. Each plan is built (or taken from the cache) by the initramfs step.
  */
-import type { Arch } from '../../config/schema.js';
+import type { Arch, Config } from '../../config/schema.js';
 import { DEVICE_JS_PACKAGES, LIBRARY_PACKAGES } from '../../inputs/catalog.js';
 import type { ResolvedInput, ResolvedInputs } from '../../inputs/resolve.js';
 import { toolsFor } from '../../inputs/tools.js';
-import type { Config } from '../../config/schema.js';
 import { runtimeLibraries, type LayerPlan, type RuntimeSources } from '../../rootfs/layers.js';
 import { toolsLayer } from '../../rootfs/tools-layer.js';
 import { ARCH_TABLE } from '../../config/arch.js';
