@@ -3,11 +3,10 @@
  * boot files (esp-files.ts). OVMF and real firmware boot `EFI/BOOT/BOOTX64.EFI` from it with no boot entries.
  */
 import { createHash } from 'node:crypto';
-import type { Partition } from '../../device/contract/config/storage-schema.ts';
 import { FAT32_MIN_SIZE_BYTES, fat32SizeFor, type FatFile } from '../formats/fat/index.js';
 import { GPT_ALIGNMENT, GPT_TAIL_SECTORS, GptPartitionType, SECTOR_SIZE, resolveGptLayout } from '../formats/gpt/index.js';
 import { KilnError } from '../util/errors.js';
-import type { DiskPlan } from './plan.js';
+import { espPartition, type DiskPlan } from './plan.js';
 import { MiB } from './size.js';
 import { writeDiskImage } from './write.js';
 
@@ -63,7 +62,7 @@ export function layoutEspDisk(files: readonly FatFile[], options: EspDiskOptions
     diskSizeBytes: options.sizeBytes,
     partitions: [{ type: GptPartitionType.efiSystem, name: ESP_PARTITION_NAME, sizeBytes: espSize }],
   });
-  const partition: Partition = { label, filesystem: 'vfat', size: `${espSize / MiB}M`, esp: true, options: [], required: true, fsck: false };
+  const partition = espPartition(label, `${espSize / MiB}M`);
   return {
     diskSizeBytes: layout.diskSizeBytes,
     partitions: [

@@ -16,10 +16,15 @@ const DEFAULT_REST_MIN_BYTES = 256 * MiB;
 /** mkfs.ext4 refuses smaller; a journal alone takes 1 MiB of a tiny filesystem. */
 export const EXT4_MIN_BYTES = 2 * MiB;
 
+/** An EFI System Partition as the storage schema describes one, with the schema's defaults. */
+export function espPartition(label: string, size: string): Partition {
+  return { label, filesystem: 'vfat', size, esp: true, options: [], required: true, fsck: false };
+}
+
 /** The layout `kiln disk` uses for a config without a storage section: just the ESP. */
 export const DEFAULT_STORAGE: Storage = {
   waitSeconds: 10,
-  partitions: [{ label: 'ESP', filesystem: 'vfat', size: '64M', esp: true, options: [], required: true, fsck: false }],
+  partitions: [espPartition('ESP', '64M')],
 };
 
 /**

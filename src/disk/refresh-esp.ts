@@ -8,6 +8,7 @@ import { GptPartitionType, type GptPartition } from '../formats/gpt/index.js';
 import { readGptHead } from './gpt-head.js';
 import { KilnError } from '../util/errors.js';
 import { MiB } from './size.js';
+import { espPartition } from './plan.js';
 import { rewriteFatPartition } from './write.js';
 
 /**
@@ -31,7 +32,7 @@ export async function refreshEsp(image: string, files: readonly FatFile[], label
   if (esp === undefined) throw new KilnError('DISK_NOT_KILN', `${image}: its GPT has no EFI System Partition to put the new build on`);
   const planned = {
     index: esp.number - 1,
-    partition: { label, filesystem: 'vfat' as const, size: `${esp.sizeBytes / MiB}M`, esp: true, options: [], required: true, fsck: false },
+    partition: espPartition(label, `${esp.sizeBytes / MiB}M`),
     offsetBytes: esp.offsetBytes,
     sizeBytes: esp.sizeBytes,
     configName: image,
