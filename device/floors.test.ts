@@ -24,6 +24,7 @@ export const FLOORS: Readonly<Record<string, number>> = {
   containers: 3,
   api: 3,
   update: 3, // firmware updates (device/update/README.md)
+  watchdog: 3, // arms and pets the hardware watchdog
   init: 4, // PID 1: wires the stages in order
   commands: 4, // kiln's commands on the device (kiln-status, kiln-reload)
 };

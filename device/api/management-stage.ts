@@ -9,6 +9,7 @@ import type { StageContext } from '../base/context.ts';
 import type { ContainerControl } from '../containers/stage.ts';
 import { statusDocument } from './stage.ts';
 import { startManagementServer, type DeviceControl } from './management.ts';
+import type { UpdateHandle } from '../update/stage.ts';
 
 export const API_SOCKET = '/run/kiln/api.sock';
 
@@ -20,9 +21,10 @@ export function memoryFigures(meminfo: string): { initRssBytes: number; systemUs
   return { initRssBytes: process.memoryUsage().rss, systemUsedBytes: kib('MemTotal') - kib('MemAvailable'), systemTotalBytes: kib('MemTotal') };
 }
 
-export async function apiStage(ctx: ApiContext, containers: ContainerControl, socket = API_SOCKET): Promise<string> {
+export async function apiStage(ctx: ApiContext, containers: ContainerControl, socket = API_SOCKET, update?: UpdateHandle): Promise<string> {
   const device: DeviceControl = {
     ...containers,
+    ...(update === undefined ? {} : { update }),
     // The read-only status document (stage.ts), plus what only an authenticated caller sees.
     status: () => {
       const { api, ...visible } = ctx.settings();
@@ -34,6 +36,7 @@ export async function apiStage(ctx: ApiContext, containers: ContainerControl, so
         // The settings in effect (primary ⊕ secondary), without the token.
         config: { secondary: ctx.config.secondary?.path ?? null, apiToken: api !== undefined, settings: visible },
         containers: containers.containers().map((c) => ({ name: c.name, state: c.state })),
+        ...(update === undefined ? {} : { update: update.status() }),
       };
     },
     reload: () => process.kill(process.pid, 'SIGHUP'),

@@ -8,11 +8,17 @@
  *   POST /v1/containers/<name>/start|stop|restart
  *   GET  /v1/containers/<name>/logs[?follow=1&tail=N]   text; with follow, new lines until the client goes
  *   POST /v1/reload | /v1/reboot | /v1/poweroff
+ *   GET  /v1/update                         slots, versions, booted, committed, pending, last result (UpdateStatus)
+ *   POST /v1/update[?force=1&reboot=0]      body: the UEFI executable; X-Kiln-Statement and X-Kiln-Signature:
+ *                                           the signed statement (device/contract/update/statement.ts), base64
  * The routes are bound to the device through `DeviceControl`, so they are tested on the host with a fake one.
  */
 import * as http from 'node:http';
 import { bearerMatches } from './token.ts';
 import { errorMessage } from '../contract/error-message.ts';
+import type { UpdateStatus } from '../contract/update/status.ts';
+import { UpdateRefused } from '../update/install.ts';
+import type { InstallRequest } from '../update/stage.ts';
 
 export interface ContainerView {
   name: string;
@@ -41,6 +47,11 @@ export interface DeviceControl {
   reload(): void;
   reboot(): void;
   poweroff(): void;
+  /** Firmware updates (device/update); absent: the routes answer 503. */
+  update?: {
+    status(): UpdateStatus;
+    install(request: InstallRequest): Promise<{ slot: string; statement: { version: string; buildId: string }; rebooting: boolean }>;
+  };
 }
 
 function send(response: http.ServerResponse, status: number, body: unknown): void {
@@ -49,7 +60,8 @@ function send(response: http.ServerResponse, status: number, body: unknown): voi
   response.end(text);
 }
 
-const ROUTES = 'GET /v1/status, GET /v1/containers[/<name>[/logs]], POST /v1/containers/<name>/{start,stop,restart}, POST /v1/{reload,reboot,poweroff}';
+const ROUTES =
+  'GET /v1/status, GET /v1/containers[/<name>[/logs]], POST /v1/containers/<name>/{start,stop,restart}, POST /v1/{reload,reboot,poweroff}, GET|POST /v1/update';
 
 export async function handleManagement(
   device: DeviceControl,
@@ -76,6 +88,7 @@ export async function handleManagement(
       response.once('finish', () => device[parts[1] as 'reload' | 'reboot' | 'poweroff']());
       return;
     }
+    if (parts[1] === 'update' && parts.length === 2) return await updateRoute(device, request, response, url, method);
     if (parts[1] !== 'containers') return notFound();
     if (method === 'GET' && parts.length === 2) return send(response, 200, device.containers());
     const name = parts[2]!;
@@ -111,6 +124,39 @@ export async function handleManagement(
     return notFound();
   } catch (error) {
     send(response, 500, { error: errorMessage(error) });
+  }
+}
+
+async function updateRoute(device: DeviceControl, request: http.IncomingMessage, response: http.ServerResponse, url: URL, method: string): Promise<void> {
+  if (device.update === undefined) return send(response, 503, { error: 'this firmware has no update support' });
+  if (method === 'GET') return send(response, 200, device.update.status());
+  if (method !== 'POST') return send(response, 405, { error: `no ${method} /v1/update; GET for the status, POST to install` });
+  const header = (name: string): Uint8Array | undefined => {
+    const value = request.headers[name];
+    return typeof value === 'string' && value !== '' ? new Uint8Array(Buffer.from(value, 'base64')) : undefined;
+  };
+  const statement = header('x-kiln-statement');
+  const signature = header('x-kiln-signature');
+  const refuse = (status: number, error: string) => {
+    // The rest of the body is read and dropped, so the client sees this answer rather than a reset connection.
+    send(response, status, { error });
+    request.resume();
+  };
+  if (statement === undefined || signature === undefined) {
+    return refuse(400, 'an update needs X-Kiln-Statement and X-Kiln-Signature headers (kiln update sends them; an unsigned firmware is refused)');
+  }
+  try {
+    const done = await device.update.install({
+      statement,
+      signature,
+      payload: request,
+      force: url.searchParams.get('force') === '1',
+      reboot: url.searchParams.get('reboot') !== '0',
+    });
+    send(response, 200, { installed: done.slot, version: done.statement.version, buildId: done.statement.buildId, rebooting: done.rebooting });
+  } catch (error) {
+    if (error instanceof UpdateRefused) return refuse(error.status, error.message);
+    refuse(500, errorMessage(error));
   }
 }
 

@@ -19,6 +19,11 @@ describe('mergeSettings (primary ⊕ secondary)', () => {
     expect(mergeSettings({ hostname: 'gw', network, time: { servers: ['pool.ntp.org'] } }, secondary)).toEqual(secondary);
   });
 
+  it('carries the firmware pull settings, which only the secondary has', () => {
+    const update = { source: 'registry.example/fleet/gw:stable', interval: 600, window: { start: '02:00', end: '04:00' } };
+    expect(mergeSettings({ hostname: 'gw' }, { update }).update).toEqual(update);
+  });
+
   it('merges sysctl by setting name, the secondary winning', () => {
     const merged = mergeSettings({ hostname: 'gw', sysctl: { 'vm.swappiness': 60, 'net.ipv4.ip_forward': true } }, { sysctl: { 'vm.swappiness': 10 } });
     expect(merged.sysctl).toEqual({ 'vm.swappiness': 10, 'net.ipv4.ip_forward': true });

@@ -16,6 +16,7 @@ export function mergeSettings(primary: DeviceSettings, secondary: Secondary): De
   if (secondary.api !== undefined) merged.api = secondary.api;
   if (secondary.containers !== undefined) merged.containers = secondary.containers;
   if (secondary.registries !== undefined) merged.registries = secondary.registries;
+  if (secondary.update !== undefined) merged.update = secondary.update;
   return merged;
 }
 

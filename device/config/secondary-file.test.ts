@@ -23,7 +23,7 @@ describe('the secondary file at boot', () => {
     expect(data.events).toEqual([`replace ${PATH}`]);
     const written = data.files.get(PATH)!;
     expect(written).toBe(defaultSecondaryText('gw', fallback));
-    expect(written).toMatch(/^# Secondary config of gw: .*\n# It may set: hostname, network, time, sysctl, log, api, containers, registries\. /);
+    expect(written).toMatch(/^# Secondary config of gw: .*\n# It may set: hostname, network, time, sysctl, log, api, containers, registries, update\. /);
     // What it writes is valid, and says the same as the default.
     expect(validateSecondary(PATH, written)).toEqual({ ok: true, secondary: fallback });
     expect(console()).toBe('');
@@ -46,7 +46,7 @@ describe('the secondary file at boot', () => {
     const { load, console } = setup({ [PATH]: 'hostname: gw_7\nstorage: {}\n', [GOOD]: 'hostname: gw-6\n' });
     expect(load()).toEqual({ secondary: { hostname: 'gw-6' }, source: 'last known good' });
     expect(console()).toBe(
-      `kiln: secondary: ${PATH}:2:1: storage: "storage" may only be set in the primary config (the secondary may set: hostname, network, time, sysctl, log, api, containers, registries)\n` +
+      `kiln: secondary: ${PATH}:2:1: storage: "storage" may only be set in the primary config (the secondary may set: hostname, network, time, sysctl, log, api, containers, registries, update)\n` +
         `kiln: secondary: ${PATH}:1:11: hostname: expected a hostname of letters, digits and "-" (at most 63), found "gw_7"; using the last known good copy ${GOOD}\n`,
     );
   });

@@ -107,7 +107,7 @@ describe('SIGHUP reload', () => {
     expect(ctx.settings()).toBe(before);
     expect(data.files.get(`${PATH}.last-good`)).toBe('hostname: gw-7\nsysctl:\n  vm.swappiness: 10\n');
     expect(console()).toBe(
-      `kiln: reload: ${PATH}:2:1: kernel: "kernel" may only be set in the primary config (the secondary may set: hostname, network, time, sysctl, log, api, containers, registries)\n` +
+      `kiln: reload: ${PATH}:2:1: kernel: "kernel" may only be set in the primary config (the secondary may set: hostname, network, time, sysctl, log, api, containers, registries, update)\n` +
         'kiln: reload: nothing changed; the settings in effect stay\n',
     );
   });

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { parseImageRef } from '../contract/oci/image-ref.ts';
+import { parseImageRef, type RegistryRef } from '../contract/oci/image-ref.ts';
 import { REF_NAME_ANNOTATION } from './image-store.ts';
 import { describeFetchError } from '../contract/oci/fetch-error.ts';
 import { MANIFEST_ACCEPT, OCI_MANIFEST } from '../contract/oci/media-types.ts';
@@ -66,6 +66,35 @@ function blobFile(layout: string, digest: string): string {
   return path.join(layout, 'blobs', algorithm, hex);
 }
 
+/**
+ * Where the device reaches a reference's registry: the mirror `registries` names for its host[:port] as the
+ * reference writes it, else the registry itself. The one mirror rule of the device's pulls (images and firmware).
+ */
+export function registryOrigin(ref: RegistryRef, mirrors: Readonly<Record<string, string>> | undefined): string {
+  const host = ref.name.slice(0, ref.name.indexOf('/'));
+  return (mirrors?.[host] ?? ref.origin).replace(/\/+$/, '');
+}
+
+/** A distribution failure in the device's words ("registry … is unreachable (ECONNREFUSED)"), for its log lines. */
+export function describeRegistryFailure(origin: string, f: DistributionFailure, suffix: string): string {
+  switch (f.kind) {
+    case 'unreachable':
+      return `registry ${origin} is unreachable (${describeFetchError(f.cause)})`;
+    case 'status':
+      return `${origin} answered HTTP ${f.status} for ${suffix.replace('/', ' ')}`;
+    case 'challenge':
+    case 'insecure-realm':
+      return `${origin} requires authentication kiln does not do (HTTP 401)`;
+    case 'realm':
+      return `${origin} sent an unusable token realm "${f.realm}"`;
+    case 'token-unreachable':
+      return `token server ${f.tokenOrigin} is unreachable (${describeFetchError(f.cause)})`;
+    case 'token-refused':
+    case 'token-missing':
+      return `${f.tokenOrigin} gave no anonymous token (HTTP ${f.status})`;
+  }
+}
+
 /** Pulls in progress by store and digest: two containers of one image share one pull. */
 const inflight = new Map<string, Promise<PullResult>>();
 
@@ -82,8 +111,7 @@ export function pullImage(o: PullOptions): Promise<PullResult> {
 async function pullOnce(o: PullOptions): Promise<PullResult> {
   const ref = parseImageRef(o.image);
   if (ref.transport !== 'registry') throw new PullError(`image "${o.image}" is not in a registry: only kiln disk can put it in the store`);
-  const host = ref.name.slice(0, ref.name.indexOf('/'));
-  const origin = (o.mirrors?.[host] ?? ref.origin).replace(/\/+$/, '');
+  const origin = registryOrigin(ref, o.mirrors);
   const client = new RegistryClient(o.image, origin, ref.repository);
   const result: PullResult = { origin, blobs: 0, bytes: 0 };
 
@@ -192,26 +220,7 @@ class RegistryClient {
       return await this.client.get(suffix, accept, timeout ? AbortSignal.timeout(REQUEST_TIMEOUT_MS) : undefined);
     } catch (error) {
       if (!(error instanceof DistributionError)) throw error;
-      throw new PullError(`image "${this.image}": ${this.describe(error.failure, suffix)}`);
-    }
-  }
-
-  private describe(f: DistributionFailure, suffix: string): string {
-    switch (f.kind) {
-      case 'unreachable':
-        return `registry ${this.origin} is unreachable (${describeFetchError(f.cause)})`;
-      case 'status':
-        return `${this.origin} answered HTTP ${f.status} for ${suffix.replace('/', ' ')}`;
-      case 'challenge':
-      case 'insecure-realm':
-        return `${this.origin} requires authentication kiln does not do (HTTP 401)`;
-      case 'realm':
-        return `${this.origin} sent an unusable token realm "${f.realm}"`;
-      case 'token-unreachable':
-        return `token server ${f.tokenOrigin} is unreachable (${describeFetchError(f.cause)})`;
-      case 'token-refused':
-      case 'token-missing':
-        return `${f.tokenOrigin} gave no anonymous token (HTTP ${f.status})`;
+      throw new PullError(`image "${this.image}": ${describeRegistryFailure(this.origin, error.failure, suffix)}`);
     }
   }
 }

@@ -5,6 +5,7 @@ const valid = {
   name: 'demo',
   hostname: 'demo-1',
   kilnVersion: '0.1.0',
+  version: '1.2.0',
   buildId: 'abc',
   arch: 'x86_64',
   modules: [{ name: 'evdev', path: '/lib/modules/6.1.0/kernel/drivers/input/evdev.ko' }],
@@ -13,6 +14,10 @@ const valid = {
 describe('parseBootConfig', () => {
   it('accepts what the build writes', () => {
     expect(parseBootConfig(JSON.stringify(valid))).toEqual({ ...valid, debug: false });
+  });
+  it('reads an image from before versions as 0.0.0, which every versioned update is newer than', () => {
+    const { version: _, ...old } = valid;
+    expect(parseBootConfig(JSON.stringify(old)).version).toBe('0.0.0');
   });
   it('names the key path of a wrong shape', () => {
     expect(() => parseBootConfig(JSON.stringify({ ...valid, modules: [{ name: 'x' }] }))).toThrow('/etc/kiln/boot.json: modules[0].path must be a string');

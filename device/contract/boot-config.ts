@@ -6,6 +6,7 @@
 import type { Network, Time } from './config/secondary-schema.ts';
 import type { DeviceSections } from './device-sections.ts';
 import type { ContainerConfig, ContainerOverride } from './config/containers-schema.ts';
+import type { UpdatePull } from './config/update-pull-schema.ts';
 import { parseBootPrograms, type BootProgram } from './programs/boot-programs.ts';
 
 export const BOOT_CONFIG_PATH = '/etc/kiln/boot.json';
@@ -23,6 +24,8 @@ export interface DeviceSettings {
   containers?: Record<string, ContainerOverride>;
   /** Registry host[:port] → the mirror the device pulls from (secondary config only). */
   registries?: Record<string, { mirror: string }>;
+  /** Where the device pulls its firmware from, how often, and when it may reboot into it (secondary config only). */
+  update?: UpdatePull;
 }
 
 /**
@@ -38,8 +41,10 @@ export const DEVICE_SECTIONS: { readonly [K in keyof DeviceSections]-?: 'flag' |
   sysctl: 'object',
   log: 'object',
   logs: 'object',
+  update: 'object',
   statusPort: 'port',
   apiPort: 'port',
+  watchdog: 'object',
 };
 
 export type { DeviceSections };
@@ -60,6 +65,8 @@ export interface BootConfig extends DeviceSections {
   name: string;
   hostname: string;
   kilnVersion: string;
+  /** The config's `version` (dotted numbers). */
+  version: string;
   buildId: string;
   arch: 'x86_64' | 'aarch64';
   /** In load order: dependencies first. */
@@ -89,6 +96,8 @@ export function parseBootConfig(json: string): BootConfig {
     name: text(record.name, 'name'),
     hostname: text(record.hostname, 'hostname'),
     kilnVersion: text(record.kilnVersion, 'kilnVersion'),
+    // Images built before versions existed carry none: they are "0.0.0", which every versioned update is newer than.
+    version: record.version === undefined ? '0.0.0' : text(record.version, 'version'),
     buildId: text(record.buildId, 'buildId'),
     arch,
     modules,

@@ -10,6 +10,8 @@
 import { z } from 'zod';
 import { logSchema, networkSchema, secondarySchema, sysctlSchema, timeSchema } from './config/secondary-schema.ts';
 import { storageSchema } from './config/storage-schema.ts';
+import { watchdogSchema } from './config/watchdog-schema.ts';
+import { updateSchema } from './config/update-schema.ts';
 
 /** Where the device keeps container images when the config does not say: the default is filled once, on the host. */
 export const DEFAULT_CONTAINER_STORE = '/data/kiln/containers';
@@ -46,6 +48,9 @@ export const deviceSectionsShape = {
     .strict()
     .optional()
     .describe('Persist the init log and the kernel log to this folder, with size-capped rotation.'),
+  update: updateSchema
+    .optional()
+    .describe('Firmware updates in the field: two boot slots, tried once with BootNext, committed when healthy, rolled back otherwise. @default off'),
   statusPort: tcpPort()
     .optional()
     .describe(
@@ -55,6 +60,11 @@ export const deviceSectionsShape = {
     .optional()
     .describe(
       'TCP port of the management API (status, containers, logs, reload, reboot), with the bearer token the secondary config provisions (api.token); without a token there is no TCP listener. The API is always on the unix socket /run/kiln/api.sock. @default off',
+    ),
+  watchdog: watchdogSchema
+    .optional()
+    .describe(
+      'A hardware watchdog the init arms at boot and pets from its event loop: when the init (or the kernel) hangs, the pets stop and the hardware resets the machine after `timeoutSeconds`. A clean shutdown disarms it. @default off',
     ),
 };
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BootStageError, InjectedCrash, runStages, type Stage } from './boot.ts';
 import { createLog } from '../base/log.ts';
 
-function setup(crash?: string) {
+function setup(crash?: string, hangAt?: string) {
   let console = '';
   let clock = 0;
   const log = createLog((text) => (console += text));
@@ -16,7 +16,9 @@ function setup(crash?: string) {
       return run();
     },
   });
-  const deps = { log, now: () => clock, crashAt: () => crash };
+  // The real hang never returns; this one notes when it came and what the console said by then.
+  const hang = (name: string) => void ran.push(`hang ${name} after: ${console.trim().split('\n').at(-1)}`);
+  const deps = { log, now: () => clock, crashAt: () => crash, hangAt: () => hangAt, hang };
   return { stage, deps, ran, console: () => console };
 }
 
@@ -58,5 +60,23 @@ describe('runStages', () => {
     expect(ran).toEqual(['hostname']);
     expect((error as Error).message).toBe('boot stage hostname failed: kiln.crash=hostname on the kernel command line');
     expect((error as Error).cause).toBeInstanceOf(InjectedCrash);
+  });
+  it('hangs at the end of the stage kiln.hang= names, after its line', async () => {
+    const { stage, deps, ran } = setup(undefined, 'hostname');
+    await runStages([stage('config', true), stage('hostname', false, () => 'gw'), stage('network', false)], deps);
+    expect(ran).toEqual(['config', 'hostname', 'hang hostname after: kiln: hostname: gw (5 ms)', 'network']);
+  });
+  it('hangs at a named stage that failed too, after its warning', async () => {
+    const failing = () => {
+      throw new Error('no such device');
+    };
+    const { stage, deps, ran } = setup(undefined, 'power-button');
+    await runStages([stage('power-button', false, failing), stage('reaper', true)], deps);
+    expect(ran).toEqual(['power-button', 'hang power-button after: kiln: power-button failed (5 ms): no such device', 'reaper']);
+  });
+  it('does not hang without kiln.hang=, nor at a stage it does not name', async () => {
+    const { stage, deps, ran } = setup(undefined, 'ready');
+    await runStages([stage('config', true), stage('hostname', false)], deps);
+    expect(ran).toEqual(['config', 'hostname']);
   });
 });

@@ -3,10 +3,12 @@
  *
  * A required stage that fails stops the boot (the caller's crash path takes over); an optional one is logged as a
  * warning and the boot goes on. `kiln.crash=<stage>` makes the named stage fail after its work is done, whether
- * required or not, to exercise the crash path on a real device.
+ * required or not, to exercise the crash path on a real device; `kiln.hang=<stage>` blocks the event loop after the
+ * stage's line, succeeded or not, to exercise the watchdog.
  */
 import type { Log } from '../base/log.ts';
 import { errorMessage } from '../contract/error-message.ts';
+import { blockEventLoop } from './hang.ts';
 
 export interface Stage {
   name: string;
@@ -38,6 +40,10 @@ export interface RunnerDeps {
   now: () => number;
   /** The stage `kiln.crash=` names; asked after each stage, since the command line is unreadable before /proc. */
   crashAt: () => string | undefined;
+  /** The stage `kiln.hang=` names; asked after each stage like `crashAt`. */
+  hangAt?: () => string | undefined;
+  /** Blocks the event loop for good. @default blockEventLoop (tests pass one that returns) */
+  hang?: (stage: string) => void;
 }
 
 export interface StageResult {
@@ -63,11 +69,17 @@ export async function runStages(stages: readonly Stage[], deps: RunnerDeps): Pro
       if (stage.required || error instanceof InjectedCrash) throw new BootStageError(stage.name, error);
       deps.log.warn(`${stage.name} failed (${formatMs(ms)}): ${errorMessage(error)}`);
       results.push({ name: stage.name, ok: false, ms });
+      hangIfAsked(stage.name, deps);
       continue;
     }
     const ms = deps.now() - started;
     deps.log.info(`${stage.name}: ${detail === undefined || detail === '' ? 'ok' : detail} (${formatMs(ms)})`);
     results.push({ name: stage.name, ok: true, ms });
+    hangIfAsked(stage.name, deps);
   }
   return results;
+}
+
+function hangIfAsked(stage: string, deps: RunnerDeps): void {
+  if (deps.hangAt?.() === stage) (deps.hang ?? ((name) => blockEventLoop(deps.log, name)))(stage);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crashStage, kilnOptions, splitCmdline } from './cmdline.ts';
+import { crashStage, hangStage, kilnOptions, splitCmdline } from './cmdline.ts';
 
 describe('splitCmdline', () => {
   it('splits on whitespace and drops quotes like the kernel', () => {
@@ -30,5 +30,17 @@ describe('crashStage', () => {
   it('is undefined when absent or empty', () => {
     expect(crashStage(kilnOptions('panic=-1'))).toBeUndefined();
     expect(crashStage(kilnOptions('kiln.crash='))).toBeUndefined();
+  });
+});
+
+describe('hangStage', () => {
+  it('names the stage from kiln.hang=, beside kiln.crash=', () => {
+    const options = kilnOptions('panic=-1 kiln.hang=ready kiln.crash=modules');
+    expect(hangStage(options)).toBe('ready');
+    expect(crashStage(options)).toBe('modules');
+  });
+  it('is undefined when absent or empty', () => {
+    expect(hangStage(kilnOptions('kiln.crash=ready'))).toBeUndefined();
+    expect(hangStage(kilnOptions('kiln.hang='))).toBeUndefined();
   });
 });

@@ -8,6 +8,8 @@
  * - `kiln.crash=<stage>`: diagnostics. The init throws at the end of that boot stage (see `boot.ts` for the
  *   names), or `kiln.crash=ready` from a timer after the ready line, so the crash path (cause on the console,
  *   sync, reboot) can be tested end to end on a real boot.
+ * - `kiln.hang=<stage>`: diagnostics. The init blocks its own event loop at the end of that stage (or from a timer
+ *   after the ready line with `ready`), so a test can show that the hardware watchdog resets a hung device.
  */
 
 /** Words of the command line, quotes removed, in order. */
@@ -47,6 +49,15 @@ export function kilnOptions(text: string): Map<string, string> {
 
 /** The stage named by `kiln.crash=`, if any. */
 export function crashStage(options: Map<string, string>): string | undefined {
-  const stage = options.get('crash');
+  return stageOption(options, 'crash');
+}
+
+/** The stage named by `kiln.hang=`, if any. */
+export function hangStage(options: Map<string, string>): string | undefined {
+  return stageOption(options, 'hang');
+}
+
+function stageOption(options: Map<string, string>, key: string): string | undefined {
+  const stage = options.get(key);
   return stage === undefined || stage === '' ? undefined : stage;
 }

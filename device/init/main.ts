@@ -15,6 +15,9 @@ import { createLog } from '../base/log.ts';
 import { watchPowerButtons } from './power-button.ts';
 import { isOwnChild } from '../base/reaper.ts';
 import { startInit } from './start.ts';
+import { nodeEfiVars } from '../sys/efivars.ts';
+import { nodeSlotFiles } from '../sys/slot-files.ts';
+import { readBlock } from '../sys/block.ts';
 
 const startedAt = performance.now();
 
@@ -52,6 +55,7 @@ try {
     ownChild: isOwnChild,
     fatal,
     defer: (fn) => void setTimeout(fn, 0),
+    update: { efivars: nodeEfiVars(), slotFiles: nodeSlotFiles, readBlock, isoNow: () => new Date().toISOString() },
   }).catch(fatal);
 } catch (error) {
   fatal(error);

@@ -31,6 +31,8 @@ export const SIGNAL_REQUESTS: Readonly<Record<string, ShutdownRequest>> = {
 };
 
 export const POWER_BUTTON_REQUEST: ShutdownRequest = { reason: 'power button', action: 'poweroff' };
+/** A firmware update: into the new firmware (BootNext), or back to the committed one after a failed health gate. */
+export const UPDATE_REBOOT: ShutdownRequest = { reason: 'firmware update', action: 'reboot' };
 
 export interface ShutdownDeps {
   libc: Libc;

@@ -163,8 +163,23 @@ describe('startInit', () => {
     const { deps, console } = setup('kiln.crash=mount');
     handle = await startInit(deps);
     expect(console()).toContain(
-      'kiln: kiln.crash=mount names no stage; known: mounts, kmsg, ctrl-alt-del, config, modules, storage, secondary, logs, sysctl, hostname, network, time, status, programs, containers, api, power-button, reaper, ready\n',
+      'kiln: kiln.crash=mount names no stage; known: mounts, kmsg, ctrl-alt-del, config, modules, watchdog, storage, secondary, logs, update, sysctl, hostname, network, time, status, programs, containers, api, power-button, reaper, ready\n',
     );
+  });
+
+  it('kiln.hang=ready blocks the event loop from a timer, after the ready line', async () => {
+    const { deps, deferred, console } = setup('kiln.hang=ready');
+    handle = await startInit(deps);
+    expect(console()).toContain('kiln: ready in 8120 ms\n');
+    expect(console()).not.toContain('kiln.hang'); // said by the timer, which this test never runs: it would spin for good
+    expect(deferred).toHaveLength(1);
+  });
+
+  it('warns about a kiln.hang= value that names no stage', async () => {
+    const { deps, deferred, console } = setup('kiln.hang=watchdgo');
+    handle = await startInit(deps);
+    expect(console()).toMatch(/kiln: kiln\.hang=watchdgo names no stage; known: .*watchdog.*, ready\n/);
+    expect(deferred).toEqual([]);
   });
 
   it('stops the boot when a required mount fails', async () => {

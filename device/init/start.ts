@@ -19,18 +19,22 @@ import { apiStage } from '../api/management-stage.ts';
 import type { NetSys } from '../sys/net.ts';
 import type { Clock } from '../sys/clock.ts';
 import { runStages, type Stage } from './boot.ts';
-import { crashStage, kilnOptions, splitCmdline } from './cmdline.ts';
+import { crashStage, hangStage, kilnOptions, splitCmdline } from './cmdline.ts';
+import { blockEventLoop } from './hang.ts';
 import { attachKernelLog } from './kmsg.ts';
 import type { Log } from '../base/log.ts';
 import { loadModules, summarizeModules } from './modules.ts';
 import { mountAll } from './mounts.ts';
 import { findPowerButtons } from './power-button.ts';
 import { startReaper, type Reaper } from '../base/reaper.ts';
-import { POWER_BUTTON_REQUEST, SIGNAL_REQUESTS, shutdown, type ShutdownRequest } from './shutdown.ts';
+import { POWER_BUTTON_REQUEST, SIGNAL_REQUESTS, UPDATE_REBOOT, shutdown, type ShutdownRequest } from './shutdown.ts';
 import { parseUptimeMs, readyMessage } from '../base/uptime.ts';
 import { errorMessage } from '../contract/error-message.ts';
 import { nodeDataFs, type DataFs } from '../sys/data-fs.ts';
 import { lazySched, type Sched } from '../sys/sched.ts';
+import { watchdogStage } from '../watchdog/stage.ts';
+import { updateStage, type UpdateHandle, type UpdateSys } from '../update/stage.ts';
+import { startPolling } from '../update/pull.ts';
 
 export interface InitDeps {
   libc: Libc;
@@ -58,6 +62,8 @@ export interface InitDeps {
   data?: DataFs;
   /** Scheduling syscalls. @default koffi, bound on first use (lazySched) */
   sched?: Sched;
+  /** EFI variables, slot files and the block reads of firmware updates; absent: updates are unavailable. */
+  update?: Omit<UpdateSys, 'reboot'>;
 }
 
 export interface InitHandle {
@@ -77,9 +83,11 @@ export const STAGES = [
   'ctrl-alt-del',
   'config',
   'modules',
+  'watchdog',
   'storage',
   'secondary',
   'logs',
+  'update',
   'sysctl',
   'hostname',
   'network',
@@ -100,6 +108,7 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
   let reaper: Reaper | undefined;
   let programs: ProgramsHandle | undefined;
   let containers: ContainersHandle | undefined;
+  let update: UpdateHandle | undefined;
   const shutdownHooks: (() => void)[] = [];
   const runShutdownHooks = (): void => {
     for (const hook of shutdownHooks) {
@@ -148,6 +157,10 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
   const crashAt = (): string | undefined => {
     const text = readCmdline();
     return text === undefined ? undefined : crashStage(kilnOptions(text));
+  };
+  const hangAt = (): string | undefined => {
+    const text = readCmdline();
+    return text === undefined ? undefined : hangStage(kilnOptions(text));
   };
 
   // Stages after `config` share one context; `settings` starts as the primary config's.
@@ -201,9 +214,20 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
         return summarizeModules(outcomes);
       },
     },
+    { name: 'watchdog', required: false, run: () => watchdogStage(context()) },
     { name: 'storage', required: false, run: () => storageStage(context()) },
     { name: 'secondary', required: false, run: () => secondaryStage(context()) },
     { name: 'logs', required: false, run: () => logsStage(context()) },
+    {
+      name: 'update',
+      required: false,
+      run: () => {
+        if (deps.update === undefined) return 'unavailable (no EFI variable access in this environment)';
+        const started = updateStage(context(), { ...deps.update, reboot: () => requestShutdown(UPDATE_REBOOT) });
+        update = started.handle;
+        return started.detail;
+      },
+    },
     { name: 'sysctl', required: false, run: () => sysctlStage(context()) },
     {
       name: 'hostname',
@@ -219,7 +243,7 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
     { name: 'status', required: false, run: () => statusStage(context()) },
     { name: 'programs', required: false, run: () => (programs = programsStage(context())).detail },
     { name: 'containers', required: false, run: () => (containers = containersStage(context())).detail },
-    { name: 'api', required: false, run: () => apiStage(context(), containers?.control ?? NO_CONTAINERS, deps.apiSocket) },
+    { name: 'api', required: false, run: () => apiStage(context(), containers?.control ?? NO_CONTAINERS, deps.apiSocket, update) },
     {
       name: 'power-button',
       required: false,
@@ -244,12 +268,12 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
     },
   ];
 
-  await runStages(stages, { log, now: deps.now, crashAt });
+  await runStages(stages, { log, now: deps.now, crashAt, hangAt });
 
   const crashRequest = crashAt();
-  if (crashRequest !== undefined && crashRequest !== 'ready' && !(STAGES as readonly string[]).includes(crashRequest)) {
-    log.warn(`kiln.crash=${crashRequest} names no stage; known: ${STAGES.join(', ')}, ready`);
-  }
+  const hangRequest = hangAt();
+  warnUnknownStage(log, 'crash', crashRequest);
+  warnUnknownStage(log, 'hang', hangRequest);
 
   const readyUptimeMs = parseUptimeMs(fs.readText('/proc/uptime'));
   const now = deps.now();
@@ -261,14 +285,28 @@ export async function startInit(deps: InitDeps): Promise<InitHandle> {
   // and this line must appear exactly once.
   log.consoleOnly(readyMessage(readyUptimeMs));
 
+  // A trial boot's health gate starts at the ready line: commit, or roll back by rebooting into the committed slot.
+  update?.afterReady(containers?.control ?? NO_CONTAINERS);
+  // The secondary config's update.source: the device pulls its firmware from a registry (update/pull.ts).
+  if (update !== undefined) startPolling(update, context(), () => requestShutdown(UPDATE_REBOOT));
+
   if (crashRequest === 'ready') {
     // Thrown outside any promise chain: exercises the uncaught-exception handler, not the boot's own catch.
     deps.defer(() => {
       throw new Error('kiln.crash=ready on the kernel command line');
     });
   }
+  // From a timer too: the event loop stops with everything started, as a hang in a running device would.
+  if (hangRequest === 'ready') deps.defer(() => blockEventLoop(log, 'ready'));
 
   return { config: mustHave(config), mounted, readyUptimeMs, reaper: mustHave(reaper), requestShutdown };
+}
+
+/** `kiln.crash=` and `kiln.hang=` take a stage name or `ready`; anything else would silently do nothing. */
+function warnUnknownStage(log: Log, key: string, request: string | undefined): void {
+  if (request !== undefined && request !== 'ready' && !(STAGES as readonly string[]).includes(request)) {
+    log.warn(`kiln.${key}=${request} names no stage; known: ${STAGES.join(', ')}, ready`);
+  }
 }
 
 /** For values a required earlier stage sets: their absence is a bug in the stage order. */

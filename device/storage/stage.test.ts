@@ -68,6 +68,7 @@ function setup(
     name: 'gw',
     hostname: 'gw',
     kilnVersion: '0.1.0',
+    version: '0.0.0',
     buildId: 'b',
     arch: 'x86_64',
     modules: [],

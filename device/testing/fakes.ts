@@ -9,6 +9,7 @@ const ERRNO: Record<string, [number, string]> = {
   EPERM: [1, 'Operation not permitted'],
   ENOENT: [2, 'No such file or directory'],
   ESRCH: [3, 'No such process'],
+  EIO: [5, 'Input/output error'],
   ECHILD: [10, 'No child processes'],
   EBUSY: [16, 'Device or resource busy'],
   EEXIST: [17, 'File exists'],

@@ -14,9 +14,12 @@ import { lockCommand } from './commands/lock.js';
 import { logsCommand } from './commands/logs.js';
 import { powerCommand } from './commands/power.js';
 import { psCommand } from './commands/ps.js';
+import { pushCommand } from './commands/push.js';
 import { runCommand } from './commands/run.js';
 import { setupCommand } from './commands/setup.js';
 import { statusCommand } from './commands/status.js';
+import { keysCommand } from './commands/keys.js';
+import { updateCommand } from './commands/update.js';
 import type { CliIo } from './io.js';
 
 export type { CliIo } from './io.js';
@@ -59,9 +62,12 @@ A running device (its management API on the config's apiPort; token from $KILN_T
     diskCommand(io),
     runCommand(io, (c) => (exitCode = c)),
     lockCommand(io),
+    pushCommand(io),
     configCommand(io),
     logsCommand(io),
     ...deviceCommands,
+    keysCommand(io),
+    updateCommand(io),
     setupCommand(io),
   ]) {
     program.addCommand(cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) }));

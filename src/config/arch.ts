@@ -3,6 +3,7 @@
  * EFI file and stub, the multiarch triplet and machine numbers, the serial console, OCI's name, the kernel's ARCH,
  * the cross compiler, and how QEMU boots it. Pure data: finding files is src/run/firmware.ts and qemu-binary.ts.
  */
+import { REMOVABLE_MEDIA_FILE } from '../../device/contract/efi/removable-media.ts';
 
 export const ARCHES = ['x86_64', 'aarch64'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -62,7 +63,7 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
   x86_64: {
     deb: 'amd64',
     npm: 'x64',
-    efiName: 'BOOTX64.EFI',
+    efiName: REMOVABLE_MEDIA_FILE.x86_64,
     stub: 'usr/lib/systemd/boot/efi/linuxx64.efi.stub',
     triplet: 'x86_64-linux-gnu',
     elfMachine: 62,
@@ -95,7 +96,7 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
   aarch64: {
     deb: 'arm64',
     npm: 'arm64',
-    efiName: 'BOOTAA64.EFI',
+    efiName: REMOVABLE_MEDIA_FILE.aarch64,
     stub: 'usr/lib/systemd/boot/efi/linuxaa64.efi.stub',
     triplet: 'aarch64-linux-gnu',
     elfMachine: 183,

@@ -14,6 +14,7 @@ test('the JSON schema rejects unknown keys and knows the fields', () => {
   expect(Object.keys(s.properties)).toEqual([
     '$schema',
     'name',
+    'version',
     'arch',
     'layout',
     'hostname',
@@ -27,8 +28,10 @@ test('the JSON schema rejects unknown keys and knows the fields', () => {
     'sysctl',
     'log',
     'logs',
+    'update',
     'statusPort',
     'apiPort',
+    'watchdog',
     'files',
     'programs',
     'containers',

@@ -20,6 +20,7 @@ describe('kiln.yml validation', () => {
     const c = validateYaml('kiln.yml', 'name: gw\n');
     expect(c).toEqual({
       name: 'gw',
+      version: '0.0.0',
       arch: 'x86_64',
       layout: 'initramfs',
       kernel: { cmdline: '', modules: [] },

@@ -68,6 +68,11 @@ export const configSchema = z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lower-case letters, digits and "-", like "edge-gateway"')
       .describe('Name of the device image; also the default hostname.'),
+    version: z
+      .string()
+      .regex(/^\d{1,9}(\.\d{1,9}){0,3}$/, 'expected dotted numbers like "1.4.2"')
+      .default('0.0.0')
+      .describe('Version of this firmware: a device with `update` refuses an update older than what it runs.'),
     arch: archSchema.default('x86_64').describe('CPU architecture of the device, or a list of them (`[x86_64, aarch64]`): one UKI per architecture.'),
     layout: z
       .enum(['initramfs', 'source'])
@@ -123,6 +128,23 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.update !== undefined) {
+      if (c.layout === 'source') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['update'],
+          message: 'expected layout: initramfs with update (A/B slots for layout: source are not supported yet)',
+        });
+      }
+      const mounts = (c.storage?.partitions ?? []).filter((p) => p.mount !== undefined && p.filesystem === 'ext4');
+      if (!mounts.some((p) => isOnMount(c.update!.stateDir, p.mount))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['update', 'stateDir'],
+          message: `expected a folder on a mounted ext4 partition (the update state must survive reboots), found "${c.update.stateDir}" and ${mounts.length === 0 ? 'no mounted ext4 partition' : `mounts ${mounts.map((p) => p.mount).join(', ')}`}`,
+        });
+      }
+    }
     if (c.containers.length === 0) return;
     const partitions = c.storage?.partitions ?? [];
     const store = partitions.find((p) => isOnMount(c.containerStore, p.mount));

@@ -8,7 +8,8 @@ describe('the secondary config keys', () => {
     const primary = Object.keys(configSchema.shape)
       .filter((key) => key !== '$schema')
       .sort();
-    // `api` (the token) and `registries` (mirrors) exist only in the secondary; `containers` is in both (overrides by name).
+    // `api` (the token) and `registries` (mirrors) exist only in the secondary; `containers` is in both (overrides by name),
+    // and so is `update` (the primary's makes a device updatable, the secondary's says where it pulls its firmware from).
     const secondaryOnly = ['api', 'registries'];
     expect([...new Set([...SECONDARY_KEYS, ...PRIMARY_ONLY_KEYS])].filter((k) => !secondaryOnly.includes(k)).sort()).toEqual(primary);
   });

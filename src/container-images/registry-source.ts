@@ -10,7 +10,7 @@ import { MAX_MANIFEST_BYTES, type ImageBlobStore } from './blob-store.js';
 import type { Descriptor } from './manifest.js';
 import { describeFetchError } from '../../device/contract/oci/fetch-error.ts';
 import { MANIFEST_ACCEPT } from './media-types.js';
-import { isLoopback, type RegistryRef } from './reference.js';
+import { tokenRealmAllowed, type RegistryRef } from './reference.js';
 import type { FetchedManifest, ImageSource, Progress } from './source.js';
 import { DistributionClient, DistributionError, type DistributionFailure } from '../../device/contract/oci/distribution-client.ts';
 
@@ -30,8 +30,7 @@ export class RegistrySource implements ImageSource {
       origin: registry.origin,
       repository: registry.repository,
       tokenTimeoutMs: MANIFEST_TIMEOUT_MS,
-      // Tokens only over HTTPS, or from a registry on this machine.
-      tokenRealmAllowed: (url) => url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.host)),
+      tokenRealmAllowed,
     });
   }
 

@@ -73,6 +73,8 @@ export interface RequestOptions {
   method?: 'GET' | 'POST';
   /** Milliseconds without a byte before giving up. */
   timeoutMs?: number;
+  /** A request body (POST), streamed, with its length and extra headers. */
+  body?: { stream: NodeJS.ReadableStream; length: number; headers: Record<string, string> };
 }
 
 export class DeviceClient {
@@ -133,7 +135,13 @@ export class DeviceClient {
         port: this.address.port,
         method,
         path,
-        headers: { authorization: `Bearer ${this.#token}`, accept: 'application/json, text/plain' },
+        headers: {
+          authorization: `Bearer ${this.#token}`,
+          accept: 'application/json, text/plain',
+          ...(options.body === undefined
+            ? {}
+            : { ...options.body.headers, 'content-type': 'application/octet-stream', 'content-length': String(options.body.length) }),
+        },
         // One connection per command: nothing keeps the process alive afterwards.
         agent: false,
       });
@@ -165,7 +173,12 @@ export class DeviceClient {
         response.on('error', fail);
         response.on('end', () => (ok ? resolve({ status, text, response }) : reject(this.#statusError(status, text, method, path))));
       });
-      request.end();
+      if (options.body === undefined) request.end();
+      else {
+        // An early answer (a refusal) ends the exchange: the rest of the body is not needed.
+        options.body.stream.on('error', fail);
+        options.body.stream.pipe(request);
+      }
     });
   }
 
@@ -218,6 +231,13 @@ export const routes = {
     return `/v1/containers/${encodeURIComponent(name)}/logs${q === '' ? '' : `?${q}`}`;
   },
   power: (action: PowerAction) => `/v1/${action}`,
+  update: (options: { force?: boolean; reboot?: boolean } = {}) => {
+    const query = new URLSearchParams();
+    if (options.force) query.set('force', '1');
+    if (options.reboot === false) query.set('reboot', '0');
+    const q = query.toString();
+    return `/v1/update${q === '' ? '' : `?${q}`}`;
+  },
 };
 
 export type ContainerAction = 'start' | 'stop' | 'restart';

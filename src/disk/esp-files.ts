@@ -12,6 +12,7 @@ import type { BuildResult } from '../pipeline/build.js';
 import { archDir, mergeSticks, SHARED_DIR } from '../rootfs/source-root.js';
 import { KilnError } from '../util/errors.js';
 import { readFatContent } from './content.js';
+import { SLOT_EFI_FILE } from '../../device/contract/config/update-schema.ts';
 
 /** Where the firmware looks for an architecture's boot loader on media without boot entries (UEFI 2.10 §3.5.1.1). */
 export function efiPathOnEsp(arch: Arch): string {
@@ -21,6 +22,14 @@ export function efiPathOnEsp(arch: Arch): string {
 /** The ESP's files for the EFIs of one build run (one per architecture), with the sticks of a `layout: source` build. */
 export async function espFilesOfBuilds(built: readonly Pick<BuildResult, 'arch' | 'efi' | 'stick'>[]): Promise<FatFile[]> {
   return [...(await Promise.all(built.map(async (b) => ({ path: efiPathOnEsp(b.arch), data: await readFile(b.efi) })))), ...(await stickFiles(built))];
+}
+
+/**
+ * The first boot slot's files on an updatable disk (`update` in the config): each architecture's UKI at its slot path,
+ * so slot A holds the same firmware as the ESP's fallback and the device starts committed on A. Slot B starts empty.
+ */
+export async function slotFilesOfBuilds(built: readonly Pick<BuildResult, 'arch' | 'efi'>[]): Promise<FatFile[]> {
+  return Promise.all(built.map(async (b) => ({ path: SLOT_EFI_FILE[b.arch], data: await readFile(b.efi) })));
 }
 
 /** layout: source — every architecture's stick files, the shared src/ once (mergeSticks checks it is shared). */

@@ -17,7 +17,7 @@ import { contentFolder } from './content.js';
 import { stageContainerStore } from './container-store.js';
 import { planDisk, storageOf, type DiskPlan } from './plan.js';
 import { formatSize } from './size.js';
-import { espFilesOfBuilds } from './esp-files.js';
+import { espFilesOfBuilds, slotFilesOfBuilds } from './esp-files.js';
 import { writeDiskImage, writeDiskToDevice, type WrittenPartition } from './write.js';
 
 export { planDisk, DEFAULT_DISK_BYTES, type DiskPlan } from './plan.js';
@@ -145,6 +145,7 @@ async function writeDiskWith(
   const source = {
     plan: prepared.plan,
     bootFiles,
+    slotFiles: loaded.config.update === undefined ? undefined : await slotFilesOfBuilds(built),
     configDir: loaded.dir,
     // Not the config's path: the same inputs give the same disk wherever kiln runs.
     seed: sha256(`kiln disk\0${built.map((b) => b.buildId).join(',')}\0${prepared.plan.diskSizeBytes}\0${layout}`),

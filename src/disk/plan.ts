@@ -7,6 +7,7 @@ import type { Partition, Storage } from '../../device/contract/config/storage-sc
 import { FAT32_MIN_SIZE_BYTES } from '../formats/fat/index.js';
 import { GPT_ALIGNMENT, GPT_HEAD_SECTORS, GPT_TAIL_SECTORS, SECTOR_SIZE } from '../formats/gpt/index.js';
 import { KilnError } from '../util/errors.js';
+import { SLOT_LABELS } from '../../device/contract/config/update-schema.ts';
 import { MiB, alignDown, alignUp, formatSize, parseSize } from './size.js';
 
 /** Without --size, a disk with a "rest" partition is this big (a sparse file: free space costs nothing). */
@@ -32,7 +33,27 @@ export const DEFAULT_STORAGE: Storage = {
  * architectures' UKIs need more than 64 MiB (a fast aarch64 UKI alone is ~74 MB); with `layout: source` the ESP also
  * holds each architecture's Node and libraries (~125 MB) and the shared /src: 160 MiB per architecture + 32.
  */
-export function storageOf(config: { storage?: Storage; layout: 'initramfs' | 'source'; arch: string | readonly string[] }): Storage {
+export function storageOf(config: {
+  storage?: Storage;
+  layout: 'initramfs' | 'source';
+  arch: string | readonly string[];
+  update?: { slotSize: string };
+}): Storage {
+  const storage = storageWithoutSlots(config);
+  return config.update === undefined ? storage : withSlots(storage, config.update.slotSize);
+}
+
+/**
+ * With `update`, the two boot slots follow the ESP: FAT32 partitions of the Microsoft basic data type (not the ESP
+ * type, so firmware makes no boot entries of its own for them), never mounted by the storage stage.
+ */
+function withSlots(storage: Storage, slotSize: string): Storage {
+  const slots: Partition[] = SLOT_LABELS.map((label) => ({ label, filesystem: 'vfat', size: slotSize, esp: false, options: [], required: false, fsck: false }));
+  const esp = storage.partitions.findIndex((p) => p.esp);
+  return { ...storage, partitions: [...storage.partitions.slice(0, esp + 1), ...slots, ...storage.partitions.slice(esp + 1)] };
+}
+
+function storageWithoutSlots(config: Parameters<typeof storageOf>[0]): Storage {
   if (config.storage !== undefined) return config.storage;
   const arches = typeof config.arch === 'string' ? 1 : config.arch.length;
   if (config.layout !== 'source' && arches === 1) return DEFAULT_STORAGE;

@@ -15,11 +15,14 @@ import { exec } from '../util/exec.js';
 import { makeExt4, sbinTool, type Ext4Options } from './ext4.js';
 import { partitionWhere, type DiskPlan, type PlannedPartition } from './plan.js';
 import { MiB, formatSize } from './size.js';
+import { SLOT_LABELS } from '../../device/contract/config/update-schema.ts';
 
 export interface DiskSource {
   plan: DiskPlan;
   /** What the ESP holds besides its content folder: EFI/BOOT/BOOTX64.EFI. */
   bootFiles: FatFile[];
+  /** What the first boot slot (KILN_A) holds on an updatable disk: the same UKIs at the slot's path. */
+  slotFiles?: FatFile[];
   /** Relative content folders are resolved against it. */
   configDir: string;
   /** Makes GUIDs, FAT serials and ext4 UUIDs a function of the inputs (reproducible images). */
@@ -79,6 +82,7 @@ async function prepare(source: DiskSource): Promise<Prepared> {
     if (partition.filesystem === 'vfat') {
       const files = [
         ...(partition.esp ? source.bootFiles : []),
+        ...(partition.label === SLOT_LABELS[0] && !partition.esp ? (source.slotFiles ?? []) : []),
         ...(folder === undefined ? [] : await readFatContent(folder, partitionWhere(planned, 'content'))),
       ];
       prepared.fat.push({ planned, image: encodeFat(planned, files, source, folder !== undefined) });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { configSchema, type Config } from '../config/schema.js';
 import { inputRequests } from './catalog.js';
-import { DEBIAN_TOOLS, needsCrun, toolsFor } from './tools.js';
+import { DEBIAN_TOOLS, needsCrun, needsEfibootmgr, toolsFor } from './tools.js';
 
 const ESP = { label: 'ESP', filesystem: 'vfat', size: '64M', esp: true };
 const DATA = { label: 'DATA', filesystem: 'ext4', size: 'rest', mount: '/data' };
@@ -35,6 +35,20 @@ describe('which tools a config needs', () => {
     expect(needsCrun({ ...base, containers: [] } as Config)).toBe(false);
     expect(needsCrun({ ...base, containers: [{ name: 'app' }] } as unknown as Config)).toBe(true);
     expect(toolsFor({ ...base, containers: [{ name: 'app' }] } as unknown as Config).map((t) => t.role)).toEqual(['crun']);
+  });
+
+  test('efibootmgr only on a development image (debug: true) of an updatable device', () => {
+    const updatable = (debug: boolean) =>
+      configSchema.parse({ name: 'tools', debug, storage: { partitions: [ESP, DATA] }, update: { publicKey: 'keys/update.pub' } });
+    expect(needsEfibootmgr(updatable(true))).toBe(true);
+    expect(needsEfibootmgr(updatable(false))).toBe(false);
+    expect(needsEfibootmgr(configSchema.parse({ name: 'tools', debug: true }))).toBe(false);
+    expect(toolsFor(updatable(true)).map((t) => t.role)).toEqual(['efibootmgr']);
+    expect(
+      inputRequests(updatable(true), 'x86_64')
+        .slice(11)
+        .map((r) => `${r.role}=${r.request}`),
+    ).toEqual(['efibootmgr=efibootmgr', 'libefiboot1=libefiboot1', 'libefivar1=libefivar1']);
   });
 
   test('every tool lists libc6 among its library packages and ships binaries at absolute device paths', () => {

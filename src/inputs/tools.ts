@@ -37,6 +37,15 @@ export function needsCrun(config: Config): boolean {
   return config.containers.length > 0;
 }
 
+/**
+ * Debian's efibootmgr, on a development image (`debug: true`) of an updatable device (`update`): a second reader of
+ * the boot entries the update stage writes (device/update/boot-entries.ts), for the e2e test and for someone at the
+ * console. A release image goes without: the init writes and reads its entries itself, and needs no other tool.
+ */
+export function needsEfibootmgr(config: Config): boolean {
+  return config.update !== undefined && config.debug;
+}
+
 export const DEBIAN_TOOLS = [
   {
     role: 'e2fsck',
@@ -60,6 +69,16 @@ export const DEBIAN_TOOLS = [
     // libsystemd0 brings libgcrypt20 (and its libgpg-error0) and three compressors.
     libraryPackages: ['libyajl2', 'libseccomp2', 'libcap2', 'libsystemd0', 'libgcrypt20', 'libgpg-error0', 'liblzma5', 'libzstd1', 'liblz4-1', 'libc6'],
     needed: needsCrun,
+  },
+  {
+    role: 'efibootmgr',
+    package: 'efibootmgr',
+    // bookworm puts it in /bin (merged /usr: /usr/bin). efibootdump, the package's other program, stays out: it
+    // alone needs libpopt0.
+    binaries: [{ source: 'bin/efibootmgr', target: '/usr/bin/efibootmgr' }],
+    // libefiboot1 itself needs libefivar1; libefivar1 only libc6 (libdl).
+    libraryPackages: ['libefiboot1', 'libefivar1', 'libc6'],
+    needed: needsEfibootmgr,
   },
 ] as const satisfies readonly DebianTool[];
 

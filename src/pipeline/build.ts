@@ -16,6 +16,7 @@ import { unpackInput } from '../inputs/unpack.js';
 import { findKernel, selectModules } from '../rootfs/kernel-modules.js';
 import { networkModules } from '../rootfs/network-modules.js';
 import { sourceStickModules, storageModules } from '../rootfs/storage-modules.js';
+import { watchdogModules } from '../rootfs/watchdog-modules.js';
 import { compileFirstStage } from '../rootfs/first-stage.js';
 import { archDir, firstStageConfig, splitSourceRoot } from '../rootfs/source-root.js';
 import type { FatFile } from '../formats/fat/index.js';
@@ -33,6 +34,7 @@ import { osRelease } from './steps/os-release.js';
 import { runtimeSourcesOf, toolLayersOf, type UnpackedInputs } from './steps/root-layers.js';
 import { publishSharedSource, startSharedSource, writeStick, type StickFiles } from './steps/stick.js';
 import { ARCH_TABLE } from '../config/arch.js';
+import { checkFitsSlot, updateCmdline, updateKeyFile, updateModules } from '../update/build-parts.js';
 
 export type { StickFiles };
 
@@ -102,7 +104,14 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const kernel = await findKernel(await unpacked.tree('kernel'), inputs.kernel.entry.name);
   const modules = await selectModules(
     kernel,
-    [...config.kernel.modules, ...networkModules(config), ...storageModules(config.storage), ...(config.layout === 'source' ? sourceStickModules() : [])],
+    [
+      ...config.kernel.modules,
+      ...networkModules(config),
+      ...storageModules(config.storage),
+      ...watchdogModules(config),
+      ...updateModules(config),
+      ...(config.layout === 'source' ? sourceStickModules() : []),
+    ],
     inputs.kernel.entry.name,
     arch,
   );
@@ -111,7 +120,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   // 3. what the config adds: container images (pinned), programs (prepared), files (checked)
   const images = await pinContainerImages(config.containers, { arch, configDir: dir, configName, cacheRoot: o.cacheRoot, reporter: o.reporter });
   const programs = await preparePrograms({ programs: config.programs, configDir: dir, configName, cache, reporter: o.reporter });
-  const files = fileTargets(o.resolved);
+  const updateKey = await updateKeyFile(o.resolved);
+  const files = [...fileTargets(o.resolved), ...(updateKey === undefined ? [] : [updateKey])];
   const buildId = buildIdOf({
     config,
     profile: o.profile,
@@ -162,8 +172,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   o.reporter.step('writing the unified kernel image');
   const stub = await readFile(path.join(await unpacked.tree('stub'), names.stub));
   const linux = await readFile(kernel.vmlinuz);
-  const cmdline = [baseCmdline(arch), config.kernel.cmdline.trim()].filter(Boolean).join(' ');
+  const cmdline = [baseCmdline(arch), updateCmdline(config), config.kernel.cmdline.trim()].filter(Boolean).join(' ');
   const efiBytes = buildUki({ stub, linux, initrd: initramfs.data, cmdline, osrel: release, uname: kernel.release });
+  checkFitsSlot(config, efiBytes.length, configName);
   const efi = path.join(o.outDir, names.efiName);
   // 6. output: the stick's files first, once everything is built, so a failed build leaves the folder as it was
   const stick = stickPlan === undefined ? undefined : await writeStick(o.outDir, stickPlan.files, stickPlan.own, stickPlan.label);

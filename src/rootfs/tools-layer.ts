@@ -1,9 +1,9 @@
 /**
  * The `tools` layer: Debian programs the config needs (src/inputs/tools.ts: e2fsck for `fsck: true` on ext4,
- * fsck.fat on vfat, crun for containers), each with exactly the shared libraries its DT_NEEDED closure names,
- * found in that tool's own library packages. Libraries the runtime layer already ships (libc, the loader) are
- * not shipped twice. Binaries and libraries are stripped like Node. Cached by the hash of what it is made from;
- * absent from images that need no tool.
+ * fsck.fat on vfat, crun for containers, efibootmgr for a `debug` image with `update`), each with exactly the
+ * shared libraries its DT_NEEDED closure names, found in that tool's own library packages. Libraries the runtime
+ * layer already ships (libc, the loader) are not shipped twice. Binaries and libraries are stripped like Node.
+ * Cached by the hash of what it is made from; absent from images that need no tool.
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';

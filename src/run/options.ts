@@ -51,6 +51,10 @@ export interface RunOptions {
   network?: boolean;
   /** Host TCP ports forwarded to the guest (needs `network`). */
   forwards?: PortForward[];
+  /** A guest reboot restarts the machine, as hardware does, instead of ending the run (no -no-reboot). @default false */
+  reboot?: boolean;
+  /** Give the boot disk QEMU's bootindex, so OVMF rewrites BootOrder from it (and prunes other entries). @default true */
+  bootIndex?: boolean;
 }
 
 export type RunOutcome = 'matched' | 'poweroff' | 'reset' | 'panic' | 'timeout' | 'qemu-failed' | 'stopped';
@@ -81,6 +85,8 @@ export interface ResolvedRunOptions {
   extraDrives: DataDrive[];
   network: boolean;
   forwards: PortForward[];
+  reboot: boolean;
+  bootIndex: boolean;
 }
 
 const MEMORY = /^[1-9]\d*[KMGT]?$/i;
@@ -132,5 +138,7 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
     keepVars: options.keepVars,
     network,
     forwards,
+    reboot: options.reboot ?? false,
+    bootIndex: options.bootIndex ?? true,
   };
 }

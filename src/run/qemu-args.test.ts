@@ -97,6 +97,16 @@ describe('buildQemuArgs', () => {
     expect(buildQemuArgs({ ...base, spec: archSpec('x86_64') })).not.toContain('-netdev');
   });
 
+  test('watchdog: an i6300esb on the PCI bus of both machines, after the disks; none unless asked (the KVM probe)', () => {
+    for (const arch of ['x86_64', 'aarch64'] as const) {
+      const args = buildQemuArgs({ ...base, spec: archSpec(arch), espDisk: '/e.img', watchdog: true });
+      expect(values(args, '-device')).toEqual(['virtio-blk-pci,drive=esp,bootindex=0', 'i6300esb']);
+      expect(values(buildQemuArgs({ ...base, spec: archSpec(arch), espDisk: '/e.img' }), '-device')).not.toContain('i6300esb');
+    }
+    // No -watchdog-action: QEMU's default (reset) is what -no-reboot turns into the run's outcome `reset`.
+    expect(buildQemuArgs({ ...base, spec: archSpec('x86_64'), watchdog: true })).not.toContain('-watchdog-action');
+  });
+
   test('commas in paths are doubled, as QEMU option syntax wants', () => {
     expect(escapeOptionValue('/a,b/c,,d')).toBe('/a,,b/c,,,,d');
     const args = buildQemuArgs({ ...base, spec: archSpec('x86_64'), espDisk: '/tmp/x,y/esp.img' });

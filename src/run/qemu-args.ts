@@ -30,6 +30,12 @@ export interface QemuConfig {
   qmpSocket?: string;
   /** A virtio-net NIC on QEMU's user network, with these TCP forwards; omitted = no NIC. */
   network?: { forwards: readonly PortForward[] };
+  /** An i6300esb watchdog on the PCI bus, for a device with a `watchdog` section; omitted = none (the KVM probe). */
+  watchdog?: boolean;
+  /** A guest reboot restarts the machine instead of ending QEMU. @default false (-no-reboot) */
+  reboot?: boolean;
+  /** The boot disk gets bootindex=0 (OVMF then rewrites BootOrder from QEMU's boot order). @default true */
+  bootIndex?: boolean;
 }
 
 /** QEMU's default MAC, written out so a config can match the guest's interface by it. */
@@ -55,7 +61,7 @@ export function buildQemuArgs(config: QemuConfig): string[] {
     config.memory,
     '-nodefaults',
     '-no-user-config',
-    '-no-reboot',
+    ...(config.reboot === true ? [] : ['-no-reboot']),
     '-display',
     'none',
     // signal=off: a ctrl-c byte on stdin belongs to the guest, never to QEMU.
@@ -76,7 +82,8 @@ export function buildQemuArgs(config: QemuConfig): string[] {
   if (config.espDisk !== undefined) {
     args.push('-drive', `if=none,id=esp,format=raw,file=${escapeOptionValue(config.espDisk)}`);
     // bootindex: the firmware boots this disk first instead of its built-in shell.
-    args.push('-device', 'virtio-blk-pci,drive=esp,bootindex=0');
+    // Without it (a kept, updatable disk), the firmware's own BootOrder decides, as on hardware.
+    args.push('-device', `virtio-blk-pci,drive=esp${config.bootIndex === false ? '' : ',bootindex=0'}`);
   }
   (config.extraDrives ?? []).forEach((drive, i) => {
     args.push('-drive', `if=none,id=data${i},format=${drive.format},file=${escapeOptionValue(drive.path)}`);
@@ -87,6 +94,11 @@ export function buildQemuArgs(config: QemuConfig): string[] {
     args.push('-netdev', ['user', 'id=net0', ...config.network.forwards.map((f) => `hostfwd=${hostfwd(f)}`)].join(','));
     // romfile= (empty): no iPXE option ROM, so the firmware neither loads it nor offers a network boot.
     args.push('-device', `virtio-net-pci,netdev=net0,mac=${GUEST_MAC},romfile=`);
+  }
+  if (config.watchdog === true) {
+    // The Intel 6300ESB is a PCI device, so q35 and virt both take it. Unarmed (no driver opened it) it does nothing;
+    // when it fires, QEMU's default action resets the machine, which -no-reboot turns into the outcome `reset`.
+    args.push('-device', 'i6300esb');
   }
   return args;
 }

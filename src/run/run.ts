@@ -65,6 +65,9 @@ export async function runImage(options: RunOptions, signal?: AbortSignal): Promi
       extraDrives: resolved.extraDrives,
       qmpSocket,
       network: resolved.network ? { forwards: resolved.forwards } : undefined,
+      watchdog: true,
+      reboot: resolved.reboot,
+      bootIndex: resolved.bootIndex,
     });
     return await superviseQemu({ qemu, args, qmpSocket, options: resolved, signal });
   } finally {

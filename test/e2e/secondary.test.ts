@@ -138,7 +138,7 @@ describe('secondary config, logs and sysctl across boots of one disk', () => {
     await writeOnDisk('/kiln/secondary.yml', invalid);
     const r = await boot();
     const problems = [
-      `${SECONDARY}:2:1: storage: "storage" may only be set in the primary config (the secondary may set: hostname, network, time, sysctl, log, api, containers, registries)`,
+      `${SECONDARY}:2:1: storage: "storage" may only be set in the primary config (the secondary may set: hostname, network, time, sysctl, log, api, containers, registries, update)`,
       `${SECONDARY}:1:11: hostname: expected a hostname of letters, digits and "-" (at most 63), found "e2e_bad"`,
     ];
     expect(r.out).toContain(`kiln: secondary: ${problems[0]}\n`);

@@ -16,13 +16,15 @@ export interface CliOutcome {
 const root = path.resolve(import.meta.dirname, '../..');
 export const KILN_FROM_SOURCE = [path.join(root, 'node_modules/tsx/dist/cli.mjs'), path.join(root, 'test/helpers/kiln-from-source.ts')];
 
-export function kiln(argv: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliOutcome> {
+/** `signal` stops the command (SIGTERM) when it aborts; the outcome is then whatever it printed until then. */
+export function kiln(argv: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; signal?: AbortSignal } = {}): Promise<CliOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...KILN_FROM_SOURCE, ...argv], {
       cwd: options.cwd ?? root,
       env: { ...process.env, CI: 'true', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    options.signal?.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

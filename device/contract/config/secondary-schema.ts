@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { containerOverrideSchema } from './containers-schema.ts';
+import { updatePullSchema } from './update-pull-schema.ts';
 
 const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const ipv6 = /^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$/;
@@ -67,7 +68,7 @@ export const sysctlSchema = z
   .describe('Kernel settings written to /proc/sys at boot.');
 
 /** Keys the secondary config may set; everything else belongs to the primary config only. */
-export const SECONDARY_KEYS = ['hostname', 'network', 'time', 'sysctl', 'log', 'api', 'containers', 'registries'] as const;
+export const SECONDARY_KEYS = ['hostname', 'network', 'time', 'sysctl', 'log', 'api', 'containers', 'registries', 'update'] as const;
 
 export const secondarySchema = z
   .object({
@@ -105,7 +106,8 @@ export const secondarySchema = z
           .strict(),
       )
       .optional()
-      .describe('Registries the device reaches at another address when it pulls a missing image at run time.'),
+      .describe('Registries the device reaches at another address when it pulls a missing image, or its firmware, at run time.'),
+    update: updatePullSchema.optional().describe('Pull the firmware from a registry: the tag to follow, how often to look, when to reboot into it.'),
   })
   .strict();
 

@@ -15,6 +15,7 @@ import { locateInYaml, parseYaml } from './yaml-source.ts';
  */
 export const PRIMARY_ONLY_KEYS = [
   'name',
+  'version',
   'arch',
   'layout',
   'kernel',
@@ -26,6 +27,7 @@ export const PRIMARY_ONLY_KEYS = [
   'files',
   'statusPort',
   'apiPort',
+  'watchdog',
   'programs',
   'containerStore',
 ] as const;

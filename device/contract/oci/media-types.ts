@@ -16,3 +16,14 @@ export const MANIFEST_ACCEPT = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER
 export const INDEX_TYPES: readonly string[] = [OCI_INDEX, DOCKER_MANIFEST_LIST];
 export const MANIFEST_TYPES: readonly string[] = [OCI_MANIFEST, DOCKER_MANIFEST];
 export const CONFIG_TYPES: readonly string[] = [OCI_CONFIG, DOCKER_CONFIG];
+
+/** OCI image-spec 1.1's empty descriptor: the config of an artifact that needs none, the two bytes `{}`. */
+export const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+
+/**
+ * A kiln firmware as an OCI artifact (`kiln push`; the device pulls it): the manifest's `artifactType`, and its two
+ * layers — the UEFI executable and the signed statement (device/contract/update/statement.ts) — in that order.
+ */
+export const KILN_FIRMWARE = 'application/vnd.kiln.firmware.v1';
+export const KILN_FIRMWARE_EFI = 'application/vnd.kiln.firmware.efi.v1';
+export const KILN_FIRMWARE_STATEMENT = 'application/vnd.kiln.firmware.statement.v1+json';

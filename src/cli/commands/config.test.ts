@@ -48,7 +48,7 @@ describe('kiln config check', () => {
     const bad = await check('bad-secondary.yml', 'hostname: gw-7\nstorage:\n  partitions: []\nlog:\n  level: loud\n');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe(
-      `kiln: error: ${dir}/bad-secondary.yml:2:1: storage: "storage" may only be set in the primary config (the secondary may set: hostname, network, time, sysctl, log, api, containers, registries)\n` +
+      `kiln: error: ${dir}/bad-secondary.yml:2:1: storage: "storage" may only be set in the primary config (the secondary may set: hostname, network, time, sysctl, log, api, containers, registries, update)\n` +
         `kiln: error: ${dir}/bad-secondary.yml:5:10: log.level: expected one of "debug", "info", "warn", "error", found "loud"\n` +
         `kiln: error: ${dir}/bad-secondary.yml: 2 problems in this secondary config\n` +
         'kiln: Checked as a secondary config because it has no "name"; a primary config needs one.\n',
@@ -59,7 +59,7 @@ describe('kiln config check', () => {
     const r = await check('both.yml', 'name: gw\nhostname: gw-1\n', '--secondary');
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      `kiln: error: ${dir}/both.yml:1:1: name: "name" may only be set in the primary config (the secondary may set: hostname, network, time, sysctl, log, api, containers, registries)\n` +
+      `kiln: error: ${dir}/both.yml:1:1: name: "name" may only be set in the primary config (the secondary may set: hostname, network, time, sysctl, log, api, containers, registries, update)\n` +
         `kiln: error: ${dir}/both.yml: 1 problem in this secondary config\n`,
     );
   });

@@ -64,6 +64,8 @@ export function runCommand(io: CliIo, setExitCode: (code: number) => void): Comm
       '--keep-disk <path>',
       'boot the disk at PATH in place: made from the image or config on first use, kept (with the device state, and its UEFI variables in PATH.vars) afterwards',
     )
+    .option('--reboot', 'a guest reboot restarts the machine (as hardware does) instead of ending the run: for firmware updates')
+    .option('--no-bootindex', "let the firmware's own BootOrder choose the boot entry (no QEMU bootindex, which makes OVMF rewrite BootOrder)")
     .option('-o, --out <dir>', 'when given a config: where to build', 'out')
     .addOption(profileOption().default('fast'))
     .addHelpText(
@@ -109,6 +111,8 @@ Examples:
           profile: 'release' | 'fast';
           keepDisk?: string;
           arch?: string;
+          reboot?: boolean;
+          bootindex: boolean;
         },
       ) => {
         if (opts.arch !== undefined && !(ARCHES as readonly string[]).includes(opts.arch))
@@ -183,6 +187,8 @@ Examples:
               interactive,
               network: opts.network,
               forwards: opts.forward ?? [],
+              reboot: opts.reboot === true,
+              bootIndex: opts.bootindex,
             },
             abort.signal,
           );

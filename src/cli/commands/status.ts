@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { routes } from '../../device-api/client.js';
 import { DEVICE_HELP, deviceClient, withDeviceOptions, type DeviceOptions } from '../device-target.js';
 import { print, type CliIo } from '../io.js';
+import type { UpdateStatus } from '../../../device/contract/update/status.ts';
+import { describeUpdate } from './update.js';
 
 interface DeviceStatus {
   name?: string;
@@ -41,6 +43,7 @@ export function describeStatus(status: DeviceStatus): string[] {
   if (Array.isArray(status.mounts)) field('mounts', status.mounts.map(String).join(', ') || 'none');
   if (status.addresses !== undefined) field('addresses', JSON.stringify(status.addresses));
   if (Array.isArray(status.containers)) field('containers', status.containers.map((c) => `${c.name} (${c.state})`).join(', ') || 'none');
+  if (status.update !== undefined) lines.push(...describeUpdate(status.update as UpdateStatus));
   return lines;
 }
 

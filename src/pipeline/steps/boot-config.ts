@@ -9,6 +9,7 @@ import type { BootProgram } from '../../../device/contract/programs/boot-program
 import type { Arch } from '../../config/schema.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { KILN_VERSION } from '../../version.js';
+import { UPDATE_PUBLIC_KEY_PATH } from '../../../device/contract/config/update-schema.ts';
 
 export interface BootConfigParts {
   buildId: string;
@@ -31,10 +32,13 @@ export function bootConfigOf(resolved: ResolvedConfig, parts: BootConfigParts): 
     name: config.name,
     hostname: resolved.hostname,
     kilnVersion: KILN_VERSION,
+    version: config.version,
     buildId: parts.buildId,
     arch: parts.arch,
     modules: parts.modules,
     ...(sections as unknown as DeviceSections),
+    // The key's file is the host's; the device reads the copy the build puts in the image.
+    ...(config.update === undefined ? {} : { update: { ...config.update, publicKey: UPDATE_PUBLIC_KEY_PATH } }),
     programs: parts.programs,
     // Each container with the digest kiln.lock pins: the device runs exactly that image from its store.
     ...(config.containers.length > 0

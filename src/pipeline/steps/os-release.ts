@@ -10,7 +10,7 @@ export function osRelease(config: Config, buildId: string): string {
     `VERSION_ID=${KILN_VERSION}`,
     `PRETTY_NAME="kiln ${KILN_VERSION} (${config.name})"`,
     `IMAGE_ID=${config.name}`,
-    `IMAGE_VERSION=${buildId}`,
+    `IMAGE_VERSION=${config.version}`,
     `BUILD_ID=${buildId}`,
     // kiln's own field (os-release allows vendor fields): kiln run tells an EFI that needs its stick by it.
     ...(config.layout === 'source' ? [`KILN_LAYOUT=source`, `KILN_SOURCE_LABEL=${espLabel(config)}`] : []),

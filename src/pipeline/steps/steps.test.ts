@@ -47,6 +47,7 @@ storage:
       'name',
       'hostname',
       'kilnVersion',
+      'version',
       'buildId',
       'arch',
       'modules',
@@ -102,15 +103,15 @@ describe('fileTargets', () => {
 });
 
 describe('osRelease', () => {
-  it('names the image and its build id; layout: source adds the stick label', () => {
-    const text = osRelease(resolved('name: o\n').config, 'abc');
+  it('names the image, its version and its build id; layout: source adds the stick label', () => {
+    const text = osRelease(resolved('name: o\nversion: 1.2.3\n').config, 'abc');
     expect(text.split('\n')).toEqual([
       'NAME=kiln',
       'ID=kiln',
       `VERSION_ID=${KILN_VERSION}`,
       `PRETTY_NAME="kiln ${KILN_VERSION} (o)"`,
       'IMAGE_ID=o',
-      'IMAGE_VERSION=abc',
+      'IMAGE_VERSION=1.2.3',
       'BUILD_ID=abc',
       '',
     ]);
