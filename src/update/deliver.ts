@@ -77,9 +77,14 @@ export async function waitForOutcome(
     }
     if (status !== undefined) {
       const last = status.last;
-      if (last !== undefined && last.buildId === buildId && (last.outcome === 'committed' || last.outcome === 'rolled-back')) {
-        return { outcome: last.outcome, reason: last.reason, slot: status.running.slot ?? '?' };
-      }
+      // Settled: committed and running it, or rolled back and running the other firmware again (a failed health gate
+      // records its rollback before the reboot that gets there).
+      const settled =
+        last !== undefined &&
+        last.buildId === buildId &&
+        ((last.outcome === 'committed' && status.running.buildId === buildId) || (last.outcome === 'rolled-back' && status.running.buildId !== buildId));
+      if (settled) return { outcome: last.outcome as 'committed' | 'rolled-back', reason: last.reason, slot: status.running.slot ?? '?' };
+      if (last?.buildId === buildId && last.outcome === 'rolled-back') say('rolled back: rebooting into the committed firmware…');
       if (status.pending?.buildId === buildId)
         say(status.pending.phase === 'trying' ? 'trial boot: health gate running…' : 'installed, waiting for the reboot…');
     }

@@ -53,6 +53,8 @@ export class UpdateMachine {
   readonly token: string;
   readonly bootIndex: boolean;
   out = '';
+  /** The run ended (kiln run exited): set per run. */
+  private ended = true;
   private child: ChildProcess | undefined;
   private done: Promise<{ code: number | null; out: string; err: string }> | undefined;
 
@@ -66,17 +68,20 @@ export class UpdateMachine {
 
   /** Starts the machine on the kept disk (made from `disk` on first use); the console accumulates in `out`. */
   start(): void {
+    if (!this.ended) throw new Error('the machine is already running');
     this.out = '';
+    this.child = undefined;
+    this.ended = false;
     const args = [this.disk, '--keep-disk', this.state, '--reboot', '--forward', `${this.port}:18080`, '--timeout', '3000'];
     if (!this.bootIndex) args.push('--no-bootindex');
     this.done = kilnRun(args, (text, child) => {
       this.out = text.replace(/\r/g, '');
       this.child = child;
-    });
+    }).finally(() => (this.ended = true));
   }
 
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null;
+    return !this.ended;
   }
 
   /** Ready lines so far (each boot prints one). */
@@ -93,7 +98,7 @@ export class UpdateMachine {
     const deadline = Date.now() + seconds * 1000;
     while (Date.now() < deadline) {
       if (done()) return true;
-      if (this.done !== undefined && this.child?.exitCode !== null && this.child !== undefined) return done();
+      if (this.ended) return done();
       await new Promise((r) => setTimeout(r, 250));
     }
     return done();
@@ -101,26 +106,27 @@ export class UpdateMachine {
 
   /** Presses the power button (kiln run's SIGTERM) and waits for the run to end. */
   async stop(): Promise<string> {
+    await this.waitFor(() => this.child !== undefined, 60);
     this.child?.kill('SIGTERM');
     const r = await this.done!;
     return r.out.replace(/\r/g, '');
   }
 
-  /** A power cut: SIGKILL to the QEMU process kiln run started, then the run's end. */
+  /** A power cut: SIGKILL to this machine's QEMU (found by its kept disk on the command line), then the run's end. */
   async powerCut(): Promise<void> {
-    const pid = this.child?.pid;
-    if (pid === undefined) return;
+    if (this.ended) return;
     let qemu: string[] = [];
     try {
-      qemu = execFileSync('pgrep', ['-P', String(pid), '-f', 'qemu-system'], { encoding: 'utf8' })
+      qemu = execFileSync('pgrep', ['-f', `qemu-system.*${this.state}`], { encoding: 'utf8' })
         .trim()
         .split('\n')
         .filter(Boolean);
     } catch {
-      // No QEMU child (yet, or any more).
+      // No QEMU (yet, or any more).
     }
     for (const q of qemu) process.kill(Number(q), 'SIGKILL');
-    if (qemu.length === 0) this.child?.kill('SIGKILL');
+    // kiln run sees its QEMU die and ends on its own; without a QEMU, end kiln run itself.
+    if (qemu.length === 0) this.child?.kill('SIGTERM');
     await this.done;
   }
 

@@ -87,6 +87,8 @@ export function isVersion(text: string): boolean {
 
 /** The public key from its PEM (SPKI) text; throws a clear line for anything but an Ed25519 public key. */
 export function publicKeyFromPem(pem: string, where: string): KeyObject {
+  // createPublicKey derives a public key from a private one: a private key named here would be baked into firmware.
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) throw new TypeError(`${where}: a private key; name the public half (update.pub), never update.key`);
   let key: KeyObject;
   try {
     key = createPublicKey(pem);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import type { UpdateStatus } from '../../../device/contract/update/status.ts';
 import { resolveConfig } from '../../config/resolve.js';
+import { ARCHES, ARCH_TABLE } from '../../config/arch.js';
 import { routes } from '../../device-api/client.js';
 import { loadPrivateKey } from '../../update/keys.js';
 import { releaseOf, type Release } from '../../update/release.js';
@@ -53,7 +54,10 @@ export function updateCommand(io: CliIo): Command {
     new Command('update').description('Send a signed firmware to a device and follow it to committed or rolled back (A/B slots, tried once)'),
     { required: false },
   )
-    .argument('<target>', 'the config (kiln.yml: built first) or a UEFI executable kiln built (out/BOOTX64.EFI)')
+    .argument(
+      '<target>',
+      "the config (kiln.yml: built first), a UEFI executable kiln built (out/BOOTX64.EFI), or its folder (out/: the device's architecture's EFI)",
+    )
     .option('--key <file>', 'the update signing key (update.key from kiln keys); required')
     .addOption(profileOption())
     .option('--force', 'install a build that failed its trial before')
@@ -102,13 +106,21 @@ Examples:
         const before = await client.json<UpdateStatus & { arch?: string }>(routes.update());
         if (!before.available) throw new KilnError('UPDATE_UNAVAILABLE', `${client.address.label}: updates are unavailable: ${before.reason}`);
         const deviceArch = (await client.json<{ arch?: string }>(routes.status())).arch;
-        const file = path.resolve(io.cwd, target);
-        const isConfig =
-          /\.(ya?ml|ts|mjs|js)$/.test(file) ||
+        let file = path.resolve(io.cwd, target);
+        const isConfig = /\.(ya?ml|ts|mjs|js)$/.test(file);
+        // An output folder of kiln build: the device's architecture's EFI in it.
+        if (
+          !isConfig &&
           (await stat(file).then(
             (s) => s.isDirectory(),
             () => false,
-          ));
+          ))
+        ) {
+          const arch = ARCHES.find((a) => a === deviceArch);
+          if (arch === undefined)
+            throw new KilnError('UPDATE_WRONG_ARCH', `${client.address.label}: the device reports no architecture kiln knows (${deviceArch})`);
+          file = path.join(file, ARCH_TABLE[arch].efiName);
+        }
         let release: Release;
         const scratch = await mkdtemp(path.join(os.tmpdir(), 'kiln-update-'));
         try {
