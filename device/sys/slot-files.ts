@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { nodeDataFs } from './data-fs.ts';
 
 export interface SlotFiles {
   /** Create (or truncate) `file` for writing, making its folders. */
@@ -40,14 +41,8 @@ export const nodeSlotFiles: SlotFiles = {
   rename: (from, to) => fs.renameSync(from, to),
   remove: (file) => fs.rmSync(file, { force: true }),
   exists: (file) => fs.existsSync(file),
-  fsyncDir(dir) {
-    const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  },
+  // The same directory fsync as the writable partitions' files.
+  fsyncDir: (dir) => nodeDataFs.fsyncDir(dir),
   digest(file) {
     const hash = createHash('sha256');
     const fd = fs.openSync(file, fs.constants.O_RDONLY);

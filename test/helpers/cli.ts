@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
-import { expect } from 'vitest';
 
 export interface CliOutcome {
   code: number;
@@ -57,6 +56,8 @@ export function kilnRun(args: string[], onConsole?: (text: string, child: Return
 export async function makeTestDisk(config: string, disk: string): Promise<void> {
   await copyFile(path.join(root, 'examples/kiln.lock'), path.join(path.dirname(config), 'kiln.lock'));
   const made = await kiln(['disk', config, '--out', disk, '--size', '256M', '--profile', 'fast', '-q']);
+  // Loaded here, not at the top: the benches (bench/*.mjs) use this module outside vitest.
+  const { expect } = await import('vitest');
   expect(made.stderr).toBe('');
   expect(made.code).toBe(0);
 }

@@ -6,20 +6,14 @@
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import path from 'node:path';
 import type { UpdateStatus } from '../../device/contract/update/status.ts';
 import { kiln, kilnRun } from './cli.js';
+import { freePort } from '../../src/container-images/_testing.js';
+
+export { freePort };
 
 export const READY = /kiln: ready in \d+ ms/g;
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A config of an updatable test device; `extra` lines go under `kernel:` (e.g. a cmdline), `update` under update. */
 export function updatableConfig(o: { name: string; version: string; token: string; kernel?: string; update?: string; healthSeconds?: number }): string {
