@@ -48,7 +48,12 @@ Start here:
   kiln disk examples/gateway.yml --out disk.img  # a whole bootable disk: ESP + ext4 partitions
 
 A running device (its management API on the config's apiPort; token from $KILN_TOKEN or --token-file):
-  kiln ps --device 192.168.1.20:18080          # containers; also status, logs, start, stop, restart, reboot, poweroff`,
+  kiln ps --device 192.168.1.20:18080          # containers; also status, logs, start, stop, restart, reboot, poweroff
+
+Firmware updates (examples/fleet.yml: two boot slots, tried once, committed when healthy, rolled back otherwise):
+  kiln keys --out keys                         # the signing pair: keys/update.key stays here
+  kiln update --device 192.168.1.20:18080 --key keys/update.key fleet.yml   # waits for committed or rolled back
+  kiln push fleet.yml --to REGISTRY/fleet:stable --key keys/update.key      # or publish it; devices pull it`,
     );
   const deviceCommands = [
     statusCommand(io),

@@ -8,20 +8,18 @@
  *   1. v1 from the ESP fallback: the first look finds v2, downloads it (cut, resumed), installs it in slot B and reboots
  *   2. v2's trial boot from slot B: the health gate commits it; the next look sees the same digest and fetches nothing
  */
-import type { ChildProcess } from 'node:child_process';
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { UpdateStatus } from '../../device/contract/update/status.ts';
 import { freePort, requireTools, startRegistry, type Registry } from '../../src/container-images/_testing.js';
-import { kiln, kilnRun } from '../helpers/cli.js';
+import { kiln } from '../helpers/cli.js';
+import { UpdateMachine } from '../helpers/update-machine.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const TOKEN = 'update-pull-e2e-token';
-const READY = /kiln: ready in \d+ ms/g;
 /** Where the proxy cuts the first EFI response: a few megabytes into a firmware of tens. */
 const CUT_AFTER = 4 << 20;
 let work: string;
@@ -29,7 +27,7 @@ let registry: Registry;
 let cutter: Cutter;
 let apiPort: number;
 let source: string;
-let machine: { child?: ChildProcess; out: string; done: Promise<{ code: number | null; out: string; err: string }> } | undefined;
+let machine: UpdateMachine;
 
 const config = (version: string) => `name: update-pull-e2e
 version: ${version}
@@ -101,41 +99,8 @@ async function startCutter(target: Registry): Promise<Cutter> {
   };
 }
 
-function start(): void {
-  const m = { out: '' } as NonNullable<typeof machine>;
-  m.done = kilnRun(
-    [
-      path.join(work, 'v1.img'),
-      '--keep-disk',
-      path.join(work, 'state.img'),
-      '--reboot',
-      '--no-bootindex',
-      '--forward',
-      `${apiPort}:18080`,
-      '--timeout',
-      '1500',
-    ],
-    (text, child) => {
-      m.out = text.replace(/\r/g, '');
-      m.child = child;
-    },
-  );
-  machine = m;
-}
-
 async function waitFor(what: string, done: () => boolean, seconds = 400): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${seconds} s; console tail:\n${machine!.out.slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-const readyLines = () => (machine!.out.match(READY) ?? []).length;
-
-async function status(): Promise<UpdateStatus> {
-  const response = await fetch(`http://127.0.0.1:${apiPort}/v1/update`, { headers: { authorization: `Bearer ${TOKEN}` } });
-  return (await response.json()) as UpdateStatus;
+  if (!(await machine.waitFor(done, seconds))) throw new Error(`no ${what} within ${seconds} s; console tail:\n${machine.out.slice(-4000)}`);
 }
 
 beforeAll(async () => {
@@ -144,6 +109,7 @@ beforeAll(async () => {
   registry = await startRegistry(path.join(work, 'registry'));
   cutter = await startCutter(registry);
   apiPort = await freePort();
+  machine = new UpdateMachine({ disk: path.join(work, 'v1.img'), state: path.join(work, 'state.img'), port: apiPort, token: TOKEN });
   source = `${registry.host}/fleet/update-pull-e2e:stable`;
   await copyFile(path.join(root, 'examples/kiln.lock'), path.join(work, 'kiln.lock'));
   const keys = await kiln(['keys', '--out', path.join(work, 'keys')]);
@@ -168,18 +134,17 @@ beforeAll(async () => {
   expect(pushed.code, pushed.stderr).toBe(0);
 });
 afterAll(async () => {
-  if (machine?.child?.exitCode === null) machine.child.kill('SIGKILL');
+  if (machine?.running) await machine.powerCut();
   await cutter?.stop();
   await registry?.stop();
-  if (machine !== undefined) await writeFile(path.join(os.tmpdir(), 'kiln-update-pull-e2e-console.txt'), machine.out);
   await rm(work, { recursive: true, force: true });
 });
 
 describe('a device pulls its firmware from a registry', () => {
   test('v1 finds v2 at its first look, downloads it through a cut (resumed with Range), installs it and reboots', async () => {
-    start();
-    await waitFor('second ready line (the reboot into v2)', () => readyLines() >= 2, 600);
-    const out = machine!.out;
+    machine.start();
+    await waitFor('second ready line (the reboot into v2)', () => machine.readyLines() >= 2, 600);
+    const out = machine.out;
     const q = source.replace(/[.]/g, '\\.');
     expect(out).toMatch(new RegExp(`kiln: update: pulling ${q} every 30 s \\(first look in \\d+ s\\)\n`));
     expect(out).toMatch(
@@ -202,9 +167,9 @@ describe('a device pulls its firmware from a registry', () => {
   }, 900_000);
 
   test('v2 is tried from slot B and committed; its next look sees the same digest and fetches nothing', async () => {
-    await waitFor('the commit', () => /kiln: update: 1\.1\.0 \(build \w+\) committed: slot B is first in BootOrder/.test(machine!.out), 300);
-    expect(machine!.out).toMatch(/kiln: update: booted slot B \(Boot\d{4}\), committed A, trial boot/);
-    const s = await status();
+    await waitFor('the commit', () => /kiln: update: 1\.1\.0 \(build \w+\) committed: slot B is first in BootOrder/.test(machine.out), 300);
+    expect(machine.out).toMatch(/kiln: update: booted slot B \(Boot\d{4}\), committed A, trial boot/);
+    const s = await machine.status();
     expect(s).toMatchObject({ running: { version: '1.1.0', slot: 'B' }, last: { outcome: 'committed', version: '1.1.0' } });
     expect(s.pending).toBeUndefined();
 
@@ -213,8 +178,6 @@ describe('a device pulls its firmware from a registry', () => {
     await waitFor('a look at the tag after the commit', () => looks().length >= 1, 120);
     await new Promise((r) => setTimeout(r, 3000));
     expect(cutter.requests.slice(before).filter((r) => r.includes('/blobs/') || r.includes('/manifests/sha256:'))).toEqual([]);
-    expect(machine!.child!.kill('SIGTERM')).toBe(true);
-    const r = await machine!.done;
-    expect(r.out).toMatch(/reboot: Power down/);
+    expect(await machine.stop()).toMatch(/reboot: Power down/);
   }, 600_000);
 });

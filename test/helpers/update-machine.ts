@@ -140,7 +140,7 @@ export class UpdateMachine {
           response.on('end', () => resolve({ status: response.statusCode ?? 0, json: JSON.parse(text) as T }));
         },
       );
-      request.setTimeout(10_000, () => request.destroy(new Error('timeout')));
+      request.setTimeout(30_000, () => request.destroy(new Error(`no answer from the device's API on port ${this.port} within 30 s`)));
       request.on('error', reject);
       request.end(body === undefined ? undefined : Buffer.from(body.data));
     });
