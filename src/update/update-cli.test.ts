@@ -16,6 +16,11 @@ import type { UpdateStatus } from '../../device/contract/update/status.ts';
 import { appendSections } from '../formats/pe/index.js';
 import { buildTinyPe } from '../formats/pe/_testing.js';
 import { kiln } from '../../test/helpers/cli.js';
+import { requireTools, startRegistry } from '../container-images/_testing.js';
+import { silentReporter } from '../util/report.js';
+import { loadPrivateKey, signStatement } from './keys.js';
+import { parsePushTarget, pushFirmware } from './push.js';
+import { statementOf } from './release.js';
 
 const TOKEN = 'kiln-update-test-token-0123';
 const SLOW = { timeout: 120_000 };
@@ -153,6 +158,38 @@ describe('kiln update --device', () => {
     const r = await kiln(['update', '--device', '127.0.0.1:1', '--key', 'keys/update.key', 'BOOTX64.EFI'], { env: { KILN_TOKEN: TOKEN }, cwd: work });
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n')[0]).toMatch(/^kiln: error: 127\.0\.0\.1:1: connection refused/);
+  });
+
+  test('a registry reference: what kiln push published goes to the device as it is, signature and all', SLOW, async () => {
+    requireTools(['docker-registry']);
+    const registry = await startRegistry(path.join(work, 'registry'));
+    try {
+      const efi = path.join(work, 'BOOTX64.EFI');
+      const statement = await statementOf({ name: 'fleet', arch: 'x86_64', efi, size: (await readFile(efi)).length, buildId: 'b3' }, '1.2.0');
+      const key = await loadPrivateKey(path.join(work, 'keys/update.key'));
+      const signed = signStatement(statement, key);
+      await pushFirmware(
+        parsePushTarget(`http://${registry.host}/fleet/app:1.2.0`),
+        [{ efiPath: efi, statementBytes: signed.bytes, signature: signed.signature }],
+        {
+          reporter: silentReporter,
+        },
+      );
+      const before = received.length;
+      const r = await update([`http://${registry.host}/fleet/app:1.2.0`, '-q']);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/1\.2\.0 \(build b3\) installed in slot B/);
+      const got = received.at(-1)!;
+      expect(received.length).toBe(before + 1);
+      expect(got.bytes).toEqual(await readFile(efi));
+      expect(Buffer.from(got.statement)).toEqual(Buffer.from(signed.bytes));
+      expect(Buffer.from(got.signature)).toEqual(Buffer.from(signed.signature));
+      const missing = await update([`http://${registry.host}/fleet/none:1`]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr.split('\n')[0]).toMatch(/^kiln: error: 127\.0\.0\.1:\d+\/fleet\/none: the tag: HTTP 404$/);
+    } finally {
+      await registry.stop();
+    }
   });
 
   test('kiln update status: the slots, both ways of writing the options', SLOW, async () => {

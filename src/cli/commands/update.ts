@@ -9,6 +9,8 @@ import { routes } from '../../device-api/client.js';
 import { loadPrivateKey } from '../../update/keys.js';
 import { releaseOf, type Release } from '../../update/release.js';
 import { buildOfEfi } from '../../update/from-efi.js';
+import { looksLikeRegistryRef, releaseFromRegistry } from '../../update/from-registry.js';
+import { existsSync } from 'node:fs';
 import { sendRelease, waitForOutcome } from '../../update/deliver.js';
 import { KilnError } from '../../util/errors.js';
 import { createReporter } from '../../util/report.js';
@@ -58,7 +60,7 @@ export function updateCommand(io: CliIo): Command {
       '<target>',
       "the config (kiln.yml: built first), a UEFI executable kiln built (out/BOOTX64.EFI), or its folder (out/: the device's architecture's EFI)",
     )
-    .option('--key <file>', 'the update signing key (update.key from kiln keys); required')
+    .option('--key <file>', 'the update signing key (update.key from kiln keys); required unless the target is a registry reference')
     .addOption(profileOption())
     .option('--force', 'install a build that failed its trial before')
     .option('--no-reboot', 'install and set BootNext, but let the device reboot later (the next reboot tries it)')
@@ -80,6 +82,7 @@ ${DEVICE_HELP}
 Examples:
   KILN_TOKEN=... kiln update --device 10.0.0.5:18080 --key keys/update.key fleet.yml
   kiln update --device 127.0.0.1:18080 --token-file token --key keys/update.key out/BOOTX64.EFI --json
+  kiln update --device 10.0.0.5:18080 REGISTRY/fleet/gateway:1.4.2    # what kiln push published
   kiln update status --device 10.0.0.5:18080`,
     )
     .action(
@@ -97,11 +100,13 @@ Examples:
       ) => {
         const started = Date.now();
         const reporter = createReporter(io.stderr, { quiet: opts.quiet, env: io.env });
-        if (opts.key === undefined)
+        // A registry reference is a firmware `kiln push` signed already; anything else is signed here.
+        const fromRegistry = looksLikeRegistryRef(target) && !existsSync(path.resolve(io.cwd, target));
+        if (opts.key === undefined && !fromRegistry)
           throw new KilnError('UPDATE_NO_KEY', '--key FILE is required: the device installs only signed firmware', {
             hint: 'Make a pair with `kiln keys --out keys`; pass --key keys/update.key.',
           });
-        const key = await loadPrivateKey(path.resolve(io.cwd, opts.key));
+        const key = opts.key === undefined ? undefined : await loadPrivateKey(path.resolve(io.cwd, opts.key));
         const client = await deviceClient({ ...opts, timeout: opts.timeout ?? 15 }, io);
         const before = await client.json<UpdateStatus & { arch?: string }>(routes.update());
         if (!before.available) throw new KilnError('UPDATE_UNAVAILABLE', `${client.address.label}: updates are unavailable: ${before.reason}`);
@@ -124,7 +129,14 @@ Examples:
         let release: Release;
         const scratch = await mkdtemp(path.join(os.tmpdir(), 'kiln-update-'));
         try {
-          if (isConfig) {
+          if (fromRegistry) {
+            const arch = ARCHES.find((a) => a === deviceArch);
+            if (arch === undefined)
+              throw new KilnError('UPDATE_WRONG_ARCH', `${client.address.label}: the device reports no architecture kiln knows (${deviceArch})`);
+            release = await releaseFromRegistry(target, arch, scratch, reporter);
+          } else if (key === undefined) {
+            throw new KilnError('UPDATE_NO_KEY', '--key FILE is required: the device installs only signed firmware');
+          } else if (isConfig) {
             const resolved = await resolveConfig(file);
             const builds = await runBuild(resolved, { out: scratch, profile: opts.profile, quiet: opts.quiet }, io);
             const build = builds.find((b) => b.arch === deviceArch);
