@@ -175,7 +175,7 @@ describe('the update stage across boots', () => {
     const installed = await first.handle.install(request());
     expect(installed).toMatchObject({ slot: 'B', rebooting: true });
     expect(device.reboots).toBe(1);
-    expect(device.files.byPath.get('/run/kiln/slot/EFI/kiln/KILNX64.EFI')).toEqual(payload);
+    expect(device.files.byPath.get('/run/kiln/slot-B/EFI/kiln/KILNX64.EFI')).toEqual(payload);
     expect(Buffer.from(device.vars.vars.get(efivarfsName('BootNext'))!).toString('hex')).toBe('070000000100');
 
     const trial = boot(device, V2, 1);
@@ -187,6 +187,11 @@ describe('the update stage across boots', () => {
     expect(device.lines.join('\n')).toMatch(/update: 1\.1\.0 \(build b2\) committed: slot B is first in BootOrder/);
     await until(() => device.lines.some((l) => l.includes('ESP fallback')));
     expect(device.files.byPath.get('/run/kiln/esp/EFI/BOOT/BOOTX64.EFI')).toEqual(payload);
+    // The boot that committed takes the next update at once, into the other slot (its trial is over).
+    const next = Buffer.from('the firmware after that '.repeat(400));
+    const after = request({ version: '1.2.0', buildId: 'b3', size: next.length, sha256: createHash('sha256').update(next).digest('hex') }, next);
+    await expect(trial.handle.install(after)).resolves.toMatchObject({ slot: 'A' });
+    expect(device.files.byPath.get('/run/kiln/slot-A/EFI/kiln/KILNX64.EFI')).toEqual(next);
 
     const cold = boot(device, V2, 1);
     expect(cold.detail).toBe('booted slot B (Boot0001), committed B');

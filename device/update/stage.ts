@@ -58,7 +58,8 @@ export interface UpdateHandle {
 
 export const EFI_DIR = '/sys/firmware/efi';
 export const EFIVARS_DIR = `${EFI_DIR}/efivars`;
-const SLOT_MOUNT = '/run/kiln/slot';
+/** Each slot has its own mount point: the commit's copy from one slot and an install into the other never meet. */
+const slotMount = (slot: Slot) => `/run/kiln/slot-${slot.name}`;
 const ESP_MOUNT = '/run/kiln/esp';
 
 const noUpdates = (reason: string, running: Running): UpdateHandle => ({
@@ -115,7 +116,8 @@ export function updateStage(ctx: UpdateContext, sys: UpdateSys): { handle: Updat
   } catch (error) {
     return unavailable(`the update state in ${update.stateDir}: ${errorMessage(error)}`);
   }
-  const trial = state.pending?.phase === 'trying' && booted === state.pending.slot;
+  // True until this boot's trial ends in a commit or a rollback.
+  let trial = state.pending?.phase === 'trying' && booted === state.pending.slot;
 
   const describe = (name: SlotName): string => {
     const content = state.contents[name];
@@ -139,6 +141,8 @@ export function updateStage(ctx: UpdateContext, sys: UpdateSys): { handle: Updat
 
   const save = () => saveState(ctx.data, update.stateDir, state);
   let receiving: { version: string; buildId: string; slot: SlotName; bytes: number; size: number } | undefined;
+  /** The commit's copy of the firmware to the ESP fallback, while it runs. */
+  let finishing: Promise<void> | undefined;
 
   const handle: UpdateHandle = {
     status: () => ({
@@ -169,9 +173,11 @@ export function updateStage(ctx: UpdateContext, sys: UpdateSys): { handle: Updat
     }),
 
     async install(request) {
+      // After a commit, its copy to the ESP fallback finishes first (seconds).
+      if (finishing !== undefined) await finishing;
       if (receiving !== undefined)
         throw new UpdateRefused(409, `an update is already being received (${receiving.version}, ${receiving.bytes} of ${receiving.size} bytes)`);
-      if (trial) throw new UpdateRefused(409, `this boot is the trial of ${state.pending!.version}; wait for its commit or rollback`);
+      if (trial) throw new UpdateRefused(409, `this boot is the trial of ${state.pending?.version ?? 'a new firmware'}; wait for its commit or rollback`);
       const statement = checkStatement(request.statement, request.signature, running, {
         key,
         allowDowngrade: update.allowDowngrade,
@@ -241,17 +247,23 @@ export function updateStage(ctx: UpdateContext, sys: UpdateSys): { handle: Updat
           if (failure === undefined) {
             state.committed = { slot: pending.slot, version: pending.version, buildId: pending.buildId };
             state.pending = undefined;
+            trial = false;
             state.last = { outcome: 'committed', version: pending.version, buildId: pending.buildId, at: sys.isoNow() };
             save();
             const asserted = assertEntries(sys.efivars, entries(), pending.slot);
             numbers = asserted.numbers;
             log.info(`update: ${pending.version} (build ${pending.buildId}) committed: slot ${pending.slot} is first in BootOrder`);
-            return replaceFallback(ctx, sys, slots[pending.slot]).then(
-              (line) => log.info(`update: ${line}`),
-              (error: unknown) => log.warn(`update: the ESP fallback was not replaced (the commit stands): ${errorMessage(error)}`),
-            );
+            // An install waits for this copy: the fallback is then never half of one firmware and half of another.
+            finishing = replaceFallback(ctx, sys, slots[pending.slot], pending.sha256)
+              .then(
+                (line) => log.info(`update: ${line}`),
+                (error: unknown) => log.warn(`update: the ESP fallback was not replaced (the commit stands): ${errorMessage(error)}`),
+              )
+              .finally(() => (finishing = undefined));
+            return finishing;
           }
           state.pending = undefined;
+          trial = false;
           if (!state.failed.includes(pending.buildId)) state.failed.push(pending.buildId);
           state.last = { outcome: 'rolled-back', version: pending.version, buildId: pending.buildId, reason: `health gate: ${failure}`, at: sys.isoNow() };
           save();
@@ -277,14 +289,17 @@ export function updateStage(ctx: UpdateContext, sys: UpdateSys): { handle: Updat
 }
 
 /** The ESP's removable-media loader becomes the committed slot's executable (fallback.ts). */
-async function replaceFallback(ctx: UpdateContext, sys: UpdateSys, committed: Slot): Promise<string> {
+async function replaceFallback(ctx: UpdateContext, sys: UpdateSys, committed: Slot, sha256: string): Promise<string> {
   const label = ctx.config.storage?.partitions.find((p) => p.esp)?.label ?? 'ESP';
   const esp = listBlockDevices(ctx.fs).find((d) => d.partName === label && d.partition !== undefined);
   if (esp === undefined) throw new Error(`no partition named ${label} (the ESP)`);
   const target = removableMediaPath(ctx.config.arch);
-  return withMounted(ctx, committed.device, SLOT_MOUNT, `slot ${committed.name}`, () =>
+  return withMounted(ctx, committed.device, slotMount(committed), `slot ${committed.name}`, () =>
     withMounted(ctx, esp.path, ESP_MOUNT, 'the ESP', () => {
-      const written = replaceFile(sys.slotFiles, (f) => sys.slotFiles.chunks(f), `${SLOT_MOUNT}/${SLOT_EFI_FILE[ctx.config.arch]}`, `${ESP_MOUNT}/${target}`);
+      const from = `${slotMount(committed)}/${SLOT_EFI_FILE[ctx.config.arch]}`;
+      const written = replaceFile(sys.slotFiles, (f) => sys.slotFiles.chunks(f), from, `${ESP_MOUNT}/${target}`);
+      if (written.sha256 !== sha256)
+        throw new Error(`the copy on the ESP has SHA-256 ${written.sha256.slice(0, 16)}…, not the committed ${sha256.slice(0, 16)}…`);
       const how = written.inPlace ? ', the old one removed first: no room for both' : '';
       return Promise.resolve(`the ESP fallback ${target} is now slot ${committed.name}'s firmware (${written.size} bytes${how})`);
     }),
@@ -329,7 +344,7 @@ function bootedSlot(vars: EfiVars, slots: Record<SlotName, Slot>): BootedFrom {
 }
 
 function withSlotMounted<T>(ctx: UpdateContext, slot: Slot, work: (root: string) => Promise<T>): Promise<T> {
-  return withMounted(ctx, slot.device, SLOT_MOUNT, `slot ${slot.name}`, () => work(SLOT_MOUNT));
+  return withMounted(ctx, slot.device, slotMount(slot), `slot ${slot.name}`, () => work(slotMount(slot)));
 }
 
 /** A FAT partition mounted for the length of `work`: unmounting flushes it, and a slot is never left mounted. */
