@@ -1,9 +1,9 @@
 /**
- * End to end: a power cut (SIGKILL to QEMU: no shutdown, no sync) at three step boundaries of an update — once the
- * slot is written and BootNext set, in the trial boot before its health gate, right after the commit — and
+ * End to end: a power cut (SIGKILL to QEMU: no shutdown, no sync) at four step boundaries of an update — while the
+ * slot is written, once BootNext is set, in the trial boot before its health gate, right after the commit — and
  * after each the next boot reaches ready on one of the two builds, never neither; then the update, sent again,
  * converges to the newer build, committed. Every boundary (STEP_MARKERS) and many random moments are
- * bench/power-cut.mjs's, which prints trials and bricks; CI keeps three (~2 min a trial under TCG). The firmware's own
+ * bench/power-cut.mjs's, which prints trials and bricks; CI keeps four (~1-1.5 min a trial under TCG). The firmware's own
  * BootOrder decides (no bootindex).
  */
 import { rm } from 'node:fs/promises';
