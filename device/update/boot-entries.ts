@@ -9,6 +9,7 @@ import type { EfiVars } from '../sys/efivars.ts';
 import { decodeLoadOption, encodeLoadOption, LOAD_OPTION_ACTIVE } from '../contract/efi/load-option.ts';
 import {
   BOOT_VARIABLE_ATTRIBUTES,
+  EFI_GLOBAL_VARIABLE,
   bootEntryName,
   decodeBootNext,
   decodeBootOrder,
@@ -43,10 +44,10 @@ function writeIfDifferent(vars: EfiVars, name: string, data: Uint8Array): boolea
 
 /** Boot#### numbers present in the store. */
 function entryNumbers(vars: EfiVars): number[] {
-  const suffix = `-${efivarfsName('x').split('-').slice(1).join('-')}`;
+  const suffix = `-${EFI_GLOBAL_VARIABLE}`.toLowerCase();
   return vars
     .names()
-    .filter((n) => /^Boot[0-9A-F]{4}-/i.test(n) && n.toLowerCase().endsWith(suffix.toLowerCase()))
+    .filter((n) => /^Boot[0-9A-F]{4}-/i.test(n) && n.toLowerCase().endsWith(suffix))
     .map((n) => parseInt(n.slice(4, 8), 16));
 }
 

@@ -24,6 +24,7 @@ import { checkStatement, UpdateRefused, writePayload, type Running } from './ins
 import { runHealthGate, type HealthView } from './health.ts';
 import { replaceFile } from './fallback.ts';
 import { listBlockDevices } from '../storage/block-devices.ts';
+import { parseMounts } from '../base/mount-table.ts';
 import { removableMediaPath } from '../contract/efi/removable-media.ts';
 
 export type UpdateContext = Pick<StageContext, 'config' | 'fs' | 'data' | 'libc' | 'log' | 'mounted' | 'sleep' | 'now'>;
@@ -316,10 +317,7 @@ function safely<T>(read: () => T): T | undefined {
 
 function isMounted(ctx: UpdateContext, target: string): boolean {
   try {
-    return ctx.fs
-      .readText('/proc/self/mounts')
-      .split('\n')
-      .some((line) => line.split(' ')[1] === target);
+    return parseMounts(ctx.fs.readText('/proc/self/mounts')).some((m) => m.target === target);
   } catch {
     return false;
   }
