@@ -2,8 +2,8 @@
  * A build made installable: its signed statement (device/contract/update/statement.ts) — name, version, build id,
  * architecture, and the size and SHA-256 of the UEFI executable — for `kiln update` and `kiln push`.
  */
-import { createReadStream } from 'node:fs';
-import { createHash, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { sha256File } from '../inputs/cache.js';
 import { STATEMENT_TYPE, type FirmwareStatement } from '../../device/contract/update/statement.ts';
 import type { BuildResult } from '../pipeline/build.js';
 import { KILN_VERSION } from '../version.js';
@@ -16,12 +16,6 @@ export interface Release {
   signed: SignedStatement;
 }
 
-async function fileSha256(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 export async function statementOf(build: Pick<BuildResult, 'name' | 'arch' | 'efi' | 'size' | 'buildId'>, version: string): Promise<FirmwareStatement> {
   return {
     type: STATEMENT_TYPE,
@@ -30,7 +24,7 @@ export async function statementOf(build: Pick<BuildResult, 'name' | 'arch' | 'ef
     buildId: build.buildId,
     arch: build.arch,
     size: build.size,
-    sha256: await fileSha256(build.efi),
+    sha256: await sha256File(build.efi),
     kiln: KILN_VERSION,
   };
 }
