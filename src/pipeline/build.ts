@@ -18,7 +18,8 @@ import { networkModules } from '../rootfs/network-modules.js';
 import { sourceStickModules, storageModules } from '../rootfs/storage-modules.js';
 import { watchdogModules } from '../rootfs/watchdog-modules.js';
 import { compileFirstStage } from '../rootfs/first-stage.js';
-import { archDir, firstStageConfig, splitSourceRoot } from '../rootfs/source-root.js';
+import { archDir, splitSourceRoot } from '../rootfs/source-root.js';
+import { SLOT_LABELS } from '../../device/contract/config/update-schema.ts';
 import type { FatFile } from '../formats/fat/index.js';
 import { espLabel } from '../disk/plan.js';
 import { kilnLayer, modulesLayer, runtimeLayer, type LayerPlan } from '../rootfs/layers.js';
@@ -153,7 +154,10 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       kiln: (await kiln.build()).entries,
       debArch: names.deb,
       firstStage: await compileFirstStage(arch, cache),
-      firstStageConfig: firstStageConfig({ label, modules: bootModules.map((m) => m.path), waitSeconds: 120 }),
+      // With updates the tree is in a boot slot (the one holding this build), else on the ESP.
+      labels: config.update === undefined ? [label] : [...SLOT_LABELS, label],
+      modules: bootModules.map((m) => m.path),
+      buildId,
     });
     const firstStageLayer: LayerPlan = {
       name: 'kiln',
@@ -174,7 +178,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const linux = await readFile(kernel.vmlinuz);
   const cmdline = [baseCmdline(arch), updateCmdline(config), config.kernel.cmdline.trim()].filter(Boolean).join(' ');
   const efiBytes = buildUki({ stub, linux, initrd: initramfs.data, cmdline, osrel: release, uname: kernel.release });
-  checkFitsSlot(config, efiBytes.length, configName);
+  // A slot holds the UKI and, with layout: source, this architecture's tree.
+  checkFitsSlot(config, efiBytes.length + (stickPlan?.files.reduce((n, f) => n + f.data.length, 0) ?? 0), configName);
   const efi = path.join(o.outDir, names.efiName);
   // 6. output: the stick's files first, once everything is built, so a failed build leaves the folder as it was
   const stick = stickPlan === undefined ? undefined : await writeStick(o.outDir, stickPlan.files, stickPlan.own, stickPlan.label);

@@ -26,11 +26,20 @@ const kiln: CpioEntry[] = [
 ];
 
 describe('splitSourceRoot', () => {
-  const split = splitSourceRoot({ runtime, kiln, debArch: 'amd64', firstStage: Buffer.from('FIRST'), firstStageConfig: 'label ESP\n' });
+  const split = splitSourceRoot({
+    runtime,
+    kiln,
+    debArch: 'amd64',
+    firstStage: Buffer.from('FIRST'),
+    labels: ['KILN_A', 'KILN_B', 'ESP'],
+    modules: ['/lib/modules/r/vfat.ko'],
+    buildId: 'b1d',
+  });
 
   test('Node and the libraries go to linux_<arch>/, the init, packages and programs to the shared src/', () => {
     expect(split.stick.map((f) => f.path)).toEqual([
       'linux_amd64/bin/node',
+      'linux_amd64/kiln-build',
       'linux_amd64/lib/ld-linux-x86-64.so.2',
       'linux_amd64/lib/libc.so.6',
       'src/greet/main.ts',
@@ -40,12 +49,16 @@ describe('splitSourceRoot', () => {
       'src/kiln/node_modules/koffi/index.js',
     ]);
     expect(Buffer.from(split.stick.find((f) => f.path === 'linux_amd64/lib/libc.so.6')!.data).toString()).toBe('libc');
+    // The stamp the first stage demands: this build's id, no newline.
+    expect(Buffer.from(split.stick.find((f) => f.path === 'linux_amd64/kiln-build')!.data).toString()).toBe('b1d');
   });
 
   test('the initramfs keeps the rest, the first stage as /init, and links every moved path into the mount', () => {
     const byPath = new Map(split.initramfs.map((e) => [e.path, e]));
     expect(byPath.get('/init')).toMatchObject({ type: 'file', mode: 0o755, data: Buffer.from('FIRST') });
-    expect(byPath.get('/etc/kiln/first-stage')).toMatchObject({ type: 'file', data: Buffer.from('label ESP\n') });
+    expect(Buffer.from((byPath.get('/etc/kiln/first-stage') as { data: Uint8Array }).data).toString()).toBe(
+      'label KILN_A\nlabel KILN_B\nlabel ESP\nmount /source vfat\nwait 120\nstamp linux_amd64/kiln-build b1d\nmodule /lib/modules/r/vfat.ko\nexec /usr/bin/node /usr/lib/kiln/device/init/main.ts\n',
+    );
     for (const kept of ['/proc', '/dev/console', '/etc/kiln/boot.json', '/etc/motd', '/usr/bin/greet', SOURCE_MOUNT]) expect(byPath.has(kept)).toBe(true);
     const links = Object.fromEntries(split.initramfs.flatMap((e) => (e.type === 'symlink' ? [[e.path, e.target]] : [])));
     expect(links).toEqual({
@@ -64,7 +77,7 @@ describe('splitSourceRoot', () => {
 
 describe('firstStageConfig', () => {
   test('label, mount, wait, the modules in order, then the init from the stick', () => {
-    expect(firstStageConfig({ label: 'ESP', modules: ['/lib/modules/r/a.ko', '/lib/modules/r/b.ko'], waitSeconds: 120 })).toBe(
+    expect(firstStageConfig({ labels: ['ESP'], modules: ['/lib/modules/r/a.ko', '/lib/modules/r/b.ko'], waitSeconds: 120 })).toBe(
       'label ESP\nmount /source vfat\nwait 120\nmodule /lib/modules/r/a.ko\nmodule /lib/modules/r/b.ko\nexec /usr/bin/node /usr/lib/kiln/device/init/main.ts\n',
     );
   });

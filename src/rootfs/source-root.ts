@@ -23,6 +23,15 @@ export const SHARED_DIR = 'src';
 export const KILN_SOURCE_DIR = `${SHARED_DIR}/kiln`;
 const PROGRAMS_PREFIX = '/src';
 
+/**
+ * The file in an architecture's folder that names the build its tree belongs to. The first stage mounts only a
+ * filesystem whose stamp is its own build id: with A/B update slots the same UKI boots from either slot or from the
+ * ESP fallback, and two builds may share every other byte of the tree (a config change lives in the UKI).
+ */
+export function buildStampPath(debArch: string): string {
+  return `${archDir(debArch)}/kiln-build`;
+}
+
 /** `linux_amd64`, `linux_arm64`: per-architecture folders named as Go and Sourcery name them (Debian's names). */
 export function archDir(debArch: string): string {
   return `linux_${debArch}`;
@@ -36,8 +45,12 @@ export interface SourceRootInput {
   debArch: string;
   /** The first stage for this architecture (device/first-stage, compiled). */
   firstStage: Uint8Array;
-  /** Its directives (/etc/kiln/first-stage). */
-  firstStageConfig: string;
+  /** Filesystem labels the first stage may find the tree on: the ESP's, and with updates both slots'. */
+  labels: readonly string[];
+  /** Modules the first stage loads before it looks (those that reach the boot disk). */
+  modules: readonly string[];
+  /** The build's id: written into the tree (buildStampPath) and demanded by the first stage. */
+  buildId: string;
 }
 
 export interface SourceRoot {
@@ -77,22 +90,34 @@ export function splitSourceRoot(input: SourceRootInput): SourceRoot {
       if (e.type === 'file') stick.push({ path: `${SHARED_DIR}${e.path.slice(PROGRAMS_PREFIX.length)}`, data: e.data });
     } else initramfs.push(e);
   }
+  const stamp = { path: buildStampPath(input.debArch), content: input.buildId };
+  stick.push({ path: stamp.path, data: Buffer.from(stamp.content) });
+  const directives = firstStageConfig({ labels: input.labels, modules: input.modules, waitSeconds: 120, stamp });
   initramfs.push(
     { type: 'dir', path: SOURCE_MOUNT, mode: 0o755 },
     { type: 'file', path: '/init', mode: 0o755, data: input.firstStage },
-    { type: 'file', path: '/etc/kiln/first-stage', mode: 0o644, data: Buffer.from(input.firstStageConfig) },
+    { type: 'file', path: '/etc/kiln/first-stage', mode: 0o644, data: Buffer.from(directives) },
     ...[...links].map(([from, to]): CpioEntry => ({ type: 'symlink', path: from, target: to })),
   );
   stick.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { initramfs, stick };
 }
 
-/** The first stage's directives: find `label`, mount it, load `modules` first, then start the init from the stick. */
-export function firstStageConfig(o: { label: string; modules: readonly string[]; waitSeconds: number }): string {
+/**
+ * The first stage's directives: load `modules`, find a filesystem with one of `labels` holding `stamp`, mount it,
+ * then start the init from it.
+ */
+export function firstStageConfig(o: {
+  labels: readonly string[];
+  modules: readonly string[];
+  waitSeconds: number;
+  stamp?: { path: string; content: string };
+}): string {
   return [
-    `label ${o.label}`,
+    ...o.labels.map((label) => `label ${label}`),
     `mount ${SOURCE_MOUNT} vfat`,
     `wait ${o.waitSeconds}`,
+    ...(o.stamp === undefined ? [] : [`stamp ${o.stamp.path} ${o.stamp.content}`]),
     ...o.modules.map((m) => `module ${m}`),
     `exec ${NODE_PATH} ${DEVICE_PREFIX}/device/init/main.ts`,
     '',
