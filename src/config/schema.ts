@@ -129,13 +129,6 @@ export const configSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.update !== undefined) {
-      if (c.layout === 'source') {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['update'],
-          message: 'expected layout: initramfs with update (A/B slots for layout: source are not supported yet)',
-        });
-      }
       const mounts = (c.storage?.partitions ?? []).filter((p) => p.mount !== undefined && p.filesystem === 'ext4');
       if (!mounts.some((p) => isOnMount(c.update!.stateDir, p.mount))) {
         ctx.addIssue({

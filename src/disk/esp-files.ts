@@ -21,15 +21,28 @@ export function efiPathOnEsp(arch: Arch): string {
 
 /** The ESP's files for the EFIs of one build run (one per architecture), with the sticks of a `layout: source` build. */
 export async function espFilesOfBuilds(built: readonly Pick<BuildResult, 'arch' | 'efi' | 'stick'>[]): Promise<FatFile[]> {
-  return [...(await Promise.all(built.map(async (b) => ({ path: efiPathOnEsp(b.arch), data: await readFile(b.efi) })))), ...(await stickFiles(built))];
+  return [...(await efiFiles(built, efiPathOnEsp)), ...(await stickFiles(built))];
 }
 
 /**
- * The first boot slot's files on an updatable disk (`update` in the config): each architecture's UKI at its slot path,
- * so slot A holds the same firmware as the ESP's fallback and the device starts committed on A. Slot B starts empty.
+ * The ESP of an updatable disk (`update` in the config) holds only the fallback UKIs: with `layout: source` their
+ * trees live in the slots (the first stage finds the one stamped with its build), where an update replaces them.
  */
-export async function slotFilesOfBuilds(built: readonly Pick<BuildResult, 'arch' | 'efi'>[]): Promise<FatFile[]> {
-  return Promise.all(built.map(async (b) => ({ path: SLOT_EFI_FILE[b.arch], data: await readFile(b.efi) })));
+export async function updatableEspFiles(built: readonly Pick<BuildResult, 'arch' | 'efi'>[]): Promise<FatFile[]> {
+  return efiFiles(built, efiPathOnEsp);
+}
+
+/**
+ * The first boot slot's files on an updatable disk: each architecture's UKI at its slot path and, for `layout:
+ * source`, the stick's tree, so slot A holds the same firmware as the ESP's fallback and the device starts committed
+ * on A. Slot B starts empty.
+ */
+export async function slotFilesOfBuilds(built: readonly Pick<BuildResult, 'arch' | 'efi' | 'stick'>[]): Promise<FatFile[]> {
+  return [...(await efiFiles(built, (arch) => SLOT_EFI_FILE[arch])), ...(await stickFiles(built))];
+}
+
+function efiFiles(built: readonly Pick<BuildResult, 'arch' | 'efi'>[], where: (arch: Arch) => string): Promise<FatFile[]> {
+  return Promise.all(built.map(async (b) => ({ path: where(b.arch), data: await readFile(b.efi) })));
 }
 
 /** layout: source — every architecture's stick files, the shared src/ once (mergeSticks checks it is shared). */

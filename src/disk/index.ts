@@ -17,7 +17,7 @@ import { contentFolder } from './content.js';
 import { stageContainerStore } from './container-store.js';
 import { planDisk, storageOf, type DiskPlan } from './plan.js';
 import { formatSize } from './size.js';
-import { espFilesOfBuilds, slotFilesOfBuilds } from './esp-files.js';
+import { espFilesOfBuilds, slotFilesOfBuilds, updatableEspFiles } from './esp-files.js';
 import { writeDiskImage, writeDiskToDevice, type WrittenPartition } from './write.js';
 
 export { planDisk, DEFAULT_DISK_BYTES, type DiskPlan } from './plan.js';
@@ -140,7 +140,7 @@ async function writeDiskWith(
   built: readonly Pick<BuildResult, 'efi' | 'buildId' | 'arch' | 'stick'>[],
   mtime: number,
 ): Promise<WrittenPartition[]> {
-  const bootFiles = await espFilesOfBuilds(built);
+  const bootFiles = loaded.config.update === undefined ? await espFilesOfBuilds(built) : await updatableEspFiles(built);
   const layout = prepared.plan.partitions.map((p) => `${p.offsetBytes}+${p.sizeBytes}`).join(',');
   const source = {
     plan: prepared.plan,

@@ -37,10 +37,20 @@ export function storageOf(config: {
   storage?: Storage;
   layout: 'initramfs' | 'source';
   arch: string | readonly string[];
-  update?: { slotSize: string };
+  update?: { slotSize?: string };
 }): Storage {
   const storage = storageWithoutSlots(config);
-  return config.update === undefined ? storage : withSlots(storage, config.update.slotSize);
+  return config.update === undefined ? storage : withSlots(storage, slotSizeOf(config));
+}
+
+/**
+ * Each boot slot's size: the config's `update.slotSize`, else what one firmware of this layout needs with room to
+ * grow — 64 MiB for a UKI (initramfs), and with `layout: source` also the tree: the ESP's 160 MiB per architecture + 32.
+ */
+export function slotSizeOf(config: Pick<Parameters<typeof storageOf>[0], 'layout' | 'arch' | 'update'>): string {
+  if (config.update?.slotSize !== undefined) return config.update.slotSize;
+  const arches = typeof config.arch === 'string' ? 1 : config.arch.length;
+  return config.layout === 'source' ? `${160 * arches + 32}M` : '64M';
 }
 
 /**

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateYaml } from '../config/load.js';
 import { resolveLoaded } from '../config/resolve.js';
-import { planDisk, storageOf } from '../disk/plan.js';
+import { planDisk, slotSizeOf, storageOf } from '../disk/plan.js';
 import { bootConfigOf } from '../pipeline/steps/boot-config.js';
 import { checkFitsSlot, slotCapacityBytes, updateCmdline, updateKeyFile, updateModules } from './build-parts.js';
 
@@ -35,7 +35,6 @@ describe('the update section of a config', () => {
   it('has sane defaults, and needs a mounted ext4 partition for its state', () => {
     expect(validateYaml('fleet.yml', BASE + UPDATE).update).toEqual({
       publicKey: 'keys/update.pub',
-      slotSize: '64M',
       healthSeconds: 30,
       stateDir: '/data/kiln/update',
       allowDowngrade: false,
@@ -43,7 +42,6 @@ describe('the update section of a config', () => {
     expect(problem(`name: fleet\n${UPDATE}`)).toMatch(
       /update\.stateDir: expected a folder on a mounted ext4 partition .* found "\/data\/kiln\/update" and no mounted ext4 partition/,
     );
-    expect(problem(`${BASE}layout: source\n${UPDATE}`)).toMatch(/update: expected layout: initramfs with update/);
     expect(problem(BASE.replace('1.2.0', 'one')).split('\n')[0]).toMatch(/version: expected dotted numbers like "1\.4\.2"/);
     expect(problem(`${BASE}update: { publicKey: k, slotSize: huge }\n`)).toMatch(/update\.slotSize: expected a size like "64M"/);
   });
@@ -73,7 +71,18 @@ describe('the update section of a config', () => {
     expect(() => checkFitsSlot(config, 40e6, 'fleet.yml')).not.toThrow();
     expect(slotCapacityBytes(64 * 2 ** 20)).toBeLessThan(64 * 2 ** 20 - 2 ** 20);
     expect(() => checkFitsSlot(config, 70e6, 'fleet.yml')).toThrow(
-      /^fleet\.yml: update\.slotSize 64M: the 66\.8 MiB firmware does not fit a slot \(at most 61 MiB\)$/,
+      /^fleet\.yml: update\.slotSize 64M \(the default\): the 66\.8 MiB firmware does not fit a slot \(at most 61 MiB\)$/,
+    );
+  });
+
+  it('sizes a layout: source slot for its UKI and tree by default, and says so when one does not fit', () => {
+    const one = validateYaml('fleet.yml', BASE + UPDATE + 'layout: source\n');
+    expect(slotSizeOf(one)).toBe('192M');
+    expect(slotSizeOf(validateYaml('fleet.yml', BASE + UPDATE + 'layout: source\narch: [x86_64, aarch64]\n'))).toBe('352M');
+    expect(slotSizeOf(validateYaml('fleet.yml', BASE + 'update: { publicKey: k, slotSize: 300M }\nlayout: source\n'))).toBe('300M');
+    expect(() => checkFitsSlot(one, 150e6, 'fleet.yml')).not.toThrow();
+    expect(() => checkFitsSlot(one, 200e6, 'fleet.yml')).toThrow(
+      /^fleet\.yml: update\.slotSize 192M \(the default\): the 190\.7 MiB firmware \(UKI and its tree\) does not fit a slot/,
     );
   });
 

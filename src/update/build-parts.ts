@@ -13,6 +13,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import type { FileToCopy } from '../pipeline/steps/file-targets.js';
 import { KilnError } from '../util/errors.js';
 import { MiB, formatSize, parseSize } from '../disk/size.js';
+import { slotSizeOf } from '../disk/plan.js';
 
 export const UPDATE_CMDLINE = 'efi=runtime';
 /** efivarfs: BootNext/BootOrder/Boot####; vfat with Debian's default code page and I/O charset: the slots. */
@@ -58,15 +59,18 @@ export function slotCapacityBytes(slotBytes: number): number {
 }
 
 /** Throws naming the config key when the firmware would not fit its slot. */
-export function checkFitsSlot(config: Pick<Config, 'update'>, efiBytes: number, configName: string): void {
+export function checkFitsSlot(config: Pick<Config, 'update' | 'layout' | 'arch'>, firmwareBytes: number, configName: string): void {
   if (config.update === undefined) return;
-  const slotBytes = parseSize(config.update.slotSize) ?? 0;
+  const slotSize = slotSizeOf(config);
+  const given = config.update.slotSize === undefined ? ' (the default)' : '';
+  const slotBytes = parseSize(slotSize) ?? 0;
   const capacity = slotCapacityBytes(slotBytes);
-  if (efiBytes > capacity) {
-    const need = Math.ceil((efiBytes + MiB) / (1 - 1 / 32) / MiB) + 1;
+  if (firmwareBytes > capacity) {
+    const need = Math.ceil((firmwareBytes + MiB) / (1 - 1 / 32) / MiB) + 1;
+    const what = config.layout === 'source' ? 'firmware (UKI and its tree)' : 'firmware';
     throw new KilnError(
       'SLOT_TOO_SMALL',
-      `${configName}: update.slotSize ${config.update.slotSize}: the ${formatSize(efiBytes)} firmware does not fit a slot (at most ${formatSize(capacity)})`,
+      `${configName}: update.slotSize ${slotSize}${given}: the ${formatSize(firmwareBytes)} ${what} does not fit a slot (at most ${formatSize(capacity)})`,
       {
         hint: `Give update.slotSize: ${need}M or more (both slots are that size on the disk).`,
       },

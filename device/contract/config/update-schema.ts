@@ -26,8 +26,10 @@ export const updateSchema = z
     slotSize: z
       .string()
       .regex(/^\d+(\.\d+)?\s*[KMG]i?B?$/i, 'expected a size like "64M"')
-      .default('64M')
-      .describe('Size of each of the two boot slots (FAT32). A firmware bigger than its slot is a build error.'),
+      .optional()
+      .describe(
+        'Size of each of the two boot slots (FAT32). A firmware bigger than its slot is a build error. @default 64M; with layout: source, whose slots hold Node and the TypeScript too, 160M per architecture + 32M (192M for one)',
+      ),
     healthSeconds: z
       .number()
       .int()
