@@ -183,12 +183,12 @@ export function startPolling(handle: Pick<UpdateHandle, 'status' | 'install'>, c
         log.info(say(`${what} is the running firmware`));
         return 'running';
       }
-      if (statement !== undefined && (layers.efi.digest !== `sha256:${statement.sha256}` || layers.efi.size !== statement.size)) {
-        throw new UpdateRefused(400, `its EFI layer (${short(layers.efi.digest)}, ${layers.efi.size} bytes) is not the one its statement signs`);
+      if (statement !== undefined && (layers.payload.digest !== `sha256:${statement.sha256}` || layers.payload.size !== statement.size)) {
+        throw new UpdateRefused(400, `its EFI layer (${short(layers.payload.digest)}, ${layers.payload.size} bytes) is not the one its statement signs`);
       }
       // Checked again here, in the same turn as the call: an install through the API may have begun meanwhile.
       if (busy(handle)) return 'busy';
-      log.info(say(`${what} is new (manifest ${short(digest)}): downloading ${(layers.efi.size / 1e6).toFixed(1)} MB from ${origin}`));
+      log.info(say(`${what} is new (manifest ${short(digest)}): downloading ${(layers.payload.size / 1e6).toFixed(1)} MB from ${origin}`));
       const onResume = (r: { offset: number; size: number; reason: string; retry: number; retries: number; delayMs: number }) =>
         log.warn(
           say(
@@ -198,7 +198,7 @@ export function startPolling(handle: Pick<UpdateHandle, 'status' | 'install'>, c
       const done = await handle.install({
         statement: statementBytes,
         signature: layers.signature,
-        payload: resumableBlob(client, layers.efi, limits, onResume),
+        payload: resumableBlob(client, layers.payload, limits, onResume),
         force: false,
         reboot: false,
       });

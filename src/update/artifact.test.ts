@@ -103,7 +103,7 @@ describe('firmwareArtifact', () => {
       const pick = pickFirmware(artifact.index.bytes, arch);
       expect(pick).toEqual({ kind: 'index', manifest: json(artifact.index.bytes).manifests[i] });
       const layers = firmwareLayers(artifact.arches[i]!.manifest.bytes, arch);
-      expect(layers.efi).toEqual(artifact.arches[i]!.efi);
+      expect(layers.payload).toEqual(artifact.arches[i]!.payload);
       expect(layers.statement).toEqual(artifact.arches[i]!.statementBlob.descriptor);
       expect(statementSignedBy(artifact.arches[i]!.statementBlob.bytes, layers.signature, publicKey)).toBe(true);
       expect({ version: layers.version, buildId: layers.buildId }).toEqual({ version: '1.4.2', buildId: statement(arch).buildId });

@@ -1,15 +1,23 @@
 /**
  * A release as an OCI image-spec 1.1 artifact (`kiln push`): per architecture an image manifest of artifactType
- * application/vnd.kiln.firmware.v1 whose config is the empty descriptor and whose layers are the UEFI executable and
- * the signed statement, with the version, build id, architecture and signature as annotations; over them an image
+ * application/vnd.kiln.firmware.v1 whose config is the empty descriptor and whose layers are the payload — the UEFI
+ * executable, or with layout: source the slot's tree as a tar — and the signed statement, with the version, build id, architecture and signature as annotations; over them an image
  * index with each one's platform, which the tag names. device/contract/update/artifact-pick.ts reads it back.
  *
- * Pure: the EFI's descriptor comes from its statement (which holds its size and SHA-256), so nothing is read here.
+ * Pure: the payload's descriptor comes from its statement (which holds its size and SHA-256), so nothing is read here.
  * The bytes depend only on the inputs — no clock; `created` only when the caller passes one (SOURCE_DATE_EPOCH).
  */
 import { createHash } from 'node:crypto';
 import { ANNOTATION, type ArtifactDescriptor } from '../../device/contract/update/artifact-pick.ts';
-import { KILN_FIRMWARE, KILN_FIRMWARE_EFI, KILN_FIRMWARE_STATEMENT, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST } from '../../device/contract/oci/media-types.ts';
+import {
+  KILN_FIRMWARE,
+  KILN_FIRMWARE_EFI,
+  KILN_FIRMWARE_STATEMENT,
+  KILN_FIRMWARE_TREE,
+  OCI_EMPTY,
+  OCI_INDEX,
+  OCI_MANIFEST,
+} from '../../device/contract/oci/media-types.ts';
 import { parseStatement, type FirmwareStatement } from '../../device/contract/update/statement.ts';
 import { ARCH_TABLE } from '../config/arch.js';
 
@@ -28,8 +36,8 @@ export interface JsonBlob {
 export interface ArchArtifact {
   statement: FirmwareStatement;
   manifest: JsonBlob;
-  /** The EFI's layer; its bytes are the file the statement describes. */
-  efi: ArtifactDescriptor;
+  /** The payload's layer (the EFI, or the slot's tree as a tar); its bytes are the file the statement describes. */
+  payload: ArtifactDescriptor;
   statementBlob: JsonBlob;
 }
 
@@ -65,11 +73,12 @@ export function firmwareArtifact(firmwares: readonly SignedFirmware[], options: 
     const statement = statements[i]!;
     if (firmware.signature.length !== 64)
       throw new TypeError(`firmwareArtifact: the ${statement.arch} signature is ${firmware.signature.length} bytes, not 64`);
-    const efi: ArtifactDescriptor = {
-      mediaType: KILN_FIRMWARE_EFI,
+    const tree = statement.format === 'tar';
+    const payload: ArtifactDescriptor = {
+      mediaType: tree ? KILN_FIRMWARE_TREE : KILN_FIRMWARE_EFI,
       digest: `sha256:${statement.sha256}`,
       size: statement.size,
-      annotations: { [ANNOTATION.title]: ARCH_TABLE[statement.arch].efiName },
+      annotations: { [ANNOTATION.title]: tree ? `${statement.name}-${statement.arch}.tar` : ARCH_TABLE[statement.arch].efiName },
     };
     const statementBlob = rawBlob(KILN_FIRMWARE_STATEMENT, firmware.statementBytes, { [ANNOTATION.title]: STATEMENT_TITLE });
     const manifest = jsonBlob(OCI_MANIFEST, {
@@ -77,7 +86,7 @@ export function firmwareArtifact(firmwares: readonly SignedFirmware[], options: 
       mediaType: OCI_MANIFEST,
       artifactType: KILN_FIRMWARE,
       config: EMPTY_CONFIG.descriptor,
-      layers: [efi, statementBlob.descriptor],
+      layers: [payload, statementBlob.descriptor],
       annotations: sorted({
         ...created,
         [ANNOTATION.arch]: statement.arch,
@@ -87,7 +96,7 @@ export function firmwareArtifact(firmwares: readonly SignedFirmware[], options: 
         [ANNOTATION.version]: statement.version,
       }),
     });
-    return { statement, manifest, efi, statementBlob };
+    return { statement, manifest, payload, statementBlob };
   });
 
   const index = jsonBlob(OCI_INDEX, {

@@ -39,10 +39,10 @@ export async function sendRelease(
   try {
     const answer = await client.json<{ installed: string; rebooting: boolean }>(routes.update({ force: o.force, reboot: o.reboot }), {
       method: 'POST',
-      // The device writes and reads back ~40 MB on a slot before it answers.
+      // The device writes and reads back the firmware (40-200 MB) on a slot before it answers.
       timeoutMs: 120_000,
       body: {
-        stream: createReadStream(release.efi).pipe(counting),
+        stream: createReadStream(release.payload).pipe(counting),
         length: statement.size,
         headers: { 'x-kiln-statement': Buffer.from(bytes).toString('base64'), 'x-kiln-signature': Buffer.from(signature).toString('base64') },
       },

@@ -1,15 +1,17 @@
 /**
  * A UEFI executable kiln built, as `kiln update` takes it without its config (`kiln update out/BOOTX64.EFI`): the
  * name, version and build id from its `.osrel` section (IMAGE_ID, IMAGE_VERSION, BUILD_ID), the architecture from
- * its PE machine type.
+ * its PE machine type. A `layout: source` EFI (KILN_LAYOUT=source) brings the stick tree beside it: its slot holds both.
  */
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { ARCHES, ARCH_TABLE } from '../config/arch.js';
 import { decodePe, peSectionBytes } from '../formats/pe/index.js';
-import type { BuildResult } from '../pipeline/build.js';
 import { KilnError } from '../util/errors.js';
+import type { ReleasableBuild } from './release.js';
+import { stickFilesBeside } from './slot-tree.js';
 
-export type EfiBuild = Pick<BuildResult, 'name' | 'arch' | 'efi' | 'size' | 'buildId'> & { version: string };
+export type EfiBuild = ReleasableBuild & { version: string };
 
 export async function buildOfEfi(file: string, label: string): Promise<EfiBuild> {
   const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
@@ -35,5 +37,6 @@ export async function buildOfEfi(file: string, label: string): Promise<EfiBuild>
   }
   const arch = ARCHES.find((a) => ARCH_TABLE[a].peMachine === machine);
   if (arch === undefined) throw new KilnError('UPDATE_BAD_TARGET', `${label}: PE machine 0x${machine.toString(16)} is neither x86_64 nor aarch64`);
-  return { name, arch, efi: file, size: bytes.length, buildId, version };
+  const stick = field('KILN_LAYOUT') === 'source' ? { dir: path.dirname(file), files: await stickFilesBeside(file, arch) } : undefined;
+  return { name, arch, efi: file, size: bytes.length, buildId, version, ...(stick === undefined ? {} : { stick }) };
 }

@@ -62,11 +62,12 @@ export async function releaseFromRegistry(ref: string, arch: FirmwareArch, dir: 
     verified(await bytesOf(await client.get(`blobs/${layers.statement.digest}`, '*/*')), layers.statement),
   );
   const statement = parseStatement(statementBytes);
-  const efi = path.join(dir, `firmware-${arch}.efi`);
-  const progress = reporter.progress(`fetching ${statement.version} (build ${statement.buildId}) from ${source.name}`, layers.efi.size, 'bytes');
+  const what = statement.format === 'tar' ? 'the slot tree' : 'the EFI';
+  const payload = path.join(dir, `firmware-${arch}.${statement.format === 'tar' ? 'tar' : 'efi'}`);
+  const progress = reporter.progress(`fetching ${statement.version} (build ${statement.buildId}) from ${source.name}`, layers.payload.size, 'bytes');
   try {
-    await words('the EFI', async () => {
-      const response = await client.get(`blobs/${layers.efi.digest}`, '*/*');
+    await words(what, async () => {
+      const response = await client.get(`blobs/${layers.payload.digest}`, '*/*');
       const hash = createHash('sha256');
       let size = 0;
       const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
@@ -75,16 +76,16 @@ export async function releaseFromRegistry(ref: string, arch: FirmwareArch, dir: 
         size += chunk.length;
         progress.update(size);
       });
-      await pipeline(body, createWriteStream(efi));
-      if (`sha256:${hash.digest('hex')}` !== layers.efi.digest || size !== layers.efi.size) {
-        await rm(efi, { force: true });
-        throw new KilnError('UPDATE_REGISTRY', `${source.name}: the EFI blob does not match its digest ${layers.efi.digest}`);
+      await pipeline(body, createWriteStream(payload));
+      if (`sha256:${hash.digest('hex')}` !== layers.payload.digest || size !== layers.payload.size) {
+        await rm(payload, { force: true });
+        throw new KilnError('UPDATE_REGISTRY', `${source.name}: ${what} blob does not match its digest ${layers.payload.digest}`);
       }
     });
   } finally {
     progress.stop();
   }
-  return { arch, efi, signed: { statement, bytes: statementBytes, signature: layers.signature } };
+  return { arch, payload, signed: { statement, bytes: statementBytes, signature: layers.signature } };
 }
 
 /** A document whose bytes are not what its descriptor says is refused: the digest is the reference. */

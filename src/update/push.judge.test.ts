@@ -52,8 +52,8 @@ beforeAll(async () => {
     ['aarch64', 9000, 'fedcba9876543210'],
   ] as const) {
     const efi = fakeEfi(arch, size);
-    const release = await releaseOf({ name: 'gateway', arch, efi, size, buildId }, '1.4.2', privateKey);
-    firmwares.push({ efiPath: release.efi, statementBytes: release.signed.bytes, signature: release.signed.signature });
+    const release = await releaseOf({ name: 'gateway', arch, efi, size, buildId }, '1.4.2', privateKey, work);
+    firmwares.push({ payloadPath: release.payload, statementBytes: release.signed.bytes, signature: release.signed.signature });
   }
 }, 60_000);
 
@@ -118,7 +118,7 @@ describe('kiln push to a registry', () => {
       const pick = pickFirmware(index, arch);
       if (pick.kind !== 'index') throw new Error('expected an index');
       const layers = firmwareLayers(blob(pick.manifest.digest), arch);
-      expect(blob(layers.efi.digest).equals(efiBytes[arch]!)).toBe(true);
+      expect(blob(layers.payload.digest).equals(efiBytes[arch]!)).toBe(true);
       expect(statementSignedBy(blob(layers.statement.digest), layers.signature, publicKey)).toBe(true);
       expect(JSON.parse(blob(layers.statement.digest).toString())).toMatchObject({ arch, size: efiBytes[arch]!.length, version: '1.4.2' });
     }

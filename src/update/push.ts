@@ -1,7 +1,7 @@
 /**
  * `kiln push`'s upload: a release's artifact (artifact.ts) to a registry, by the OCI distribution spec's push flow
  * through the one distribution client (device/contract/oci/distribution-client.ts): each blob HEADed first and
- * uploaded only when missing (POST, then one PUT streamed from disk for the EFI), each architecture's manifest PUT
+ * uploaded only when missing (POST, then one PUT streamed from disk for each payload), each architecture's manifest PUT
  * by its digest, and the index PUT under the tag last — so the tag never names something half there, and a push
  * that breaks off leaves only unreferenced blobs, which the next push reuses.
  *
@@ -24,9 +24,9 @@ export interface PushTarget extends RegistryRef {
   tag: string;
 }
 
-/** One architecture to push: the signed statement and the EFI file it describes. */
+/** One architecture to push: the signed statement and the payload file it describes (the EFI, or a slot tree's tar). */
 export interface PushFirmware extends SignedFirmware {
-  efiPath: string;
+  payloadPath: string;
 }
 
 export interface PushResult {
@@ -69,8 +69,8 @@ export async function checkPushTarget(target: PushTarget): Promise<void> {
 }
 
 /**
- * Pushes one release: every firmware's EFI, statement and manifest, then the index under the tag.
- * @example await pushFirmware(parsePushTarget('http://127.0.0.1:5000/fleet/gw:1.4.2'), [{ efiPath, statementBytes, signature }], { reporter })
+ * Pushes one release: every firmware's payload, statement and manifest, then the index under the tag.
+ * @example await pushFirmware(parsePushTarget('http://127.0.0.1:5000/fleet/gw:1.4.2'), [{ payloadPath, statementBytes, signature }], { reporter })
  */
 export async function pushFirmware(
   target: PushTarget,
@@ -78,7 +78,7 @@ export async function pushFirmware(
   options: { reporter: Reporter; created?: Date },
 ): Promise<PushResult> {
   const artifact = firmwareArtifact(firmwares, options.created === undefined ? {} : { created: options.created });
-  await checkEfiFiles(firmwares, artifact);
+  await checkPayloadFiles(firmwares, artifact);
   const client = clientFor(target);
   const ref = `${target.name}:${target.tag}`;
   const uploaded: string[] = [];
@@ -107,7 +107,8 @@ export async function pushFirmware(
   await pushBlob(EMPTY_CONFIG.descriptor, () => bodyOf(EMPTY_CONFIG.bytes), 'the empty config');
   for (const [i, arch] of artifact.arches.entries()) {
     const name = arch.statement.arch;
-    await pushBlob(arch.efi, () => efiBody(firmwares[i]!.efiPath, arch.efi.size, options.reporter, `uploading ${name} EFI`), `the ${name} EFI`);
+    const what = arch.statement.format === 'tar' ? `the ${name} slot tree` : `the ${name} EFI`;
+    await pushBlob(arch.payload, () => payloadBody(firmwares[i]!.payloadPath, arch.payload.size, options.reporter, `uploading ${what}`), what);
     await pushBlob(arch.statementBlob.descriptor, () => bodyOf(arch.statementBlob.bytes), `the ${name} statement`);
     await putManifest(arch.manifest.descriptor.digest, arch.manifest, `the ${name} manifest`);
   }
@@ -122,17 +123,17 @@ export async function pushFirmware(
 }
 
 /** The files must still be what was signed (size here; the registry checks the digest). */
-async function checkEfiFiles(firmwares: readonly PushFirmware[], artifact: FirmwareArtifact): Promise<void> {
+async function checkPayloadFiles(firmwares: readonly PushFirmware[], artifact: FirmwareArtifact): Promise<void> {
   for (const [i, arch] of artifact.arches.entries()) {
-    const file = firmwares[i]!.efiPath;
+    const file = firmwares[i]!.payloadPath;
     const size = await stat(file).then(
       (s) => s.size,
       (error: NodeJS.ErrnoException) => {
-        throw new KilnError('PUSH_EFI', `${file}: cannot read (${error.code ?? String(error)})`);
+        throw new KilnError('PUSH_PAYLOAD', `${file}: cannot read (${error.code ?? String(error)})`);
       },
     );
-    if (size !== arch.efi.size) {
-      throw new KilnError('PUSH_EFI', `${file}: ${size} bytes, but its statement signs ${arch.efi.size}`, {
+    if (size !== arch.payload.size) {
+      throw new KilnError('PUSH_PAYLOAD', `${file}: ${size} bytes, but its statement signs ${arch.payload.size}`, {
         hint: 'the file changed after it was signed: build again',
       });
     }
@@ -141,8 +142,8 @@ async function checkEfiFiles(firmwares: readonly PushFirmware[], artifact: Firmw
 
 const bodyOf = (bytes: Uint8Array): BodyInit => bytes as Uint8Array<ArrayBuffer>;
 
-/** The EFI streamed from disk (never held whole in memory), counted into a progress bar. */
-function efiBody(file: string, size: number, reporter: Reporter, label: string): BodyInit {
+/** The payload streamed from disk (never held whole in memory), counted into a progress bar. */
+function payloadBody(file: string, size: number, reporter: Reporter, label: string): BodyInit {
   const progress = reporter.progress(label, size);
   let done = 0;
   const counted = createReadStream(file, { highWaterMark: 1 << 20 }).pipe(

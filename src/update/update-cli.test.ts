@@ -165,12 +165,12 @@ describe('kiln update --device', () => {
     const registry = await startRegistry(path.join(work, 'registry'));
     try {
       const efi = path.join(work, 'BOOTX64.EFI');
-      const statement = await statementOf({ name: 'fleet', arch: 'x86_64', efi, size: (await readFile(efi)).length, buildId: 'b3' }, '1.2.0');
+      const statement = await statementOf({ name: 'fleet', arch: 'x86_64', buildId: 'b3' }, '1.2.0', { file: efi, size: (await readFile(efi)).length });
       const key = await loadPrivateKey(path.join(work, 'keys/update.key'));
       const signed = signStatement(statement, key);
       await pushFirmware(
         parsePushTarget(`http://${registry.host}/fleet/app:1.2.0`),
-        [{ efiPath: efi, statementBytes: signed.bytes, signature: signed.signature }],
+        [{ payloadPath: efi, statementBytes: signed.bytes, signature: signed.signature }],
         {
           reporter: silentReporter,
         },

@@ -67,7 +67,7 @@ describe('pickFirmware', () => {
   });
 
   it('takes a single manifest as it is', () => {
-    expect(pickFirmware(bytes(manifest()), 'x86_64')).toMatchObject({ kind: 'manifest', firmware: { efi: { digest: D('e') }, version: '1.4.2' } });
+    expect(pickFirmware(bytes(manifest()), 'x86_64')).toMatchObject({ kind: 'manifest', firmware: { payload: { digest: D('e') }, version: '1.4.2' } });
   });
 
   it('names what the artifact has when the architecture is missing', () => {
@@ -105,10 +105,10 @@ describe('pickFirmware', () => {
 });
 
 describe('firmwareLayers', () => {
-  it('gives the EFI and statement layers, the signature, the version and the build id', () => {
+  it('gives the payload (EFI) and statement layers, the signature, the version and the build id', () => {
     const layers = firmwareLayers(bytes(manifest()), 'x86_64');
     expect(layers).toEqual({
-      efi: { mediaType: 'application/vnd.kiln.firmware.efi.v1', digest: D('e'), size: 40_000_000 },
+      payload: { mediaType: 'application/vnd.kiln.firmware.efi.v1', digest: D('e'), size: 40_000_000 },
       statement: { mediaType: 'application/vnd.kiln.firmware.statement.v1+json', digest: D('5'), size: 212 },
       signature: new Uint8Array(64).fill(9),
       arch: 'x86_64',
@@ -119,19 +119,27 @@ describe('firmwareLayers', () => {
 
   it('falls back on the config media type as the artifact type (image-spec 1.1)', () => {
     const old = manifest({ artifactType: undefined, config: { mediaType: KILN, digest: D('4'), size: 2 } });
-    expect(firmwareLayers(bytes(old), 'x86_64').efi.digest).toBe(D('e'));
+    expect(firmwareLayers(bytes(old), 'x86_64').payload.digest).toBe(D('e'));
   });
 
   it('says which layer or annotation is missing', () => {
     const only = (mediaType: string) => manifest({ layers: manifest().layers.filter((l) => l.mediaType !== mediaType) });
     expect(message(() => firmwareLayers(bytes(only('application/vnd.kiln.firmware.efi.v1')), 'x86_64'))).toBe(
-      'not a kiln firmware artifact (no application/vnd.kiln.firmware.efi.v1 layer)',
+      'not a kiln firmware artifact (no application/vnd.kiln.firmware.efi.v1 or application/vnd.kiln.firmware.tree.v1.tar layer)',
     );
     expect(message(() => firmwareLayers(bytes(only('application/vnd.kiln.firmware.statement.v1+json')), 'x86_64'))).toBe(
       'not a kiln firmware artifact (no application/vnd.kiln.firmware.statement.v1+json layer)',
     );
     const doubled = manifest({ layers: [...manifest().layers, manifest().layers[0]] });
-    expect(message(() => firmwareLayers(bytes(doubled), 'x86_64'))).toBe('not a kiln firmware artifact (2 application/vnd.kiln.firmware.efi.v1 layers)');
+    expect(message(() => firmwareLayers(bytes(doubled), 'x86_64'))).toBe(
+      'not a kiln firmware artifact (2 application/vnd.kiln.firmware.efi.v1 or application/vnd.kiln.firmware.tree.v1.tar layers)',
+    );
+    // A layout: source firmware's payload is its slot's tree; an EFI beside it makes two payloads.
+    const tree = { mediaType: 'application/vnd.kiln.firmware.tree.v1.tar', digest: D('7'), size: 150_000_000 };
+    expect(firmwareLayers(bytes(manifest({ layers: [tree, manifest().layers[1]] })), 'x86_64').payload).toEqual(tree);
+    expect(message(() => firmwareLayers(bytes(manifest({ layers: [...manifest().layers, tree] })), 'x86_64'))).toBe(
+      'not a kiln firmware artifact (2 application/vnd.kiln.firmware.efi.v1 or application/vnd.kiln.firmware.tree.v1.tar layers)',
+    );
     const { ['dev.kiln.signature']: _, ...unsigned } = manifest().annotations;
     expect(message(() => firmwareLayers(bytes(manifest({ annotations: unsigned })), 'x86_64'))).toBe(
       'not a kiln firmware artifact (no dev.kiln.signature annotation)',

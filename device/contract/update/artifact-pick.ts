@@ -1,8 +1,8 @@
 /**
  * Reading a kiln firmware artifact (what `kiln push` writes, src/update/artifact.ts): from the image index a tag
- * names, the manifest of one architecture; from that manifest, the EFI and statement layers and the signature.
- * Pure and shared: the device pulls with it, the host reads what it pushed with it. Nothing is trusted here — the
- * statement's signature and the EFI's digest are checked by whoever fetches the blobs (statement.ts).
+ * names, the manifest of one architecture; from that manifest, the payload layer (the EFI, or a layout: source slot's
+ * tree as a tar), the statement layer and the signature. Pure and shared: the device pulls with it, the host reads
+ * what it pushed with it. Nothing is trusted here — the statement's signature and the payload's digest are checked by whoever fetches the blobs (statement.ts).
  *
  * An index entry names its architecture twice: `platform.architecture` (OCI's name, for generic tools) and the
  * `dev.kiln.arch` annotation (kiln's, as the statement has it). The device matches on kiln's, so it needs no table
@@ -10,7 +10,7 @@
  * the manifest's artifactType, and an index is only required to name each entry's architecture.
  */
 import { DIGEST_PATTERN } from '../oci/image-ref.ts';
-import { KILN_FIRMWARE, KILN_FIRMWARE_EFI, KILN_FIRMWARE_STATEMENT, OCI_INDEX, OCI_MANIFEST } from '../oci/media-types.ts';
+import { KILN_FIRMWARE, KILN_FIRMWARE_EFI, KILN_FIRMWARE_STATEMENT, KILN_FIRMWARE_TREE, OCI_INDEX, OCI_MANIFEST } from '../oci/media-types.ts';
 import type { FirmwareStatement } from './statement.ts';
 
 /** The annotations of a firmware manifest (and `arch` on its index entry too). */
@@ -39,7 +39,8 @@ export interface ArtifactDescriptor {
 }
 
 export interface FirmwareLayers {
-  efi: ArtifactDescriptor;
+  /** What the statement signs: the UEFI executable, or the slot's tree as a tar (layout: source). */
+  payload: ArtifactDescriptor;
   statement: ArtifactDescriptor;
   /** The raw 64-byte signature from the manifest's annotation. */
   signature: Uint8Array;
@@ -110,11 +111,11 @@ function manifestLayers(json: Record<string, unknown>, arch: FirmwareArch): Firm
   if (found !== arch) throw noFirmwareFor(arch, [found]);
   if (!Array.isArray(json.layers)) throw shape('layers', 'expected a list');
   const layers = json.layers.map((layer, i) => descriptorAt(layer, `layers.${i}`));
-  const efi = onlyLayer(layers, KILN_FIRMWARE_EFI);
-  const statement = onlyLayer(layers, KILN_FIRMWARE_STATEMENT);
+  const payload = onlyLayer(layers, [KILN_FIRMWARE_EFI, KILN_FIRMWARE_TREE]);
+  const statement = onlyLayer(layers, [KILN_FIRMWARE_STATEMENT]);
   if (statement.size > MAX_STATEMENT_BYTES) throw shape('layers', `the statement layer claims ${statement.size} bytes, more than a statement can be`);
   return {
-    efi,
+    payload,
     statement,
     signature: signatureOf(annotations[ANNOTATION.signature]),
     arch,
@@ -123,10 +124,12 @@ function manifestLayers(json: Record<string, unknown>, arch: FirmwareArch): Firm
   };
 }
 
-function onlyLayer(layers: readonly ArtifactDescriptor[], mediaType: string): ArtifactDescriptor {
-  const found = layers.filter((l) => l.mediaType === mediaType);
-  if (found.length === 0) throw notFirmware(`no ${mediaType} layer`);
-  if (found.length > 1) throw notFirmware(`${found.length} ${mediaType} layers`);
+/** The one layer of one of `mediaTypes`. */
+function onlyLayer(layers: readonly ArtifactDescriptor[], mediaTypes: readonly string[]): ArtifactDescriptor {
+  const found = layers.filter((l) => mediaTypes.includes(l.mediaType));
+  const names = mediaTypes.join(' or ');
+  if (found.length === 0) throw notFirmware(`no ${names} layer`);
+  if (found.length > 1) throw notFirmware(`${found.length} ${names} layers`);
   return found[0]!;
 }
 

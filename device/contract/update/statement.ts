@@ -1,6 +1,8 @@
 /**
  * The signed statement that makes a firmware installable: which build it is (name, version, build id, architecture)
- * and the size and SHA-256 of its one UEFI executable, signed with the fleet's Ed25519 key (`kiln keys`).
+ * and the size and SHA-256 of its payload, signed with the fleet's Ed25519 key (`kiln keys`). The payload is the one
+ * UEFI executable (layout: initramfs), or with `format: "tar"` (layout: source) a tar archive of everything the slot
+ * holds: the UKI at its slot path, linux_<arch>/ (Node, libraries, the build stamp) and src/ (kiln's TypeScript).
  *
  * Wire form: the statement as canonical JSON (keys sorted, no spaces, UTF-8) — the exact bytes that are signed —
  * and a raw 64-byte Ed25519 signature over them. Both travel base64 in `X-Kiln-Statement` / `X-Kiln-Signature`
@@ -23,21 +25,26 @@ export interface FirmwareStatement {
   version: string;
   buildId: string;
   arch: 'x86_64' | 'aarch64';
-  /** The UEFI executable's size in bytes and SHA-256 (lower-case hex). */
+  /** The payload's size in bytes and SHA-256 (lower-case hex). */
   size: number;
   sha256: string;
   /** kiln's version that built it. */
   kiln: string;
+  /** Absent: the payload is the UEFI executable. "tar": a tar archive of the slot's files (layout: source). */
+  format?: typeof TREE_FORMAT;
 }
 
+export const TREE_FORMAT = 'tar';
+
 const VERSION = /^\d{1,9}(\.\d{1,9}){0,3}$/;
-const KEYS: readonly (keyof FirmwareStatement)[] = ['arch', 'buildId', 'kiln', 'name', 'sha256', 'size', 'type', 'version'];
+const KEYS: readonly (keyof FirmwareStatement)[] = ['arch', 'buildId', 'format', 'kiln', 'name', 'sha256', 'size', 'type', 'version'];
 
 /** The signed bytes: canonical JSON, so the host and the device agree on them byte for byte. */
 export function encodeStatement(statement: FirmwareStatement): Uint8Array {
   checkStatement(statement, 'statement');
   const ordered: Record<string, unknown> = {};
-  for (const key of KEYS) ordered[key] = statement[key];
+  // An absent key stays absent: a statement without `format` is signed exactly as before the key existed.
+  for (const key of KEYS) if (statement[key] !== undefined) ordered[key] = statement[key];
   return new TextEncoder().encode(JSON.stringify(ordered));
 }
 
@@ -68,6 +75,8 @@ function checkStatement(record: Record<string, unknown> | FirmwareStatement, whe
   if (typeof r.size !== 'number' || !Number.isSafeInteger(r.size) || r.size <= 0)
     throw new TypeError(`${where}: size must be a positive whole number of bytes`);
   if (typeof r.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(r.sha256)) throw new TypeError(`${where}: sha256 must be 64 lower-case hex digits`);
+  if (r.format !== undefined && r.format !== TREE_FORMAT)
+    throw new TypeError(`${where}: format ${JSON.stringify(r.format)} is not "${TREE_FORMAT}" (or absent, for a UEFI executable)`);
 }
 
 /** -1, 0 or 1: dotted numbers compared field by field, a missing field counting as 0 ("1.2" = "1.2.0"). */

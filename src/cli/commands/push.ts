@@ -30,15 +30,6 @@ export async function runPush(config: string, opts: PushOptions, io: CliIo): Pro
   const target = parsePushTarget(opts.to);
   const key = await loadPrivateKey(path.resolve(io.cwd, opts.key));
   const resolved = await resolveConfig(path.resolve(io.cwd, config));
-  if (resolved.config.layout === 'source') {
-    throw new KilnError(
-      'PUSH_LAYOUT',
-      `${resolved.displayName}: layout: source keeps Node and the TypeScript beside the EFI, which a firmware artifact does not carry`,
-      {
-        hint: 'push a config with layout: initramfs (the default): its one UEFI executable is the whole firmware',
-      },
-    );
-  }
   const reporter = createReporter(io.stderr, { quiet: opts.quiet, env: io.env });
   reporter.step(`checking ${target.name}`);
   await checkPushTarget(target);
@@ -46,11 +37,11 @@ export async function runPush(config: string, opts: PushOptions, io: CliIo): Pro
   try {
     const builds = await runBuild(resolved, { out: scratch, profile: opts.profile, quiet: opts.quiet }, io);
     const version = resolved.config.version;
-    const releases = await Promise.all(builds.map((build) => releaseOf(build, version, key)));
+    const releases = await Promise.all(builds.map((build) => releaseOf(build, version, key, scratch)));
     const epoch = io.env.SOURCE_DATE_EPOCH;
     const result = await pushFirmware(
       target,
-      releases.map((r) => ({ efiPath: r.efi, statementBytes: r.signed.bytes, signature: r.signed.signature })),
+      releases.map((r) => ({ payloadPath: r.payload, statementBytes: r.signed.bytes, signature: r.signed.signature })),
       { reporter, ...(epoch !== undefined && /^\d+$/.test(epoch) ? { created: new Date(Number(epoch) * 1000) } : {}) },
     );
     return { ...result, version };

@@ -146,10 +146,10 @@ Examples:
                 `${target} builds ${builds.map((b) => b.arch).join(', ')}; the device is ${deviceArch ?? 'of an unknown architecture'}`,
               );
             }
-            release = await releaseOf(build, resolved.config.version, key);
+            release = await releaseOf(build, resolved.config.version, key, scratch);
           } else {
             const efi = await buildOfEfi(file, target);
-            release = await releaseOf(efi, efi.version, key);
+            release = await releaseOf(efi, efi.version, key, scratch);
           }
           const sent = await sendRelease(client, release, { force: opts.force, reboot: opts.reboot, reporter });
           const { version, buildId } = release.signed.statement;
