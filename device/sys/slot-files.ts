@@ -16,10 +16,12 @@ export interface SlotFiles {
   close(fd: number): void;
   rename(from: string, to: string): void;
   remove(file: string): void;
+  /** Remove everything in `dir` (a mounted slot), leaving `dir` itself. */
+  clear(dir: string): void;
   exists(file: string): boolean;
   fsyncDir(dir: string): void;
-  /** Size and SHA-256 (hex) of a file as read now. */
-  digest(file: string): { size: number; sha256: string };
+  /** A file's size in bytes. */
+  size(file: string): number;
   /** Free bytes on the filesystem holding `dir`. */
   freeBytes(dir: string): number;
   /** A file's content in chunks of at most 1 MiB. */
@@ -40,24 +42,14 @@ export const nodeSlotFiles: SlotFiles = {
   close: (fd) => fs.closeSync(fd),
   rename: (from, to) => fs.renameSync(from, to),
   remove: (file) => fs.rmSync(file, { force: true }),
+  clear(dir) {
+    for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    nodeDataFs.fsyncDir(dir);
+  },
   exists: (file) => fs.existsSync(file),
   // The same directory fsync as the writable partitions' files.
   fsyncDir: (dir) => nodeDataFs.fsyncDir(dir),
-  digest(file) {
-    const hash = createHash('sha256');
-    const fd = fs.openSync(file, fs.constants.O_RDONLY);
-    const buffer = Buffer.alloc(1 << 20);
-    let size = 0;
-    try {
-      for (let n; (n = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0;) {
-        hash.update(buffer.subarray(0, n));
-        size += n;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-    return { size, sha256: hash.digest('hex') };
-  },
+  size: (file) => fs.statSync(file).size,
   freeBytes(dir) {
     const s = fs.statfsSync(dir);
     return s.bavail * s.bsize;
@@ -73,3 +65,23 @@ export const nodeSlotFiles: SlotFiles = {
     }
   },
 };
+
+/**
+ * Size and SHA-256 (hex) of a file as read now, a chunk at a time with the event loop let through between chunks:
+ * a firmware is tens of MB, and under a slow disk a read in one go would starve the watchdog's petting and the API.
+ */
+export async function digestOf(files: SlotFiles, file: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for (const chunk of files.chunks(file)) {
+    hash.update(chunk);
+    size += chunk.length;
+    await letThrough();
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+/** One turn of the event loop for timers and sockets, between two synchronous chunks of a long job. */
+export function letThrough(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -6,22 +6,23 @@
  * one removed first: for those seconds the fallback is missing, but kiln's boot entries — both slots in BootOrder —
  * still boot the device. A failure is only logged: the commit stands.
  */
-import type { SlotFiles } from '../sys/slot-files.ts';
+import { digestOf, letThrough, type SlotFiles } from '../sys/slot-files.ts';
 
-/** Copies `from` over `to` through `to.new`: the old file stays whole until the rename. */
-export function replaceFile(
-  files: SlotFiles,
-  read: (file: string) => Iterable<Uint8Array>,
-  from: string,
-  to: string,
-): { size: number; sha256: string; inPlace: boolean } {
+/**
+ * Copies `from` over `to` through `to.new`: the old file stays whole until the rename. A chunk at a time, letting
+ * the event loop through (the watchdog is petted from it); the copy is read back after the rename.
+ */
+export async function replaceFile(files: SlotFiles, from: string, to: string): Promise<{ size: number; sha256: string; inPlace: boolean }> {
   const temp = `${to}.new`;
   const dir = to.slice(0, to.lastIndexOf('/'));
-  const inPlace = files.exists(to) && files.freeBytes(dir) < files.digest(from).size + (1 << 20);
+  const inPlace = files.exists(to) && files.freeBytes(dir) < files.size(from) + (1 << 20);
   if (inPlace) files.remove(to);
   const fd = files.create(temp);
   try {
-    for (const chunk of read(from)) files.write(fd, chunk);
+    for (const chunk of files.chunks(from)) {
+      files.write(fd, chunk);
+      await letThrough();
+    }
     files.fsync(fd);
   } catch (error) {
     files.close(fd);
@@ -31,5 +32,6 @@ export function replaceFile(
   files.close(fd);
   files.rename(temp, to);
   files.fsyncDir(dir);
-  return { ...files.digest(to), inPlace };
+  files.dropCaches();
+  return { ...(await digestOf(files, to)), inPlace };
 }

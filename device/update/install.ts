@@ -7,7 +7,7 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { compareVersions, parseStatement, statementSignedBy, type FirmwareStatement } from '../contract/update/statement.ts';
-import type { SlotFiles } from '../sys/slot-files.ts';
+import { digestOf, type SlotFiles } from '../sys/slot-files.ts';
 
 export class UpdateRefused extends Error {
   /** HTTP status for the API: 400 bad input, 403 signature, 409 conflict, 413 too big, 507 no space. */
@@ -118,7 +118,7 @@ export async function writePayload(
     throw error;
   }
   files.dropCaches();
-  const back = files.digest(file);
+  const back = await digestOf(files, file);
   if (back.size !== statement.size || back.sha256 !== statement.sha256) {
     throw new UpdateRefused(
       500,

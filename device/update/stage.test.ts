@@ -4,7 +4,11 @@
  * variable store and DATA; and each bad environment — no UEFI runtime, no slots, variables that cannot be written, a
  * full DATA, a second update while one is received — gives one line and a device that keeps running.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeGpt, GptPartitionType } from '../../src/formats/gpt/index.js';
 import { parseBootConfig, type BootConfig } from '../contract/boot-config.ts';
@@ -74,9 +78,10 @@ function fatFiles(): SlotFiles & { byPath: Map<string, Buffer> } {
     close: (n) => void open.delete(n),
     rename: (from, to) => (byPath.set(to, byPath.get(from)!), void byPath.delete(from)),
     remove: (file) => void byPath.delete(file),
+    clear: (dir) => [...byPath.keys()].filter((f) => f.startsWith(`${dir}/`)).forEach((f) => byPath.delete(f)),
     exists: (file) => byPath.has(file),
     fsyncDir: () => {},
-    digest: (file) => ({ size: byPath.get(file)!.length, sha256: createHash('sha256').update(byPath.get(file)!).digest('hex') }),
+    size: (file) => byPath.get(file)!.length,
     freeBytes: () => 60 * MiB,
     dropCaches: () => {},
     *chunks(file) {
@@ -91,10 +96,12 @@ interface Device {
   lines: string[];
   reboots: number;
   files: ReturnType<typeof fatFiles>;
+  /** The last boot's mount(2) and umount2(2) calls. */
+  mounts: string[];
 }
 
 function newDevice(): Device {
-  return { vars: fakeEfiVars(), data: fakeDataFs(), lines: [], reboots: 0, files: fatFiles() };
+  return { vars: fakeEfiVars(), data: fakeDataFs(), lines: [], reboots: 0, files: fatFiles(), mounts: [] };
 }
 
 /** One boot of `build` on `device`, booted by the firmware from entry `bootCurrent` (undefined: the fallback). */
@@ -118,7 +125,11 @@ function boot(device: Device, build: { version: string; buildId: string }, bootC
     config: config(build.version, build.buildId),
     fs,
     data: device.data,
-    libc: fakeLibc(),
+    libc: (() => {
+      const libc = fakeLibc();
+      device.mounts = libc.calls;
+      return libc;
+    })(),
     log,
     mounted: [] as string[],
     sleep: async () => {},
@@ -185,7 +196,7 @@ describe('the update stage across boots', () => {
     await until(() => trial.handle.status().last?.outcome === 'committed');
     expect(trial.handle.status()).toMatchObject({ last: { outcome: 'committed', buildId: 'b2' }, running: { slot: 'B' } });
     expect(device.lines.join('\n')).toMatch(/update: 1\.1\.0 \(build b2\) committed: slot B is first in BootOrder/);
-    await until(() => device.lines.some((l) => l.includes('ESP fallback')));
+    await until(() => device.lines.some((l) => l.includes('the ESP fallback EFI/BOOT/BOOTX64.EFI is now')));
     expect(device.files.byPath.get('/run/kiln/esp/EFI/BOOT/BOOTX64.EFI')).toEqual(payload);
     // The boot that committed takes the next update at once, into the other slot (its trial is over).
     const next = Buffer.from('the firmware after that '.repeat(400));
@@ -195,6 +206,50 @@ describe('the update stage across boots', () => {
 
     const cold = boot(device, V2, 1);
     expect(cold.detail).toBe('booted slot B (Boot0001), committed B');
+  });
+
+  it('a layout: source firmware: its tree fills slot B, its UKI becomes the fallback, a copy cut short is made on the next boot', async () => {
+    const uki = Buffer.from('the UKI of a source build '.repeat(300));
+    const dir = mkdtempSync(path.join(tmpdir(), 'kiln-stage-tree-'));
+    mkdirSync(path.join(dir, 'EFI/kiln'), { recursive: true });
+    mkdirSync(path.join(dir, 'linux_amd64'));
+    writeFileSync(path.join(dir, 'EFI/kiln/KILNX64.EFI'), uki);
+    writeFileSync(path.join(dir, 'linux_amd64/kiln-build'), 'b2');
+    execFileSync('tar', ['--create', `--file=${dir}/slot.tar`, '--format=gnu', '-C', dir, 'EFI/kiln/KILNX64.EFI', 'linux_amd64/kiln-build']);
+    const tar = readFileSync(`${dir}/slot.tar`);
+    rmSync(dir, { recursive: true });
+    const device = newDevice();
+    device.files.byPath.set('/run/kiln/slot-B/linux_amd64/node', Buffer.from('an older tree'));
+    const sha256 = createHash('sha256').update(tar).digest('hex');
+    await boot(device, V1).handle.install(request({ format: 'tar', size: tar.length, sha256 }, tar));
+    expect([...device.files.byPath.keys()].filter((f) => f.startsWith('/run/kiln/slot-B/')).sort()).toEqual([
+      '/run/kiln/slot-B/EFI/kiln/KILNX64.EFI',
+      '/run/kiln/slot-B/linux_amd64/kiln-build',
+    ]);
+    // The commit's copy to the ESP is cut short (a power cut, an I/O error): the commit stands.
+    const create = device.files.create;
+    device.files.create = (file) => {
+      if (file.startsWith('/run/kiln/esp/')) throw Object.assign(new Error('EIO'), { code: 'EIO' });
+      return create(file);
+    };
+    const trial = boot(device, V2, 1);
+    trial.handle.afterReady(healthy);
+    await until(() => device.lines.some((l) => l.includes('ESP fallback was not replaced')));
+    expect(trial.handle.status().last).toMatchObject({ outcome: 'committed', buildId: 'b2' });
+    device.files.create = create;
+    // The next ordinary boot makes the copy: the slot's UKI, not the tar, read from the slot mounted read-only.
+    const next = boot(device, V2, 1);
+    next.handle.afterReady(healthy);
+    await until(() => device.files.byPath.has('/run/kiln/esp/EFI/BOOT/BOOTX64.EFI'));
+    expect(device.files.byPath.get('/run/kiln/esp/EFI/BOOT/BOOTX64.EFI')).toEqual(uki);
+    expect(device.mounts.filter((m) => m.startsWith('mount /dev/vda'))).toEqual([
+      'mount /dev/vda3 /run/kiln/slot-B vfat 0xf -',
+      'mount /dev/vda1 /run/kiln/esp vfat 0xe -',
+    ]);
+    await until(() => device.lines.some((l) => l.includes('the ESP fallback EFI/BOOT/BOOTX64.EFI is now')));
+    const later = boot(device, V2, 1);
+    later.handle.afterReady(healthy);
+    expect(device.mounts.filter((m) => m.startsWith('mount /dev/vda'))).toEqual([]);
   });
 
   it('a trial that ends on the committed slot is recorded as rolled back, and the build is not tried again', async () => {

@@ -9,18 +9,19 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { StageContext } from '../base/context.ts';
 import type { EfiVars } from '../sys/efivars.ts';
-import type { SlotFiles } from '../sys/slot-files.ts';
-import { MS_NODEV, MS_NOEXEC, MS_NOSUID, MNT_DETACH } from '../sys/libc.ts';
+import { digestOf, type SlotFiles } from '../sys/slot-files.ts';
+import { MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MNT_DETACH } from '../sys/libc.ts';
 import { errorMessage } from '../contract/error-message.ts';
 import { decodeLoadOption } from '../contract/efi/load-option.ts';
 import { bootEntryName, decodeEfivarfsFile, efivarfsName } from '../contract/efi/variables.ts';
 import { SLOT_EFI_FILE } from '../contract/config/update-schema.ts';
 import type { UpdateStatus } from '../contract/update/status.ts';
-import type { FirmwareStatement } from '../contract/update/statement.ts';
+import { TREE_FORMAT, type FirmwareStatement } from '../contract/update/statement.ts';
 import { assertEntries, clearBootNext, readBootCurrent, setBootNext, type SlotEntry } from './boot-entries.ts';
 import { findSlots, otherSlot, type Slot, type SlotDeps, type SlotName } from './slots.ts';
 import { decideBoot, loadState, saveState, type BootedFrom, type UpdateState } from './state.ts';
 import { checkStatement, UpdateRefused, writePayload, type Running } from './install.ts';
+import { writeTree } from './install-tree.ts';
 import { runHealthGate, type HealthView } from './health.ts';
 import { replaceFile } from './fallback.ts';
 import { listBlockDevices } from '../storage/block-devices.ts';
@@ -145,6 +146,25 @@ export function updateStage(ctx: UpdateContext, sys: UpdateSys): { handle: Updat
   /** The commit's copy of the firmware to the ESP fallback, while it runs. */
   let finishing: Promise<void> | undefined;
 
+  /**
+   * The ESP's fallback loader becomes the committed slot's UKI (checked against `efiSha256` when known). An install
+   * waits for this copy: the fallback is then never half of one firmware and half of another.
+   */
+  const renewFallback = (efiSha256: string | undefined): Promise<void> => {
+    const committed = state.committed!;
+    finishing = replaceFallback(ctx, sys, slots[committed.slot], efiSha256)
+      .then(
+        (line) => {
+          state.fallback = committed.buildId;
+          save();
+          log.info(`update: ${line}`);
+        },
+        (error: unknown) => log.warn(`update: the ESP fallback was not replaced (the commit stands): ${errorMessage(error)}`),
+      )
+      .finally(() => (finishing = undefined));
+    return finishing;
+  };
+
   const handle: UpdateHandle = {
     status: () => ({
       available: true,
@@ -196,14 +216,19 @@ export function updateStage(ctx: UpdateContext, sys: UpdateSys): { handle: Updat
         state.pending = undefined;
         delete state.contents[target];
         save();
-        await withSlotMounted(ctx, slots[target], async (root) => {
-          const file = `${root}/${SLOT_EFI_FILE[config.arch]}`;
-          // The inactive slot's old firmware goes first: a slot holds one firmware, not two during a write. Its boot
-          // entry stays, and a firmware that tries it meanwhile finds no loader and moves on to the next entry.
-          sys.slotFiles.remove(file);
+        const efiSha256 = await withSlotMounted(ctx, slots[target], async (root) => {
+          const efiFile = SLOT_EFI_FILE[config.arch];
+          // The inactive slot's old firmware goes first, UKI first: a slot holds one firmware, not two during a
+          // write. Its boot entry stays, and a firmware that tries it meanwhile finds no loader and moves on.
+          sys.slotFiles.remove(`${root}/${efiFile}`);
+          sys.slotFiles.clear(root);
           const free = sys.slotFiles.freeBytes(root);
           if (statement.size > free) throw new UpdateRefused(507, `the ${statement.size}-byte firmware does not fit slot ${target} (${free} bytes free)`);
-          await writePayload(request.payload, statement, { files: sys.slotFiles, file }, (n) => void (receiving!.bytes = n));
+          const onBytes = (n: number) => void (receiving!.bytes = n);
+          if (statement.format === TREE_FORMAT)
+            return (await writeTree(request.payload, statement, { files: sys.slotFiles, root, efiFile }, onBytes)).efiSha256;
+          await writePayload(request.payload, statement, { files: sys.slotFiles, file: `${root}/${efiFile}` }, onBytes);
+          return statement.sha256;
         });
         state.contents[target] = { version: statement.version, buildId: statement.buildId };
         state.pending = {
@@ -211,6 +236,7 @@ export function updateStage(ctx: UpdateContext, sys: UpdateSys): { handle: Updat
           version: statement.version,
           buildId: statement.buildId,
           sha256: statement.sha256,
+          efiSha256,
           size: statement.size,
           phase: 'installed',
         };
@@ -241,7 +267,14 @@ export function updateStage(ctx: UpdateContext, sys: UpdateSys): { handle: Updat
     },
 
     afterReady(health) {
-      if (!trial) return;
+      if (!trial) {
+        // A commit whose copy to the ESP was cut short (a power cut) left the fallback a build behind; with
+        // layout: source that build's tree may be overwritten by the next install, so the copy is made now.
+        const committed = state.committed;
+        if (committed !== undefined && state.fallback !== committed.buildId && state.contents[committed.slot]?.buildId === committed.buildId)
+          void renewFallback(undefined);
+        return;
+      }
       const pending = state.pending!;
       void runHealthGate(health, { seconds: update.healthSeconds, required: update.required, sleep: ctx.sleep, now: ctx.now, log })
         .then((failure) => {
@@ -254,14 +287,7 @@ export function updateStage(ctx: UpdateContext, sys: UpdateSys): { handle: Updat
             const asserted = assertEntries(sys.efivars, entries(), pending.slot);
             numbers = asserted.numbers;
             log.info(`update: ${pending.version} (build ${pending.buildId}) committed: slot ${pending.slot} is first in BootOrder`);
-            // An install waits for this copy: the fallback is then never half of one firmware and half of another.
-            finishing = replaceFallback(ctx, sys, slots[pending.slot], pending.sha256)
-              .then(
-                (line) => log.info(`update: ${line}`),
-                (error: unknown) => log.warn(`update: the ESP fallback was not replaced (the commit stands): ${errorMessage(error)}`),
-              )
-              .finally(() => (finishing = undefined));
-            return finishing;
+            return renewFallback(pending.efiSha256 ?? pending.sha256);
           }
           state.pending = undefined;
           trial = false;
@@ -290,19 +316,22 @@ export function updateStage(ctx: UpdateContext, sys: UpdateSys): { handle: Updat
 }
 
 /** The ESP's removable-media loader becomes the committed slot's executable (fallback.ts). */
-async function replaceFallback(ctx: UpdateContext, sys: UpdateSys, committed: Slot, sha256: string): Promise<string> {
+async function replaceFallback(ctx: UpdateContext, sys: UpdateSys, committed: Slot, sha256: string | undefined): Promise<string> {
   const label = ctx.config.storage?.partitions.find((p) => p.esp)?.label ?? 'ESP';
   const esp = listBlockDevices(ctx.fs).find((d) => d.partName === label && d.partition !== undefined);
   if (esp === undefined) throw new Error(`no partition named ${label} (the ESP)`);
   const target = removableMediaPath(ctx.config.arch);
-  return withMounted(ctx, committed.device, slotMount(committed), `slot ${committed.name}`, () =>
-    withMounted(ctx, esp.path, ESP_MOUNT, 'the ESP', () => {
+  // Read-only: the committed slot may be the running one (with layout: source the first stage mounted it at /source,
+  // read-only, and a second read-write mount of it would be refused).
+  return withMounted(ctx, committed.device, slotMount(committed), `slot ${committed.name}`, MS_RDONLY, () =>
+    withMounted(ctx, esp.path, ESP_MOUNT, 'the ESP', 0, async () => {
       const from = `${slotMount(committed)}/${SLOT_EFI_FILE[ctx.config.arch]}`;
-      const written = replaceFile(sys.slotFiles, (f) => sys.slotFiles.chunks(f), from, `${ESP_MOUNT}/${target}`);
-      if (written.sha256 !== sha256)
-        throw new Error(`the copy on the ESP has SHA-256 ${written.sha256.slice(0, 16)}…, not the committed ${sha256.slice(0, 16)}…`);
+      const expected = sha256 ?? (await digestOf(sys.slotFiles, from)).sha256;
+      const written = await replaceFile(sys.slotFiles, from, `${ESP_MOUNT}/${target}`);
+      if (written.sha256 !== expected)
+        throw new Error(`the copy on the ESP has SHA-256 ${written.sha256.slice(0, 16)}…, not the committed ${expected.slice(0, 16)}…`);
       const how = written.inPlace ? ', the old one removed first: no room for both' : '';
-      return Promise.resolve(`the ESP fallback ${target} is now slot ${committed.name}'s firmware (${written.size} bytes${how})`);
+      return `the ESP fallback ${target} is now slot ${committed.name}'s firmware (${written.size} bytes${how})`;
     }),
   );
 }
@@ -342,14 +371,14 @@ function bootedSlot(vars: EfiVars, slots: Record<SlotName, Slot>): BootedFrom {
 }
 
 function withSlotMounted<T>(ctx: UpdateContext, slot: Slot, work: (root: string) => Promise<T>): Promise<T> {
-  return withMounted(ctx, slot.device, slotMount(slot), `slot ${slot.name}`, () => work(slotMount(slot)));
+  return withMounted(ctx, slot.device, slotMount(slot), `slot ${slot.name}`, 0, () => work(slotMount(slot)));
 }
 
 /** A FAT partition mounted for the length of `work`: unmounting flushes it, and a slot is never left mounted. */
-async function withMounted<T>(ctx: UpdateContext, device: string, at: string, what: string, work: () => Promise<T>): Promise<T> {
+async function withMounted<T>(ctx: UpdateContext, device: string, at: string, what: string, flags: number, work: () => Promise<T>): Promise<T> {
   ctx.fs.mkdir(at, 0o755);
   try {
-    ctx.libc.mount(device, at, 'vfat', MS_NOSUID | MS_NODEV | MS_NOEXEC, null);
+    ctx.libc.mount(device, at, 'vfat', MS_NOSUID | MS_NODEV | MS_NOEXEC | flags, null);
   } catch (error) {
     throw new Error(`cannot mount ${what} (${device}): ${errorMessage(error)}`);
   }

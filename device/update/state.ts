@@ -12,7 +12,10 @@ export interface PendingUpdate {
   slot: SlotName;
   version: string;
   buildId: string;
+  /** The payload's SHA-256, as signed. */
   sha256: string;
+  /** The UKI's SHA-256: the payload's for a bare EFI; with a slot's tree (layout: source), its UKI's. */
+  efiSha256?: string;
   size: number;
   /** installed: written and BootNext set; trying: the trial boot got as far as the update stage. */
   phase: 'installed' | 'trying';
@@ -25,6 +28,8 @@ export interface UpdateState {
   pending?: PendingUpdate;
   failed: string[];
   last?: UpdateResult;
+  /** The build the ESP's fallback loader was last made from (after a commit); a boot repairs a fallback that lags. */
+  fallback?: string;
 }
 
 export const EMPTY_STATE: UpdateState = { contents: {}, failed: [] };
@@ -45,7 +50,7 @@ export function loadState(data: DataFs, stateDir: string, warn: (line: string) =
   try {
     const raw = JSON.parse(text) as UpdateState;
     if (typeof raw !== 'object' || raw === null || !Array.isArray(raw.failed)) throw new TypeError('not an update state');
-    return { contents: raw.contents ?? {}, failed: raw.failed, committed: raw.committed, pending: raw.pending, last: raw.last };
+    return { contents: raw.contents ?? {}, failed: raw.failed, committed: raw.committed, pending: raw.pending, last: raw.last, fallback: raw.fallback };
   } catch (error) {
     const aside = `${file}.unreadable`;
     data.rename(file, aside);
@@ -76,6 +81,8 @@ export interface BootDecision {
 export function decideBoot(before: UpdateState, booted: BootedFrom, build: { version: string; buildId: string }, at: string): BootDecision {
   const running = { version: build.version, buildId: build.buildId };
   const state: UpdateState = { ...before, contents: { ...before.contents }, failed: [...before.failed] };
+  // What the ESP's fallback holds is known for certain only when it is what runs.
+  if (booted === 'fallback') state.fallback = running.buildId;
   if (booted !== 'fallback') state.contents[booted] = { ...running };
   else if (state.committed === undefined && state.pending === undefined) {
     // The first boot of a disk kiln wrote: no boot entries yet, so the firmware booted the ESP's fallback, which holds

@@ -29,6 +29,9 @@ describe('decideBoot', () => {
     const d = decideBoot(EMPTY_STATE, 'fallback', V1, AT);
     expect(d.state.committed).toEqual({ slot: 'A', ...V1 });
     expect(d.trial).toBe(false);
+    // The ESP holds what runs: no copy of the fallback is due.
+    expect(d.state.fallback).toBe(V1.buildId);
+    expect(decideBoot(EMPTY_STATE, 'A', V1, AT).state.fallback).toBeUndefined();
   });
 
   it('booting the pending slot with the pending build is its trial; BootOrder is not touched by the decision', () => {
@@ -239,9 +242,13 @@ function memorySlot(options: { spaceLeft?: number; corruptReadBack?: boolean } =
       events.push(`rename ${from} ${to}`);
     },
     remove: (file) => void files.delete(file),
+    clear(dir) {
+      for (const file of files.keys()) if (file.startsWith(`${dir}/`)) files.delete(file);
+      events.push(`clear ${dir}`);
+    },
     exists: (file) => files.has(file),
     fsyncDir: (dir) => void events.push(`fsync-dir ${dir}`),
-    digest: (file) => ({ size: files.get(file)!.length, sha256: createHash('sha256').update(files.get(file)!).digest('hex') }),
+    size: (file) => files.get(file)!.length,
     freeBytes: () => left,
     dropCaches: () => void events.push('drop-caches'),
     *chunks(file) {
@@ -287,16 +294,17 @@ describe('writePayload', () => {
 });
 
 describe('the ESP fallback after a commit', () => {
-  it('is replaced through a temporary file; a failed copy leaves the old one whole', () => {
+  it('is replaced through a temporary file; a failed copy leaves the old one whole', async () => {
     const files = memorySlot();
     files.files.set('/slot/K.EFI', Buffer.from('v2'));
     files.files.set('/esp/EFI/BOOT/BOOTX64.EFI', Buffer.from('v1'));
-    expect(replaceFile(files, (f) => files.chunks(f), '/slot/K.EFI', '/esp/EFI/BOOT/BOOTX64.EFI')).toMatchObject({ size: 2, inPlace: false });
+    await expect(replaceFile(files, '/slot/K.EFI', '/esp/EFI/BOOT/BOOTX64.EFI')).resolves.toMatchObject({ size: 2, inPlace: false });
     expect(files.files.get('/esp/EFI/BOOT/BOOTX64.EFI')!.toString()).toBe('v2');
     expect(files.events).toEqual([
       'fsync /esp/EFI/BOOT/BOOTX64.EFI.new',
       'rename /esp/EFI/BOOT/BOOTX64.EFI.new /esp/EFI/BOOT/BOOTX64.EFI',
       'fsync-dir /esp/EFI/BOOT',
+      'drop-caches',
     ]);
     const broken = memorySlot();
     broken.files.set('/slot/K.EFI', Buffer.from('v2'));
@@ -304,15 +312,15 @@ describe('the ESP fallback after a commit', () => {
     broken.write = () => {
       throw Object.assign(new Error('EIO'), { code: 'EIO' });
     };
-    expect(() => replaceFile(broken, (f) => broken.chunks(f), '/slot/K.EFI', '/esp/B.EFI')).toThrow('EIO');
+    await expect(replaceFile(broken, '/slot/K.EFI', '/esp/B.EFI')).rejects.toThrow('EIO');
     expect([...broken.files.entries()].map(([k, v]) => `${k}=${v}`)).toEqual(['/slot/K.EFI=v2', '/esp/B.EFI=v1']);
   });
 
-  it('an ESP without room for both has the old fallback removed first, then written the same way', () => {
+  it('an ESP without room for both has the old fallback removed first, then written the same way', async () => {
     const small = memorySlot({ spaceLeft: 1000 });
     small.files.set('/slot/K.EFI', Buffer.from('v2'));
     small.files.set('/esp/B.EFI', Buffer.from('v1'));
-    expect(replaceFile(small, (f) => small.chunks(f), '/slot/K.EFI', '/esp/B.EFI')).toMatchObject({ size: 2, inPlace: true });
+    await expect(replaceFile(small, '/slot/K.EFI', '/esp/B.EFI')).resolves.toMatchObject({ size: 2, inPlace: true });
     expect(small.files.get('/esp/B.EFI')!.toString()).toBe('v2');
   });
 });
