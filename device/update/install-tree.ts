@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { FirmwareStatement } from '../contract/update/statement.ts';
 import { readTar } from '../formats/tar/index.ts';
-import { digestOf, type SlotFiles } from '../sys/slot-files.ts';
+import { digestOf, letThrough, type SlotFiles } from '../sys/slot-files.ts';
 import { UpdateRefused } from './install.ts';
 
 export interface TreeTarget {
@@ -66,7 +66,10 @@ export async function writeTree(
       );
     const efi = written.get(efiFile);
     if (efi === undefined) throw new UpdateRefused(400, `the payload holds no ${efiFile}: not a slot of this architecture`);
-    for (const folder of [...folders].sort().reverse()) files.fsyncDir(folder);
+    for (const folder of [...folders].sort().reverse()) {
+      files.fsyncDir(folder);
+      await letThrough();
+    }
     files.dropCaches();
     for (const [name, expected] of written) {
       const back = await digestOf(files, `${root}/${name}${name === efiFile ? '.new' : ''}`);
@@ -111,6 +114,9 @@ async function writeFile(files: SlotFiles, file: string, body: AsyncIterable<Uin
       }
       hash.update(chunk);
       size += chunk.length;
+      // Chunks already buffered arrive as microtasks, which never let timers run: without this a fast upload of
+      // many small files starves the watchdog's petting for as long as the backlog lasts.
+      await letThrough();
     }
     files.fsync(fd);
   } finally {

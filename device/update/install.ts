@@ -7,7 +7,7 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { compareVersions, parseStatement, statementSignedBy, type FirmwareStatement } from '../contract/update/statement.ts';
-import { digestOf, type SlotFiles } from '../sys/slot-files.ts';
+import { digestOf, letThrough, type SlotFiles } from '../sys/slot-files.ts';
 
 export class UpdateRefused extends Error {
   /** HTTP status for the API: 400 bad input, 403 signature, 409 conflict, 413 too big, 507 no space. */
@@ -99,6 +99,7 @@ export async function writePayload(
         throw error;
       }
       onBytes?.(size);
+      await letThrough(); // buffered chunks come as microtasks: let the watchdog's timer run between them
     }
     if (size !== statement.size) throw new UpdateRefused(400, `the payload ended after ${size} of ${statement.size} bytes`);
     const digest = hash.digest('hex');
