@@ -1,8 +1,10 @@
 /**
  * End to end on aarch64: one update round trip under qemu-system-aarch64 -M virt + AAVMF (TCG), through the same
  * `kiln disk` / `kiln run --keep-disk --reboot --no-bootindex` / `kiln update` a user runs: v1 boots, v2 is sent, tried
- * once from slot B (KILNAA64.EFI), passes its health gate and is committed. Bigger slots: a fast aarch64 UKI is
- * ~74 MB (Debian's uncompressed arm64 Image).
+ * once from slot B (KILNAA64.EFI), passes its health gate and is committed. With `layout: source` — what an aarch64
+ * device uses, its UKI (Debian's uncompressed arm64 Image) too big to carry Node in an initramfs under 45 MB — so a
+ * slot holds the UKI and its tree, and the update is the slot's tar: the first stage of each UKI mounts the slot
+ * whose build stamp is its own (KILN_A for v1, KILN_B for v2), never the other.
  */
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,9 +19,7 @@ let machine: UpdateMachine;
 
 async function writeConfig(version: string): Promise<string> {
   const file = path.join(work, `v${version}.yml`);
-  const text = updatableConfig({ name: 'update-arm', version, token: TOKEN, update: '  slotSize: 128M\n' })
-    .replace('version:', 'arch: aarch64\nversion:')
-    .replace('size: 64M, esp: true', 'size: 128M, esp: true');
+  const text = updatableConfig({ name: 'update-arm', version, token: TOKEN }).replace('version:', 'arch: aarch64\nlayout: source\nversion:');
   await writeFile(file, text);
   return file;
 }
@@ -40,10 +40,15 @@ describe('A/B firmware updates on aarch64 (AAVMF)', () => {
     machine.start();
     expect(await machine.waitReady(1, 600), machine.out.slice(-3000)).toBe(true);
     expect(machine.out).toMatch(/kiln: update: booted the ESP fallback \(Boot\d{4}\), committed A/);
+    expect(machine.out).toMatch(/mounted read-only at \/source \(labelled KILN_A\)/);
+    const before = machine.out.length;
     const r = await machine.update(await writeConfig('1.1.0'), path.join(work, 'keys/update.key'));
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, `${r.stderr}\n${machine.out.slice(-3000)}`).toBe(0);
     expect(r.stdout).toMatch(/1\.1\.0 \(build \w+\) committed in slot B/);
     expect(machine.out).toMatch(/kiln: update: booted slot B \(Boot\d{4}\), committed A, trial boot/);
+    expect(machine.out.slice(before)).toMatch(/mounted read-only at \/source \(labelled KILN_B\)/);
+    const copied = /update: the ESP fallback EFI\/BOOT\/BOOTAA64\.EFI is now slot B's firmware/;
+    expect(await machine.waitFor(() => copied.test(machine.out), 120), machine.out.slice(-2000)).toBe(true);
     const s = await machine.status();
     expect(s).toMatchObject({ running: { version: '1.1.0', slot: 'B' }, last: { outcome: 'committed' } });
     await machine.stop();
