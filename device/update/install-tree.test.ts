@@ -92,6 +92,9 @@ async function refusal(payload: Uint8Array, statement = statementOf(payload), ta
 describe('writeTree', () => {
   it('unpacks the host writer’s tar into the slot: every file, byte for byte, the UKI renamed into place last', async () => {
     const tar = await slotTar();
+    // gzip (1f 8b), and the same bytes when written again elsewhere: the signed digest is a build's, not a run's.
+    expect([...tar.subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+    expect((await slotTar('again.tar')).equals(tar)).toBe(true);
     const events: string[] = [];
     const watched: SlotFiles = {
       ...files,

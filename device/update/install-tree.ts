@@ -1,5 +1,5 @@
 /**
- * Installing a `layout: source` firmware: its payload is a tar of everything one slot holds (the UKI at its slot
+ * Installing a `layout: source` firmware: its payload is a gzipped tar of everything one slot holds (the UKI at its slot
  * path, linux_<arch>/ with the build stamp the first stage looks for, src/), written by `kiln` on the host
  * (src/update/slot-tree.ts). It is unpacked into the inactive slot — already emptied by the caller — as it streams
  * in, with the size and SHA-256 of the whole payload checked as it comes, exactly as writePayload does for a bare
@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { FirmwareStatement } from '../contract/update/statement.ts';
 import { readTar } from '../formats/tar/index.ts';
+import { decompress } from '../containers/decompress.ts';
 import { digestOf, letThrough, type SlotFiles } from '../sys/slot-files.ts';
 import { UpdateRefused } from './install.ts';
 
@@ -49,7 +50,7 @@ export async function writeTree(
   const written = new Map<string, { size: number; sha256: string }>();
   const folders = new Set<string>();
   try {
-    for await (const entry of readTar(checked())) {
+    for await (const entry of readTar(decompress(checked()))) {
       if (entry.type === 'directory') continue;
       const name = checkedPath(entry.path, entry.type);
       if (written.has(name)) throw new UpdateRefused(400, `the payload holds ${name} twice`);
@@ -86,7 +87,9 @@ export async function writeTree(
     } catch {
       // The reason the install failed is the one to report; the next install empties the slot first anyway.
     }
-    if (error instanceof SyntaxError) throw new UpdateRefused(400, `the payload is not a slot's tree: ${error.message}`);
+    // A damaged archive: the tar reader's DecodeError (a SyntaxError), or zlib's Z_DATA_ERROR / Z_BUF_ERROR.
+    if (error instanceof SyntaxError || /^Z_/.test(String((error as NodeJS.ErrnoException).code)))
+      throw new UpdateRefused(400, `the payload is not a slot's tree: ${(error as Error).message}`);
     throw error;
   }
 }

@@ -215,13 +215,13 @@ describe('the update stage across boots', () => {
     mkdirSync(path.join(dir, 'linux_amd64'));
     writeFileSync(path.join(dir, 'EFI/kiln/KILNX64.EFI'), uki);
     writeFileSync(path.join(dir, 'linux_amd64/kiln-build'), 'b2');
-    execFileSync('tar', ['--create', `--file=${dir}/slot.tar`, '--format=gnu', '-C', dir, 'EFI/kiln/KILNX64.EFI', 'linux_amd64/kiln-build']);
+    execFileSync('tar', ['--create', '--gzip', `--file=${dir}/slot.tar`, '--format=gnu', '-C', dir, 'EFI/kiln/KILNX64.EFI', 'linux_amd64/kiln-build']);
     const tar = readFileSync(`${dir}/slot.tar`);
     rmSync(dir, { recursive: true });
     const device = newDevice();
     device.files.byPath.set('/run/kiln/slot-B/linux_amd64/node', Buffer.from('an older tree'));
     const sha256 = createHash('sha256').update(tar).digest('hex');
-    await boot(device, V1).handle.install(request({ format: 'tar', size: tar.length, sha256 }, tar));
+    await boot(device, V1).handle.install(request({ format: 'tar+gzip', size: tar.length, sha256 }, tar));
     expect([...device.files.byPath.keys()].filter((f) => f.startsWith('/run/kiln/slot-B/')).sort()).toEqual([
       '/run/kiln/slot-B/EFI/kiln/KILNX64.EFI',
       '/run/kiln/slot-B/linux_amd64/kiln-build',

@@ -18,7 +18,7 @@ import {
   OCI_INDEX,
   OCI_MANIFEST,
 } from '../../device/contract/oci/media-types.ts';
-import { parseStatement, type FirmwareStatement } from '../../device/contract/update/statement.ts';
+import { parseStatement, TREE_FORMAT, type FirmwareStatement } from '../../device/contract/update/statement.ts';
 import { ARCH_TABLE } from '../config/arch.js';
 
 /** One architecture's firmware as signed: the statement's exact bytes and the raw Ed25519 signature over them. */
@@ -73,12 +73,12 @@ export function firmwareArtifact(firmwares: readonly SignedFirmware[], options: 
     const statement = statements[i]!;
     if (firmware.signature.length !== 64)
       throw new TypeError(`firmwareArtifact: the ${statement.arch} signature is ${firmware.signature.length} bytes, not 64`);
-    const tree = statement.format === 'tar';
+    const tree = statement.format === TREE_FORMAT;
     const payload: ArtifactDescriptor = {
       mediaType: tree ? KILN_FIRMWARE_TREE : KILN_FIRMWARE_EFI,
       digest: `sha256:${statement.sha256}`,
       size: statement.size,
-      annotations: { [ANNOTATION.title]: tree ? `${statement.name}-${statement.arch}.tar` : ARCH_TABLE[statement.arch].efiName },
+      annotations: { [ANNOTATION.title]: tree ? `${statement.name}-${statement.arch}.tar.gz` : ARCH_TABLE[statement.arch].efiName },
     };
     const statementBlob = rawBlob(KILN_FIRMWARE_STATEMENT, firmware.statementBytes, { [ANNOTATION.title]: STATEMENT_TITLE });
     const manifest = jsonBlob(OCI_MANIFEST, {

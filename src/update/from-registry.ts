@@ -15,7 +15,7 @@ import { describeFetchError } from '../../device/contract/oci/fetch-error.ts';
 import { ImageRefError, parseImageRef, type RegistryRef } from '../../device/contract/oci/image-ref.ts';
 import { MANIFEST_ACCEPT, OCI_MANIFEST } from '../../device/contract/oci/media-types.ts';
 import { FirmwareArtifactError, firmwareLayers, pickFirmware, type ArtifactDescriptor, type FirmwareArch } from '../../device/contract/update/artifact-pick.ts';
-import { parseStatement } from '../../device/contract/update/statement.ts';
+import { parseStatement, TREE_FORMAT } from '../../device/contract/update/statement.ts';
 import { tokenRealmAllowed } from '../container-images/reference.js';
 import { KilnError } from '../util/errors.js';
 import type { Reporter } from '../util/report.js';
@@ -62,8 +62,8 @@ export async function releaseFromRegistry(ref: string, arch: FirmwareArch, dir: 
     verified(await bytesOf(await client.get(`blobs/${layers.statement.digest}`, '*/*')), layers.statement),
   );
   const statement = parseStatement(statementBytes);
-  const what = statement.format === 'tar' ? 'the slot tree' : 'the EFI';
-  const payload = path.join(dir, `firmware-${arch}.${statement.format === 'tar' ? 'tar' : 'efi'}`);
+  const what = statement.format === TREE_FORMAT ? 'the slot tree' : 'the EFI';
+  const payload = path.join(dir, `firmware-${arch}.${statement.format === TREE_FORMAT ? 'tar.gz' : 'efi'}`);
   const progress = reporter.progress(`fetching ${statement.version} (build ${statement.buildId}) from ${source.name}`, layers.payload.size, 'bytes');
   try {
     await words(what, async () => {

@@ -15,6 +15,7 @@ import { DistributionClient, DistributionError, type DistributionFailure } from 
 import { describeFetchError } from '../../device/contract/oci/fetch-error.ts';
 import { ImageRefError, parseImageRef, type RegistryRef } from '../../device/contract/oci/image-ref.ts';
 import type { ArtifactDescriptor } from '../../device/contract/update/artifact-pick.ts';
+import { TREE_FORMAT } from '../../device/contract/update/statement.ts';
 import { tokenRealmAllowed } from '../container-images/reference.js';
 import { KilnError } from '../util/errors.js';
 import type { Reporter } from '../util/report.js';
@@ -107,7 +108,7 @@ export async function pushFirmware(
   await pushBlob(EMPTY_CONFIG.descriptor, () => bodyOf(EMPTY_CONFIG.bytes), 'the empty config');
   for (const [i, arch] of artifact.arches.entries()) {
     const name = arch.statement.arch;
-    const what = arch.statement.format === 'tar' ? `the ${name} slot tree` : `the ${name} EFI`;
+    const what = arch.statement.format === TREE_FORMAT ? `the ${name} slot tree` : `the ${name} EFI`;
     await pushBlob(arch.payload, () => payloadBody(firmwares[i]!.payloadPath, arch.payload.size, options.reporter, `uploading ${what}`), what);
     await pushBlob(arch.statementBlob.descriptor, () => bodyOf(arch.statementBlob.bytes), `the ${name} statement`);
     await putManifest(arch.manifest.descriptor.digest, arch.manifest, `the ${name} manifest`);

@@ -50,7 +50,7 @@ export async function releaseOf(build: ReleasableBuild, version: string, key: Ke
     const statement = await statementOf(build, version, { file: build.efi, size: build.size });
     return { arch: build.arch, payload: build.efi, signed: signStatement(statement, key) };
   }
-  const tar = path.join(scratch, `${build.name}-${build.arch}.tar`);
+  const tar = path.join(scratch, `${build.name}-${build.arch}.tar.gz`);
   await writeSlotTree({ arch: build.arch, efi: build.efi, stickDir: build.stick.dir, files: build.stick.files }, tar, scratch);
   const statement = await statementOf(build, version, { file: tar, size: (await stat(tar)).size, format: TREE_FORMAT });
   return { arch: build.arch, payload: tar, signed: signStatement(statement, key) };

@@ -1,12 +1,13 @@
 /**
- * A `layout: source` firmware as one update payload: a tar of everything its slot holds — the UKI at its slot path
+ * A `layout: source` firmware as one update payload: a gzipped tar of everything its slot holds — the UKI at its slot path
  * (EFI/kiln/KILNX64.EFI), linux_<arch>/ (Node, the libraries, the build stamp the first stage looks for) and src/
  * (kiln's TypeScript and the programs). The device unpacks it into the inactive slot (device/update/install-tree.ts).
  *
  * Written by GNU tar (Debian's, on every host) with each varying field fixed — names in sorted order, mtime 0, owner
  * and group 0 by number, modes normalised, no folders (FAT keeps none of that), links followed (FAT has none) — so a build gives the same bytes on
  * every run, hence the same signed digest. GNU format: paths under src/ outgrow ustar's 100 bytes, and the device's
- * reader (device/formats/tar) reads GNU long names.
+ * reader (device/formats/tar) reads GNU long names. gzip -n (no name, no time): an aarch64 tree of 125 MB travels as
+ * 45 MB, and the device's zlib unpacks it as it streams.
  */
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -41,6 +42,7 @@ export async function writeSlotTree(input: SlotTreeInput, out: string, scratch: 
       '--create',
       `--file=${out}`,
       '--format=gnu',
+      '--use-compress-program=gzip -n -6',
       '--no-recursion',
       '--dereference',
       '--hard-dereference',

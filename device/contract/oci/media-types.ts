@@ -26,6 +26,6 @@ export const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
  */
 export const KILN_FIRMWARE = 'application/vnd.kiln.firmware.v1';
 export const KILN_FIRMWARE_EFI = 'application/vnd.kiln.firmware.efi.v1';
-/** A slot's whole tree as one tar (layout: source): the UKI, linux_<arch>/ and src/ (statement.ts, format "tar"). */
-export const KILN_FIRMWARE_TREE = 'application/vnd.kiln.firmware.tree.v1.tar';
+/** A slot's whole tree as one gzipped tar (layout: source): the UKI, linux_<arch>/ and src/ (statement.ts, format "tar+gzip"). */
+export const KILN_FIRMWARE_TREE = 'application/vnd.kiln.firmware.tree.v1.tar+gzip';
 export const KILN_FIRMWARE_STATEMENT = 'application/vnd.kiln.firmware.statement.v1+json';

@@ -125,20 +125,20 @@ describe('firmwareLayers', () => {
   it('says which layer or annotation is missing', () => {
     const only = (mediaType: string) => manifest({ layers: manifest().layers.filter((l) => l.mediaType !== mediaType) });
     expect(message(() => firmwareLayers(bytes(only('application/vnd.kiln.firmware.efi.v1')), 'x86_64'))).toBe(
-      'not a kiln firmware artifact (no application/vnd.kiln.firmware.efi.v1 or application/vnd.kiln.firmware.tree.v1.tar layer)',
+      'not a kiln firmware artifact (no application/vnd.kiln.firmware.efi.v1 or application/vnd.kiln.firmware.tree.v1.tar+gzip layer)',
     );
     expect(message(() => firmwareLayers(bytes(only('application/vnd.kiln.firmware.statement.v1+json')), 'x86_64'))).toBe(
       'not a kiln firmware artifact (no application/vnd.kiln.firmware.statement.v1+json layer)',
     );
     const doubled = manifest({ layers: [...manifest().layers, manifest().layers[0]] });
     expect(message(() => firmwareLayers(bytes(doubled), 'x86_64'))).toBe(
-      'not a kiln firmware artifact (2 application/vnd.kiln.firmware.efi.v1 or application/vnd.kiln.firmware.tree.v1.tar layers)',
+      'not a kiln firmware artifact (2 application/vnd.kiln.firmware.efi.v1 or application/vnd.kiln.firmware.tree.v1.tar+gzip layers)',
     );
     // A layout: source firmware's payload is its slot's tree; an EFI beside it makes two payloads.
-    const tree = { mediaType: 'application/vnd.kiln.firmware.tree.v1.tar', digest: D('7'), size: 150_000_000 };
+    const tree = { mediaType: 'application/vnd.kiln.firmware.tree.v1.tar+gzip', digest: D('7'), size: 150_000_000 };
     expect(firmwareLayers(bytes(manifest({ layers: [tree, manifest().layers[1]] })), 'x86_64').payload).toEqual(tree);
     expect(message(() => firmwareLayers(bytes(manifest({ layers: [...manifest().layers, tree] })), 'x86_64'))).toBe(
-      'not a kiln firmware artifact (2 application/vnd.kiln.firmware.efi.v1 or application/vnd.kiln.firmware.tree.v1.tar layers)',
+      'not a kiln firmware artifact (2 application/vnd.kiln.firmware.efi.v1 or application/vnd.kiln.firmware.tree.v1.tar+gzip layers)',
     );
     const { ['dev.kiln.signature']: _, ...unsigned } = manifest().annotations;
     expect(message(() => firmwareLayers(bytes(manifest({ annotations: unsigned })), 'x86_64'))).toBe(
