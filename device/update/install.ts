@@ -69,6 +69,38 @@ export interface WriteTarget {
 }
 
 /**
+ * A payload as it streams in, measured against its signed statement: longer than signed is refused at once; at the
+ * end, a size or SHA-256 other than the statement's. One owner for the EFI (writePayload) and a slot's tree.
+ */
+export class PayloadMeter {
+  size = 0;
+  readonly #hash = createHash('sha256');
+  readonly #statement: FirmwareStatement;
+  readonly #onBytes: ((n: number) => void) | undefined;
+
+  constructor(statement: FirmwareStatement, onBytes?: (n: number) => void) {
+    this.#statement = statement;
+    this.#onBytes = onBytes;
+  }
+
+  take(chunk: Uint8Array): void {
+    this.size += chunk.length;
+    if (this.size > this.#statement.size) throw new UpdateRefused(400, `the payload is longer than the statement's ${this.#statement.size} bytes`);
+    this.#hash.update(chunk);
+    this.#onBytes?.(this.size);
+  }
+
+  /** After the last chunk: throws unless the whole signed payload came. */
+  finish(): void {
+    const { size, sha256 } = this.#statement;
+    if (this.size !== size) throw new UpdateRefused(400, `the payload ended after ${this.size} of ${size} bytes`);
+    const digest = this.#hash.digest('hex');
+    if (digest !== sha256)
+      throw new UpdateRefused(400, `the payload's SHA-256 ${digest.slice(0, 16)}… is not the signed ${sha256.slice(0, 16)}… (altered or damaged in transit)`);
+  }
+}
+
+/**
  * Streams `payload` into `<file>.new`, checking size and digest against the statement, then renames it into place
  * and reads it back. On any failure the temporary file is removed and the old executable stays. `onBytes` reports
  * progress.
@@ -82,32 +114,22 @@ export async function writePayload(
   const { files, file } = target;
   const temp = `${file}.new`;
   const dir = file.slice(0, file.lastIndexOf('/'));
-  const hash = createHash('sha256');
-  let size = 0;
+  const meter = new PayloadMeter(statement, onBytes);
   const fd = files.create(temp);
   let open = true;
   try {
     for await (const chunk of payload) {
-      size += chunk.length;
-      if (size > statement.size) throw new UpdateRefused(400, `the payload is longer than the statement's ${statement.size} bytes`);
-      hash.update(chunk);
+      meter.take(chunk);
       try {
         files.write(fd, chunk);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOSPC') throw new UpdateRefused(507, `the slot is full after ${size} bytes: the ${statement.size}-byte firmware does not fit it`);
+        if (code === 'ENOSPC') throw new UpdateRefused(507, `the slot is full after ${meter.size} bytes: the ${statement.size}-byte firmware does not fit it`);
         throw error;
       }
-      onBytes?.(size);
       await letThrough(); // buffered chunks come as microtasks: let the watchdog's timer run between them
     }
-    if (size !== statement.size) throw new UpdateRefused(400, `the payload ended after ${size} of ${statement.size} bytes`);
-    const digest = hash.digest('hex');
-    if (digest !== statement.sha256)
-      throw new UpdateRefused(
-        400,
-        `the payload's SHA-256 ${digest.slice(0, 16)}… is not the signed ${statement.sha256.slice(0, 16)}… (altered or damaged in transit)`,
-      );
+    meter.finish();
     files.fsync(fd);
     files.close(fd);
     open = false;
