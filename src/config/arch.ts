@@ -32,6 +32,19 @@ export interface ArchSpec {
   tcgCpu?: string;
   /** TCG's threading: one host thread per vCPU (`multi`) or one for all (`single`); `kiln run --tcg-threads`. */
   tcgThreads: TcgThreads;
+  /** `kiln run --secure-boot`: the firmware that enforces it, and a variable store per key state; absent = not offered. */
+  secureBoot?: SecureBootFirmware;
+}
+
+export type SecureBootKeys = 'snakeoil' | 'setup';
+
+export interface SecureBootFirmware {
+  code: string;
+  /**
+   * `snakeoil`: Debian's test certificate (/usr/share/ovmf/PkKek-1-snakeoil.pem, its key beside it) enrolled as PK,
+   * KEK and db; `setup`: no keys at all (Setup Mode: the firmware boots anything and lets the OS enrol keys).
+   */
+  vars: Readonly<Record<SecureBootKeys, string>>;
 }
 
 export interface ArchInfo {
@@ -91,6 +104,12 @@ export const ARCH_TABLE: Readonly<Record<Arch, ArchInfo>> = {
       // and `-cpu qemu64` or `max` without AVX did no better (5 and 6 of 60); with thread=single 0 of 40. It costs
       // ~4 s of a ~30 s boot (ready at 20.0 s instead of 15.7 s uptime). bench/tcg-threads.mjs measures both.
       tcgThreads: 'single',
+      // The secboot build keeps its variables behind SMM (qemu-args.ts), so the guest cannot rewrite its keys
+      // directly; the plain OVMF_VARS_4M.fd fits it too and holds no keys.
+      secureBoot: {
+        code: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd',
+        vars: { snakeoil: '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd', setup: '/usr/share/OVMF/OVMF_VARS_4M.fd' },
+      },
     },
   },
   aarch64: {

@@ -36,6 +36,7 @@ test('the JSON schema rejects unknown keys and knows the fields', () => {
     'programs',
     'containers',
     'containerStore',
+    'signing',
   ]);
   expect(s.required).toEqual(['name']);
 });

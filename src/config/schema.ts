@@ -125,6 +125,22 @@ export const configSchema = z
       .regex(/^\/./, 'expected an absolute folder on a writable partition, like "/data/kiln/containers"')
       .default(DEFAULT_CONTAINER_STORE)
       .describe('Where the device keeps container images (an OCI image layout, seeded by `kiln disk`), their root filesystems and logs.'),
+    // Host-only: the build reads it, the device never sees it (not in boot.json, not in the build id).
+    signing: z
+      .object({
+        key: z
+          .string()
+          .min(1)
+          .describe(
+            'The Secure Boot signing key (db.key from `kiln keys --secure-boot`): RSA, PEM, mode 0600, unencrypted or with its passphrase in KILN_SIGN_PASSPHRASE; relative to the config file.',
+          ),
+        cert: z.string().min(1).describe("The key's X.509 certificate in PEM (db.pem), the one enrolled in the firmware's db; relative to the config file."),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'Secure Boot: the build signs every UKI (Authenticode, SHA-256) as its last step; `kiln build --sign-key/--sign-cert` override it. The signing time is SOURCE_DATE_EPOCH (else 0), so a build signs to the same bytes every time.',
+      ),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildAll, type BuildResult } from '../pipeline/build.js';
+import type { SigningOptions } from '../pipeline/steps/signing.js';
 import type { LoadedConfig } from '../config/load.js';
 import { resolveConfig } from '../config/resolve.js';
 import type { Profile } from '../config/schema.js';
@@ -43,6 +44,8 @@ export interface DiskOptions extends DiskTarget {
   reporter: Reporter;
   /** Seconds; file times (SOURCE_DATE_EPOCH). */
   mtime: number;
+  /** Secure Boot: who signs the EFIs instead of the config's `signing`, and the key's passphrase. */
+  signing?: SigningOptions;
   /** Asked before a device is written; resolve true to write it. */
   confirm: (device: BlockDeviceInfo) => Promise<boolean>;
 }
@@ -54,7 +57,7 @@ export interface DiskResult {
   diskSizeBytes: number;
   partitions: WrittenPartition[];
   /** One EFI per architecture the config names, all on the ESP (EFI/BOOT/BOOTX64.EFI, BOOTAA64.EFI). */
-  builds: (Pick<BuildResult, 'arch' | 'size' | 'buildId' | 'profile' | 'kernel'> & { durationMs: number })[];
+  builds: (Pick<BuildResult, 'arch' | 'size' | 'buildId' | 'profile' | 'kernel' | 'signedBy'> & { durationMs: number })[];
   durationMs: number;
 }
 
@@ -71,7 +74,15 @@ export async function makeDisk(o: DiskOptions): Promise<DiskResult> {
   }
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'kiln-disk-'));
   try {
-    const built = await buildAll({ resolved: loaded, outDir: scratch, profile: o.profile, cacheRoot: o.cacheRoot, reporter: o.reporter, mtime: o.mtime });
+    const built = await buildAll({
+      resolved: loaded,
+      outDir: scratch,
+      profile: o.profile,
+      cacheRoot: o.cacheRoot,
+      reporter: o.reporter,
+      mtime: o.mtime,
+      signing: o.signing,
+    });
     o.reporter.step(`writing the disk ${disk.device === undefined ? 'image' : describeBlockDevice(disk.device)}`);
     const partitions = await writeDisk(loaded, disk, built, o.mtime);
     return {
@@ -79,7 +90,15 @@ export async function makeDisk(o: DiskOptions): Promise<DiskResult> {
       kind: disk.device === undefined ? 'image' : 'device',
       diskSizeBytes: disk.plan.diskSizeBytes,
       partitions,
-      builds: built.map((b) => ({ arch: b.arch, size: b.size, buildId: b.buildId, profile: b.profile, kernel: b.kernel, durationMs: b.durationMs })),
+      builds: built.map((b) => ({
+        arch: b.arch,
+        size: b.size,
+        buildId: b.buildId,
+        profile: b.profile,
+        kernel: b.kernel,
+        ...(b.signedBy === undefined ? {} : { signedBy: b.signedBy }),
+        durationMs: b.durationMs,
+      })),
       durationMs: Date.now() - started,
     };
   } finally {

@@ -36,6 +36,7 @@ import { runtimeSourcesOf, toolLayersOf, type UnpackedInputs } from './steps/roo
 import { publishSharedSource, startSharedSource, writeStick, type StickFiles } from './steps/stick.js';
 import { ARCH_TABLE } from '../config/arch.js';
 import { checkFitsSlot, updateCmdline, updateKeyFile, updateModules } from '../update/build-parts.js';
+import { signedUkiBytes, signerOf, type SigningOptions } from './steps/signing.js';
 
 export type { StickFiles };
 
@@ -59,6 +60,8 @@ export interface BuildOptions {
   arch?: Arch;
   /** layout: source — leave the shared src/ staged (buildAll publishes it once every architecture is built). */
   deferSharedSource?: boolean;
+  /** Secure Boot: who signs instead of the config's `signing`, and the key's passphrase. */
+  signing?: SigningOptions;
 }
 
 export interface BuildResult {
@@ -77,6 +80,8 @@ export interface BuildResult {
   images: PinnedImage[];
   /** `layout: source`: what this architecture puts on the stick, written beside the EFI in the output folder. */
   stick?: StickFiles;
+  /** Secure Boot: the certificate whose key signed the EFI; absent for an unsigned one. */
+  signedBy?: string;
   durationMs: number;
 }
 
@@ -88,6 +93,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   await ensureWritableDir(o.outDir);
   const cache = new Cache(o.cacheRoot);
   const configName = o.resolved.displayName;
+  // Checked before the long steps: a wrong key or certificate costs seconds, not a build.
+  const signer = await signerOf(o.resolved, o.signing);
 
   // 1. inputs: resolved against kiln.lock, then unpacked into the cache as each step needs them
   const inputs = await resolveInputs(config, arch, { cache, lockFile: path.join(dir, LOCK_NAME), reporter: o.reporter });
@@ -177,10 +184,14 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const stub = await readFile(path.join(await unpacked.tree('stub'), names.stub));
   const linux = await readFile(kernel.vmlinuz);
   const cmdline = [baseCmdline(arch), updateCmdline(config), config.kernel.cmdline.trim()].filter(Boolean).join(' ');
-  const efiBytes = buildUki({ stub, linux, initrd: initramfs.data, cmdline, osrel: release, uname: kernel.release });
+  const unsigned = buildUki({ stub, linux, initrd: initramfs.data, cmdline, osrel: release, uname: kernel.release });
+  const efi = path.join(o.outDir, names.efiName);
+  // The UKI's last step: its signed bytes replace the unsigned ones before anything is written (the tree of
+  // layout: source is not PE and stays as it is).
+  if (signer !== undefined) o.reporter.step('signing the unified kernel image (Secure Boot)');
+  const efiBytes = signer === undefined ? unsigned : await signedUkiBytes(unsigned, signer, o.mtime, efi);
   // A slot holds the UKI and, with layout: source, this architecture's tree.
   checkFitsSlot(config, efiBytes.length + (stickPlan?.files.reduce((n, f) => n + f.data.length, 0) ?? 0), configName);
-  const efi = path.join(o.outDir, names.efiName);
   // 6. output: the stick's files first, once everything is built, so a failed build leaves the folder as it was
   const stick = stickPlan === undefined ? undefined : await writeStick(o.outDir, stickPlan.files, stickPlan.own, stickPlan.label);
   if (stick !== undefined && !o.deferSharedSource) await publishSharedSource(o.outDir);
@@ -203,6 +214,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     parts,
     images,
     stick,
+    ...(signer === undefined ? {} : { signedBy: signer.cert }),
     durationMs: Date.now() - started,
   };
 }

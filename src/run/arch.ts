@@ -4,7 +4,7 @@
  */
 import { ARCH_TABLE, type Arch, type ArchSpec } from '../config/arch.js';
 
-export type { Arch, ArchSpec, FirmwarePair, TcgThreads } from '../config/arch.js';
+export type { Arch, ArchSpec, FirmwarePair, SecureBootKeys, TcgThreads } from '../config/arch.js';
 
 export function archSpec(arch: Arch): ArchSpec {
   const spec = ARCH_TABLE[arch]?.qemu;

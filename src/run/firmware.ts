@@ -7,7 +7,7 @@
 import { access, constants, copyFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { KilnError } from '../util/errors.js';
-import { aptInstallHint, type ArchSpec, type FirmwarePair } from './arch.js';
+import { aptInstallHint, type ArchSpec, type FirmwarePair, type SecureBootKeys } from './arch.js';
 
 async function readable(file: string): Promise<boolean> {
   try {
@@ -55,9 +55,12 @@ export async function keptFirmware(pair: FirmwarePair, kept: string): Promise<Fi
   return { code: pair.code, vars: kept };
 }
 
-/** The kept variable store of a kept disk: beside it, named after it. */
-export function varsBeside(disk: string): string {
-  return `${disk}.vars`;
+/**
+ * The kept variable store of a kept disk: beside it, named after it. A Secure Boot run keeps its own (OVMF's secboot
+ * build takes the same size of store), so a store without keys is never mistaken for one with them.
+ */
+export function varsBeside(disk: string, secureBoot?: SecureBootKeys): string {
+  return secureBoot === undefined ? `${disk}.vars` : `${disk}.secure-boot-${secureBoot}.vars`;
 }
 
 /** Copies the VARS template into `dir` (the run's temp dir); returns the pair to hand QEMU. */

@@ -3,8 +3,9 @@
  * engine uses them (`ResolvedRunOptions`, defaults filled in and values checked).
  */
 import { KilnError } from '../util/errors.js';
-import type { Arch, TcgThreads } from './arch.js';
+import type { Arch, SecureBootKeys, TcgThreads } from './arch.js';
 import { checkForwards, type PortForward } from './forward.js';
+import { secureBootUnsupported } from './secure-boot.js';
 
 export type AccelMode = 'auto' | 'kvm' | 'tcg';
 
@@ -55,6 +56,8 @@ export interface RunOptions {
   reboot?: boolean;
   /** Give the boot disk QEMU's bootindex, so OVMF rewrites BootOrder from it (and prunes other entries). @default true */
   bootIndex?: boolean;
+  /** Boot under firmware that enforces Secure Boot, with these keys enrolled (secure-boot.ts); x86_64 only. @default off */
+  secureBoot?: SecureBootKeys;
 }
 
 export type RunOutcome = 'matched' | 'poweroff' | 'reset' | 'panic' | 'timeout' | 'qemu-failed' | 'stopped';
@@ -87,6 +90,7 @@ export interface ResolvedRunOptions {
   forwards: PortForward[];
   reboot: boolean;
   bootIndex: boolean;
+  secureBoot: SecureBootKeys | undefined;
 }
 
 const MEMORY = /^[1-9]\d*[KMGT]?$/i;
@@ -117,13 +121,15 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
     throw new KilnError('RUN_BAD_OPTION', 'forwards need the network: --forward cannot go with --no-network');
   }
   checkForwards(forwards);
+  const arch = options.arch ?? 'x86_64';
+  if (options.secureBoot !== undefined && arch !== 'x86_64') throw secureBootUnsupported(arch);
   if ((options.efi === undefined) === (options.disk === undefined)) {
     throw new KilnError('RUN_BAD_OPTION', 'give exactly one thing to boot: an EFI executable (efi) or a disk image (disk)');
   }
   return {
     efi: options.efi,
     disk: options.disk,
-    arch: options.arch ?? 'x86_64',
+    arch,
     memory,
     cpus,
     timeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
@@ -140,5 +146,6 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
     forwards,
     reboot: options.reboot ?? false,
     bootIndex: options.bootIndex ?? true,
+    secureBoot: options.secureBoot,
   };
 }

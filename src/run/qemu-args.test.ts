@@ -107,6 +107,18 @@ describe('buildQemuArgs', () => {
     expect(buildQemuArgs({ ...base, spec: archSpec('x86_64'), watchdog: true })).not.toContain('-watchdog-action');
   });
 
+  test('Secure Boot: q35 with SMM and the variable flash secure; nothing of it otherwise', () => {
+    const firmware = { code: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd', vars: '/tmp/run/OVMF_VARS_4M.snakeoil.fd' };
+    const args = buildQemuArgs({ ...base, spec: archSpec('x86_64'), firmware, secureBoot: true });
+    expect(values(args, '-machine')).toEqual(['q35,smm=on']);
+    expect(values(args, '-global')).toEqual(['driver=cfi.pflash01,property=secure,value=on']);
+    expect(values(args, '-drive')).toEqual([
+      'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd',
+      'if=pflash,format=raw,unit=1,file=/tmp/run/OVMF_VARS_4M.snakeoil.fd',
+    ]);
+    expect(buildQemuArgs({ ...base, spec: archSpec('x86_64') })).not.toContain('-global');
+  });
+
   test('commas in paths are doubled, as QEMU option syntax wants', () => {
     expect(escapeOptionValue('/a,b/c,,d')).toBe('/a,,b/c,,,,d');
     const args = buildQemuArgs({ ...base, spec: archSpec('x86_64'), espDisk: '/tmp/x,y/esp.img' });

@@ -36,6 +36,8 @@ export interface QemuConfig {
   reboot?: boolean;
   /** The boot disk gets bootindex=0 (OVMF then rewrites BootOrder from QEMU's boot order). @default true */
   bootIndex?: boolean;
+  /** Firmware that enforces Secure Boot (OVMF's secboot build): SMM on, and its variable flash reachable only from SMM. */
+  secureBoot?: boolean;
 }
 
 /** QEMU's default MAC, written out so a config can match the guest's interface by it. */
@@ -50,7 +52,10 @@ export function buildQemuArgs(config: QemuConfig): string[] {
   const { spec, accel, firmware } = config;
   const args = [
     '-machine',
-    spec.machine,
+    // OVMF's secboot build is made with SMM_REQUIRE: without SMM it stops before its boot manager.
+    config.secureBoot === true ? `${spec.machine},smm=on` : spec.machine,
+    // ... and the variable flash answers only to SMM, so the guest cannot rewrite PK, KEK and db behind its back.
+    ...(config.secureBoot === true ? ['-global', 'driver=cfi.pflash01,property=secure,value=on'] : []),
     '-accel',
     accel.accel === 'tcg' ? `tcg,thread=${config.tcgThreads ?? spec.tcgThreads}` : accel.accel,
     '-cpu',

@@ -15,6 +15,7 @@ import { findFirmware, keptFirmware, prepareFirmware } from './firmware.js';
 import { resolveRunOptions, type RunOptions, type RunResult } from './options.js';
 import { buildQemuArgs } from './qemu-args.js';
 import { findQemu } from './qemu-binary.js';
+import { secureBootFirmware } from './secure-boot.js';
 import { superviseQemu } from './supervise.js';
 
 /** sun_path holds 108 bytes with the terminating NUL. */
@@ -36,6 +37,8 @@ export async function runImage(options: RunOptions, signal?: AbortSignal): Promi
   const spec = archSpec(resolved.arch);
   const qemu = await findQemu(spec);
   const firmwareTemplate = await findFirmware(spec);
+  // The KVM probe starts the plain firmware; the guest boots the Secure Boot one when asked.
+  const bootTemplate = resolved.secureBoot === undefined ? firmwareTemplate : await secureBootFirmware(spec, resolved.secureBoot);
 
   const tmpDir = await mkdtemp(path.join(os.tmpdir(), 'kiln-run-'));
   try {
@@ -49,8 +52,7 @@ export async function runImage(options: RunOptions, signal?: AbortSignal): Promi
     const espDisk = resolved.disk ?? path.join(tmpDir, 'esp.img');
     if (resolved.efi !== undefined) await writeBootDisk(resolved.efi, spec, espDisk);
     const accel = await resolveAccel(resolved.accel, { spec, qemu, firmware: firmwareTemplate, tmpDir, notes: resolved.stderr });
-    const firmware =
-      resolved.keepVars === undefined ? await prepareFirmware(firmwareTemplate, tmpDir) : await keptFirmware(firmwareTemplate, resolved.keepVars);
+    const firmware = resolved.keepVars === undefined ? await prepareFirmware(bootTemplate, tmpDir) : await keptFirmware(bootTemplate, resolved.keepVars);
     if (signal?.aborted) {
       return { outcome: 'stopped', exitCode: exitCodeFor('stopped', { expecting: false, stoppedCleanly: true }), consoleTail: '' };
     }
@@ -68,6 +70,7 @@ export async function runImage(options: RunOptions, signal?: AbortSignal): Promi
       watchdog: true,
       reboot: resolved.reboot,
       bootIndex: resolved.bootIndex,
+      secureBoot: resolved.secureBoot !== undefined,
     });
     return await superviseQemu({ qemu, args, qmpSocket, options: resolved, signal });
   } finally {

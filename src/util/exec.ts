@@ -19,6 +19,11 @@ export const TOOL_PACKAGES: Record<string, string> = {
   e2fsck: 'e2fsprogs',
   blockdev: 'util-linux',
   partx: 'util-linux',
+  // Secure Boot: the key set (openssl, efitools) and the UKI's signature (osslsigncode)
+  openssl: 'openssl',
+  osslsigncode: 'osslsigncode',
+  'cert-to-efi-sig-list': 'efitools',
+  'sign-efi-sig-list': 'efitools',
 };
 
 export function missingTool(tool: string): KilnError {

@@ -30,6 +30,7 @@ export const PRIMARY_ONLY_KEYS = [
   'watchdog',
   'programs',
   'containerStore',
+  'signing',
 ] as const;
 
 export type SecondaryCheck = { ok: true; secondary: Secondary } | { ok: false; problems: string[] };

@@ -7,7 +7,7 @@ import { KilnError } from '../../util/errors.js';
 import { createReporter } from '../../util/report.js';
 import { mb, table } from '../format.js';
 import { print, type CliIo } from '../io.js';
-import { profileOption, sourceDateEpoch } from './build.js';
+import { profileOption, signingOf, signOptions, sourceDateEpoch } from './build.js';
 
 function size(value: string): string {
   const bytes = parseSize(value);
@@ -49,7 +49,7 @@ export function printDiskSummary(r: DiskResult, io: CliIo): void {
 }
 
 export function diskCommand(io: CliIo): Command {
-  return new Command('disk')
+  const cmd = new Command('disk')
     .description('Write a whole bootable disk from a config: GPT, the FAT32 ESP holding the EFI, ext4 partitions')
     .argument('<config>', 'kiln.yml or kiln.config.ts (its storage section is the partition table)')
     .option('-o, --out <file>', 'write a disk image file (e.g. disk.img)')
@@ -58,7 +58,9 @@ export function diskCommand(io: CliIo): Command {
     .option('-y, --yes', 'with --device: do not ask (for scripts)')
     .addOption(profileOption())
     .option('--json', 'print the result as JSON on stdout (progress stays on stderr)')
-    .option('-q, --quiet', 'no progress output')
+    .option('-q, --quiet', 'no progress output');
+  for (const option of signOptions()) cmd.addOption(option);
+  return cmd
     .addHelpText(
       'after',
       `
@@ -67,6 +69,7 @@ EFI/BOOT/BOOTX64.EFI (built first, as kiln build does) plus its content folder; 
 mkfs.ext4 (e2fsprogs) with their content folder copied in (-d). The GPT names each partition by its label.
 A config without storage gets a disk with just a 64 MiB ESP. No root and no loop device are needed for an image:
 it is written to a temporary file and renamed, so disk.img is either the old file or the complete new one.
+With signing in the config, or --sign-key/--sign-cert, every EFI on the disk is signed for Secure Boot (kiln build --help).
 
 --device writes a real disk in place, after a confirmation that names its model and size; it refuses a disk
 that is mounted or otherwise in use, and a partition (give the whole disk).
@@ -80,9 +83,20 @@ Examples:
     .action(
       async (
         config: string,
-        opts: { out?: string; size?: string; device?: string; yes?: boolean; profile: 'release' | 'fast'; json?: boolean; quiet?: boolean },
+        opts: {
+          out?: string;
+          size?: string;
+          device?: string;
+          yes?: boolean;
+          profile: 'release' | 'fast';
+          json?: boolean;
+          quiet?: boolean;
+          signKey?: string;
+          signCert?: string;
+        },
       ) => {
         if (opts.yes && opts.device === undefined) throw new KilnError('DISK_BAD_OPTION', '--yes is for --device only (an image file needs no confirmation)');
+        const signing = signingOf(opts, io);
         const result = await makeDisk({
           configFile: path.resolve(io.cwd, config),
           out: opts.out === undefined ? undefined : path.resolve(io.cwd, opts.out),
@@ -93,6 +107,7 @@ Examples:
           cacheRoot: cacheRoot(io.env),
           reporter: createReporter(io.stderr, { quiet: opts.quiet, env: io.env }),
           mtime: sourceDateEpoch(io.env),
+          signing,
           confirm: (device) => (opts.yes ? Promise.resolve(true) : confirmOnTerminal(io, device)),
         });
         if (opts.json) print(io.stdout, JSON.stringify(result, null, 2));

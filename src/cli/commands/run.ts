@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { EXIT_CODE_HELP } from '../../run/exit-codes.js';
 import type { AccelMode } from '../../run/options.js';
 import { parseForward, type PortForward } from '../../run/forward.js';
@@ -13,6 +13,7 @@ import { printSummary, profileOption, runBuild, sourceDateEpoch } from './build.
 import { resolveConfig } from '../../config/resolve.js';
 import { varsBeside } from '../../run/firmware.js';
 import { efiPathOnEsp } from '../../disk/esp-files.js';
+import { parseSecureBoot, SECURE_BOOT_KEYS, secureBootUnsupported } from '../../run/secure-boot.js';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -66,6 +67,12 @@ export function runCommand(io: CliIo, setExitCode: (code: number) => void): Comm
     )
     .option('--reboot', 'a guest reboot restarts the machine (as hardware does) instead of ending the run: for firmware updates')
     .option('--no-bootindex', "let the firmware's own BootOrder choose the boot entry (no QEMU bootindex, which makes OVMF rewrite BootOrder)")
+    .addOption(
+      // choices: `--secure-boot out/BOOTX64.EFI` would otherwise take the image as the option's value.
+      new Option('--secure-boot [keys]', "x86_64: boot under OVMF's Secure Boot build; snakeoil = Debian's test keys enrolled, setup = no keys (Setup Mode)")
+        .choices(SECURE_BOOT_KEYS)
+        .preset('snakeoil'),
+    )
     .option('-o, --out <dir>', 'when given a config: where to build', 'out')
     .addOption(profileOption().default('fast'))
     .addHelpText(
@@ -78,6 +85,10 @@ is built for all of them and the first one it names is booted. A disk image (kil
 storage, is booted as the whole disk on virtio-blk, from its own ESP: a fresh copy each run, so the image is never
 changed, unless --keep-disk names where the disk lives across runs (a config's new build then goes onto its ESP). On a terminal, keys go to the guest:
 ctrl-a x quits. SIGINT/SIGTERM to kiln presses the guest's ACPI power button and waits for a clean power-off.
+
+--secure-boot boots OVMF_CODE_4M.secboot.fd (q35 with SMM) with a copy of OVMF_VARS_4M.snakeoil.fd: PK, KEK and db
+are Debian's test certificate, so only an image signed with /usr/share/ovmf/PkKek-1-snakeoil.key (passphrase
+"snakeoil") boots; the firmware refuses any other ("Access Denied"). --secure-boot=setup starts with no keys.
 
 The guest has a virtio-net card (MAC 52:54:00:12:34:56) on QEMU's user network: a config with
 network: {interfaces: [{name: eth0, dhcp: true}]} gets 10.0.2.15/24 by DHCP, the gateway and DNS are 10.0.2.2
@@ -93,7 +104,8 @@ Examples:
   kiln run disk.img --keep-disk state.img          # a disk from kiln disk; /data survives across runs
   kiln run stick.img --arch aarch64                # a multi-architecture disk, booted by the arm64 guest
   kiln run out/BOOTX64.EFI --expect 'kiln: ready in' --timeout 120
-  kiln run out/BOOTX64.EFI --forward 8080:8080     # curl http://127.0.0.1:8080/status reaches the device`,
+  kiln run out/BOOTX64.EFI --forward 8080:8080     # curl http://127.0.0.1:8080/status reaches the device
+  kiln run out/BOOTX64.EFI --secure-boot           # a UKI signed with the snakeoil key (kiln build --sign-key)`,
     )
     .action(
       async (
@@ -113,8 +125,10 @@ Examples:
           arch?: string;
           reboot?: boolean;
           bootindex: boolean;
+          secureBoot?: string | boolean;
         },
       ) => {
+        const secureBoot = parseSecureBoot(opts.secureBoot);
         if (opts.arch !== undefined && !(ARCHES as readonly string[]).includes(opts.arch))
           throw new KilnError('RUN_BAD_OPTION', `--arch: "${opts.arch}" is not one of ${ARCHES.join(', ')}`);
         const wantArch = opts.arch as Arch | undefined;
@@ -126,6 +140,8 @@ Examples:
         if (/\.(ya?ml|[cm]?[jt]s)$/.test(image)) {
           // A config with several architectures builds them all and boots the first it names.
           const resolved = await resolveConfig(path.resolve(io.cwd, image)); // once, for the build and the disk
+          const bootArch = wantArch ?? resolved.arches[0]!;
+          if (secureBoot !== undefined && bootArch !== 'x86_64') throw secureBootUnsupported(bootArch); // before the build
           const results = await runBuild(resolved, { out: opts.out, profile: opts.profile }, io);
           const result = wantArch === undefined ? results[0]! : results.find((r) => r.arch === wantArch);
           if (result === undefined)
@@ -173,7 +189,7 @@ Examples:
             {
               ...(disk === undefined ? { efi } : { disk: disk.path }),
               // A kept disk keeps its UEFI variables too: BootNext and BootOrder survive as on hardware.
-              ...(keepDisk === undefined ? {} : { keepVars: varsBeside(keepDisk) }),
+              ...(keepDisk === undefined ? {} : { keepVars: varsBeside(keepDisk, secureBoot) }),
               arch,
               memory: opts.memory,
               cpus: opts.cpus,
@@ -189,6 +205,7 @@ Examples:
               forwards: opts.forward ?? [],
               reboot: opts.reboot === true,
               bootIndex: opts.bootindex,
+              secureBoot,
             },
             abort.signal,
           );

@@ -17,6 +17,11 @@ export const HOST_PACKAGES: readonly { pkg: string; check: string; why: string }
   { pkg: 'qemu-system-arm', check: '/usr/bin/qemu-system-aarch64', why: 'kiln run (aarch64)' },
   { pkg: 'qemu-efi-aarch64', check: '/usr/share/AAVMF/AAVMF_CODE.fd', why: 'UEFI firmware for kiln run (aarch64)' },
   { pkg: 'e2fsprogs', check: '/usr/sbin/mkfs.ext4', why: 'ext4 partitions for kiln disk' },
+  // Secure Boot: osslsigncode signs the UKIs reproducibly (-time), openssl makes and checks the keys and
+  // certificates, efitools writes a key set's ESLs and .auth files.
+  { pkg: 'openssl', check: '/usr/bin/openssl', why: 'Secure Boot keys and certificates' },
+  { pkg: 'osslsigncode', check: '/usr/bin/osslsigncode', why: 'Secure Boot signing (kiln build with signing)' },
+  { pkg: 'efitools', check: '/usr/bin/sign-efi-sig-list', why: 'Secure Boot key sets (kiln keys --secure-boot)' },
   // layout: source compiles its first stage (device/first-stage) for each architecture: the native cc and a cross one.
   { pkg: 'gcc', check: '/usr/bin/cc', why: 'the first stage of layout: source (native)' },
   crossFirstStageCompiler(os.arch() === 'arm64' ? 'x86_64' : 'aarch64'),

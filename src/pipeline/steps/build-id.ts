@@ -15,7 +15,8 @@ export interface BuildIdInputs {
 }
 
 export function buildIdOf(i: BuildIdInputs): string {
-  return sha256(
-    JSON.stringify({ kiln: KILN_VERSION, config: i.config, profile: i.profile, mtime: i.mtime, inputs: i.inputHashes, programs: i.programs }),
-  ).slice(0, 16);
+  // The Secure Boot signature wraps the image; where its key lives is not what the image is made of (and the build
+  // id is inside the image, under the signature): signed or not, one build id.
+  const config = { ...i.config, signing: undefined };
+  return sha256(JSON.stringify({ kiln: KILN_VERSION, config, profile: i.profile, mtime: i.mtime, inputs: i.inputHashes, programs: i.programs })).slice(0, 16);
 }

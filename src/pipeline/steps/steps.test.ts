@@ -134,4 +134,10 @@ describe('buildIdOf', () => {
       expect(buildIdOf({ ...base, ...changed })).not.toBe(buildIdOf(base));
     }
   });
+
+  it('is the same signed or not: the signature wraps the image, the key is not part of it', () => {
+    const signed = resolved('name: i\nsigning: { key: keys/db.key, cert: keys/db.pem }\n').config;
+    expect(signed.signing).toEqual({ key: 'keys/db.key', cert: 'keys/db.pem' });
+    expect(buildIdOf({ ...base, config: signed })).toBe(buildIdOf(base));
+  });
 });
