@@ -22,7 +22,7 @@ import { archDir, splitSourceRoot } from '../rootfs/source-root.js';
 import { SLOT_LABELS } from '../../device/contract/config/update-schema.ts';
 import type { FatFile } from '../formats/fat/index.js';
 import { espLabel } from '../disk/plan.js';
-import { kilnLayer, modulesLayer, runtimeLayer, type LayerPlan } from '../rootfs/layers.js';
+import { kilnLayer, kilnSourcesHash, modulesLayer, runtimeLayer, type LayerPlan } from '../rootfs/layers.js';
 import { preparePrograms } from '../programs/prepare.js';
 import type { Reporter } from '../util/report.js';
 import { PACKAGE_ROOT } from '../version.js';
@@ -130,12 +130,14 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const programs = await preparePrograms({ programs: config.programs, configDir: dir, configName, cache, reporter: o.reporter });
   const updateKey = await updateKeyFile(o.resolved);
   const files = [...fileTargets(o.resolved), ...(updateKey === undefined ? [] : [updateKey])];
+  const deviceDir = fileURLToPath(new URL('device/', PACKAGE_ROOT));
   const buildId = buildIdOf({
     config,
     profile: o.profile,
     mtime: o.mtime,
     inputHashes: Object.values(inputs).map((i) => i.entry.sha256),
     programs: programs.fingerprint,
+    sources: await kilnSourcesHash({ deviceDir, files }),
   });
   const release = osRelease(config, buildId);
   const boot = bootConfigOf(o.resolved, {
@@ -149,7 +151,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   // 4. root filesystem: the layers, from the one that changes least to the kiln layer
   const runtime = await runtimeSourcesOf(arch, unpacked);
   const toolLayers = await toolLayersOf(config, arch, unpacked, runtime);
-  const kiln = kilnLayer({ deviceDir: fileURLToPath(new URL('device/', PACKAGE_ROOT)), osRelease: release, files, programs, bootJson: bootConfigJson(boot) });
+  const kiln = kilnLayer({ deviceDir, osRelease: release, files, programs, bootJson: bootConfigJson(boot) });
   const modulesPlan = modulesLayer(kernel.release, modules, inputs.kernel.entry.sha256);
   let layers: LayerPlan[] = [runtimeLayer(runtime), modulesPlan, ...toolLayers, kiln];
   let stickPlan: { files: FatFile[]; own: string; label: string } | undefined;

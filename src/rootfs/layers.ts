@@ -7,6 +7,7 @@
  *   tools    Debian programs the config needs (e2fsck, fsck.fat, crun) with their libraries (tools-layer.ts); often absent
  *   kiln     the init (TypeScript source), boot.json, the config's files, device nodes, base folders
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -166,6 +167,33 @@ export interface KilnLayerSources {
   programs?: { entries: CpioEntry[]; parts: Record<string, number> };
 }
 
+/** kiln's device sources as the image carries them: tests and their fakes stay on the host. */
+function deviceSources(deviceDir: string) {
+  return {
+    source: deviceDir,
+    target: `${DEVICE_PREFIX}/device`,
+    // programs/run.js is the one JavaScript file: the program launcher must start without the TypeScript stripper.
+    include: (rel: string) =>
+      (rel.endsWith('.ts') && !rel.endsWith('.test.ts') && !rel.startsWith('testing/')) || rel === 'package.json' || rel === 'programs/run.js',
+    where: 'device sources',
+  };
+}
+
+/**
+ * A hash of what the kiln layer copies from the host — the device sources, the first stage's C source (compiled
+ * into a layout: source UKI) and the config's files — for the build id, which is itself inside that layer.
+ */
+export async function kilnSourcesHash(src: Pick<KilnLayerSources, 'deviceDir' | 'files'>): Promise<string> {
+  const firstStage = { source: src.deviceDir, target: '/first-stage', include: (rel: string) => rel.endsWith('.c'), where: 'the first stage' };
+  const hash = createHash('sha256');
+  for (const spec of [deviceSources(src.deviceDir), firstStage, ...src.files])
+    for (const e of await readHostTree(spec)) {
+      hash.update(`${e.type} ${e.path} ${'mode' in e ? e.mode : ''} ${'target' in e ? e.target : ''}\n`);
+      if (e.type === 'file') hash.update(e.data);
+    }
+  return hash.digest('hex');
+}
+
 export function kilnLayer(src: KilnLayerSources): LayerPlan {
   return {
     name: 'kiln',
@@ -174,15 +202,7 @@ export function kilnLayer(src: KilnLayerSources): LayerPlan {
       const init: CpioEntry[] = [
         // The kernel runs /init; the shebang hands it to Node with the init's entry file (no shell involved).
         { type: 'file', path: '/init', mode: 0o755, data: Buffer.from(`#!${NODE_PATH} ${DEVICE_PREFIX}/device/init/main.ts\n`) },
-        ...(await readHostTree({
-          source: src.deviceDir,
-          target: `${DEVICE_PREFIX}/device`,
-          // Tests and their fakes stay on the host.
-          // programs/run.js is the one JavaScript file: the program launcher must start without the TypeScript stripper.
-          include: (rel) =>
-            (rel.endsWith('.ts') && !rel.endsWith('.test.ts') && !rel.startsWith('testing/')) || rel === 'package.json' || rel === 'programs/run.js',
-          where: 'device sources',
-        })),
+        ...(await readHostTree(deviceSources(src.deviceDir))),
         { type: 'file', path: '/etc/kiln/boot.json', mode: 0o644, data: Buffer.from(src.bootJson) },
         { type: 'file', path: '/etc/os-release', mode: 0o644, data: Buffer.from(src.osRelease) },
       ];

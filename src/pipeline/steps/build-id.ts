@@ -12,11 +12,19 @@ export interface BuildIdInputs {
   inputHashes: readonly string[];
   /** The programs' content hash (src/programs/prepare.ts). */
   programs: string;
+  /**
+   * The content hash of what the kiln layer copies from the host (rootfs/layers.ts kilnSourcesHash): kiln's device
+   * code and the config's files. Without it a changed file, or kiln's own code changed under one version number,
+   * gave the same build id — and a device refuses to install the build it runs.
+   */
+  sources: string;
 }
 
 export function buildIdOf(i: BuildIdInputs): string {
   // The Secure Boot signature wraps the image; where its key lives is not what the image is made of (and the build
   // id is inside the image, under the signature): signed or not, one build id.
   const config = { ...i.config, signing: undefined };
-  return sha256(JSON.stringify({ kiln: KILN_VERSION, config, profile: i.profile, mtime: i.mtime, inputs: i.inputHashes, programs: i.programs })).slice(0, 16);
+  return sha256(
+    JSON.stringify({ kiln: KILN_VERSION, config, profile: i.profile, mtime: i.mtime, inputs: i.inputHashes, programs: i.programs, sources: i.sources }),
+  ).slice(0, 16);
 }

@@ -120,7 +120,7 @@ describe('osRelease', () => {
 });
 
 describe('buildIdOf', () => {
-  const base = { config: resolved('name: i\n').config, profile: 'release' as const, mtime: 0, inputHashes: ['a', 'b'], programs: 'p' };
+  const base = { config: resolved('name: i\n').config, profile: 'release' as const, mtime: 0, inputHashes: ['a', 'b'], programs: 'p', sources: 's' };
   it('is 16 hex digits, the same for the same inputs, different when any input changes', () => {
     expect(buildIdOf(base)).toMatch(/^[0-9a-f]{16}$/);
     expect(buildIdOf({ ...base })).toBe(buildIdOf(base));
@@ -129,6 +129,7 @@ describe('buildIdOf', () => {
       { mtime: 1 },
       { inputHashes: ['a', 'c'] },
       { programs: 'q' },
+      { sources: 't' },
       { config: resolved('name: j\n').config },
     ]) {
       expect(buildIdOf({ ...base, ...changed })).not.toBe(buildIdOf(base));
