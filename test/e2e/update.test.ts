@@ -70,7 +70,7 @@ describe('A/B firmware updates on a kept disk', () => {
     const build = JSON.parse(v2.stdout) as { efi: string; name: string; arch: 'x86_64'; size: number; buildId: string };
     const efi = new Uint8Array(await readFile(build.efi));
     const signer = createPrivateKey(await readFile(key, 'utf8'));
-    const good = await statementOf(build, '1.1.0');
+    const good = await statementOf(build, '1.1.0', { file: build.efi, size: build.size });
     const post = (statement: FirmwareStatement, data: Uint8Array, by = signer) => {
       const signed = signStatement(statement, by);
       return machine.api<{ error?: string }>('POST', '/v1/update', {
